@@ -1,0 +1,45 @@
+# Every target sets itself up: a fresh machine needs only python3 and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CHECKOV_VENV := .venv-checkov
+
+.PHONY: venv checkov test lint typecheck unit demo bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# checkov pins its own dependency tree, so it lives in a venv of its own.
+checkov: $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_VENV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet 'checkov==3.3.30'
+	touch $@
+
+lint: venv
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: venv
+	$(BIN)/mypy
+
+unit: venv checkov
+	$(BIN)/pytest -n 2
+
+test: lint typecheck unit
+
+demo: venv
+	$(BIN)/runnerfleet sandbox demo
+
+bench: venv
+	$(BIN)/python -m benchmarks.run_all
+
+clean:
+	rm -rf $(VENV) $(CHECKOV_VENV) build dist src/*.egg-info

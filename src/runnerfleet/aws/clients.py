@@ -1,0 +1,147 @@
+"""The one factory every boto3 client comes from.
+
+Commands build a ``ClientFactory`` once (the composition root) and pass it, or the clients it
+makes, into adapters. Nothing creates a client at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+from runnerfleet.errors import CredentialsError
+
+SANDBOX_ACCESS_KEY = "runnerfleet-sandbox"  # moto accepts any key; this one is not a secret
+SANDBOX_SECRET_KEY = "runnerfleet-sandbox"  # noqa: S105 - moto's dummy credential, not a secret
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    """Where the calls go: a real account (profile, optional role) or the sandbox endpoint."""
+
+    region: str
+    profile: str | None = None
+    role_arn: str | None = None
+    expected_account: str | None = None
+    endpoint_url: str | None = None
+    max_attempts: int = 5
+
+    @property
+    def emulated(self) -> bool:
+        return self.endpoint_url is not None
+
+    def label(self) -> str:
+        where = f"{self.region}"
+        return f"{where} (EMULATED sandbox at {self.endpoint_url})" if self.emulated else where
+
+
+class ClientFactory:
+    """Makes (and caches) boto3 clients for one target. Thread-safe for parallel deploys."""
+
+    def __init__(self, target: AwsTarget, session: boto3.session.Session | None = None) -> None:
+        self.target = target
+        self._session = session
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = self._make(service)
+            return self._clients[service]
+
+    def account_id(self) -> str:
+        """The account the credentials belong to; checks the expected account if one is set."""
+        try:
+            account: str = self.client("sts").get_caller_identity()["Account"]
+        except (botocore.exceptions.NoCredentialsError,
+                botocore.exceptions.PartialCredentialsError) as exc:
+            raise missing_credentials_error() from exc
+        except botocore.exceptions.ClientError as exc:
+            raise CredentialsError(
+                f"AWS rejected the credentials: {exc.response['Error'].get('Code', 'error')}",
+                hint="refresh them (aws sso login, or new keys), or pass --sandbox",
+            ) from exc
+        expected = self.target.expected_account
+        if expected and not self.target.emulated and account != expected:
+            raise CredentialsError(
+                f"credentials are for account {account}, but the environment says {expected}",
+                hint="use the profile for that account (--profile) or fix aws.account_id",
+            )
+        return account
+
+    def _make(self, service: str) -> Any:
+        config = Config(
+            region_name=self.target.region,
+            retries={"max_attempts": self.target.max_attempts, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=60,
+        )
+        session = self._base_session()
+        return session.client(service, config=config, endpoint_url=self.target.endpoint_url)
+
+    def _base_session(self) -> boto3.session.Session:
+        if self._session is None:
+            self._session = _build_session(self.target)
+        return self._session
+
+
+def _build_session(target: AwsTarget) -> boto3.session.Session:
+    if target.emulated:
+        return boto3.session.Session(
+            aws_access_key_id=SANDBOX_ACCESS_KEY,
+            aws_secret_access_key=SANDBOX_SECRET_KEY,
+            region_name=target.region,
+        )
+    try:
+        base = boto3.session.Session(profile_name=target.profile, region_name=target.region)
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise CredentialsError(
+            f"AWS profile {target.profile!r} is not configured",
+            hint="run `aws configure --profile NAME` or `aws configure sso`, or pass --sandbox",
+        ) from exc
+    if base.get_credentials() is None:
+        raise missing_credentials_error()
+    if not target.role_arn:
+        return base
+    return _assume_role(base, target)
+
+
+def _assume_role(base: boto3.session.Session, target: AwsTarget) -> boto3.session.Session:
+    sts = base.client("sts", region_name=target.region)
+    try:
+        creds = sts.assume_role(RoleArn=target.role_arn, RoleSessionName="runnerfleet")[
+            "Credentials"
+        ]
+    except botocore.exceptions.ClientError as exc:
+        raise CredentialsError(
+            f"could not assume role {target.role_arn}: {exc.response['Error'].get('Code')}",
+            hint="check the role's trust policy allows your identity, or fix aws.role_arn",
+        ) from exc
+    return boto3.session.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=target.region,
+    )
+
+
+def missing_credentials_error() -> CredentialsError:
+    return CredentialsError(
+        "no AWS credentials found",
+        hint=(
+            "configure them (`aws configure`, `aws configure sso`, AWS_PROFILE, or "
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or add --sandbox to use the embedded "
+            "emulator (`runnerfleet sandbox start`)"
+        ),
+    )
+
+
+def env_region(default: str = "us-east-1") -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or default

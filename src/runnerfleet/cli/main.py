@@ -1,0 +1,87 @@
+"""The ``runnerfleet`` command: parse, call the library, render. No logic lives here.
+
+Each command group lives in a module of its own and registers itself on ``app``.
+Errors are caught in exactly one place, ``main``, and mapped to the documented exit codes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+import typer
+
+from runnerfleet import __version__
+from runnerfleet.cli.console import err
+from runnerfleet.errors import ExitCode, RunnerfleetError
+
+app = typer.Typer(
+    name="runnerfleet",
+    help=(
+        "Deploy, scale and operate GitLab Runner fleets on Amazon EC2.\n\n"
+        "One environment file per environment becomes one CloudFormation stack. "
+        "Start with `runnerfleet validate examples/dev.yaml`, then "
+        "`runnerfleet deploy examples/dev.yaml --sandbox` (no AWS account needed)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"runnerfleet {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+) -> None:
+    if debug:
+        os.environ["RUNNERFLEET_DEBUG"] = "1"
+
+
+def _register_commands() -> None:
+    """Import every command module; each one adds its commands to ``app``."""
+    from runnerfleet.cli import commands_spec
+
+    commands_spec.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    _register_commands()
+    try:
+        result = app(args=argv, standalone_mode=False, prog_name="runnerfleet")
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return int(ExitCode.INVALID_INPUT)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        err.print("[red]aborted[/]")
+        return int(ExitCode.ABORTED)
+    except RunnerfleetError as exc:
+        if os.environ.get("RUNNERFLEET_DEBUG"):
+            raise
+        render_error(exc)
+        return int(exc.exit_code)
+    return int(result) if isinstance(result, int) else 0
+
+
+def render_error(exc: RunnerfleetError) -> None:
+    err.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
+    if exc.hint:
+        err.print(f"[bold]fix:[/] {exc.hint}")
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()
