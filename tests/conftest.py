@@ -28,7 +28,9 @@ def _check_address(address: Any) -> None:
     except ValueError:
         if host == "localhost":
             return
-        raise NonLoopbackConnection(f"connection to host name {host!r} refused by the guard")
+        raise NonLoopbackConnection(
+            f"connection to host name {host!r} refused by the guard"
+        ) from None
     if not ip.is_loopback:
         raise NonLoopbackConnection(f"connection to {host} refused: tests reach 127.0.0.0/8 only")
 

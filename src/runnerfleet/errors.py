@@ -55,8 +55,10 @@ class SpecError(RunnerfleetError):
 
     def __init__(self, message: str, *, problems: list[str] | None = None, hint: str | None = None):
         self.problems = list(problems or [])
-        body = message if not self.problems else message + "\n" + "\n".join(
-            f"  - {p}" for p in self.problems
+        body = (
+            message
+            if not self.problems
+            else message + "\n" + "\n".join(f"  - {p}" for p in self.problems)
         )
         super().__init__(body, hint=hint)
 

@@ -60,8 +60,10 @@ class ClientFactory:
         """The account the credentials belong to; checks the expected account if one is set."""
         try:
             account: str = self.client("sts").get_caller_identity()["Account"]
-        except (botocore.exceptions.NoCredentialsError,
-                botocore.exceptions.PartialCredentialsError) as exc:
+        except (
+            botocore.exceptions.NoCredentialsError,
+            botocore.exceptions.PartialCredentialsError,
+        ) as exc:
             raise missing_credentials_error() from exc
         except botocore.exceptions.ClientError as exc:
             raise CredentialsError(
@@ -84,7 +86,7 @@ class ClientFactory:
             read_timeout=60,
         )
         session = self._base_session()
-        return session.client(service, config=config, endpoint_url=self.target.endpoint_url)
+        return session.client(service, config=config, endpoint_url=self.target.endpoint_url)  # type: ignore[call-overload]
 
     def _base_session(self) -> boto3.session.Session:
         if self._session is None:
@@ -116,7 +118,7 @@ def _build_session(target: AwsTarget) -> boto3.session.Session:
 def _assume_role(base: boto3.session.Session, target: AwsTarget) -> boto3.session.Session:
     sts = base.client("sts", region_name=target.region)
     try:
-        creds = sts.assume_role(RoleArn=target.role_arn, RoleSessionName="runnerfleet")[
+        creds = sts.assume_role(RoleArn=str(target.role_arn), RoleSessionName="runnerfleet")[
             "Credentials"
         ]
     except botocore.exceptions.ClientError as exc:

@@ -11,6 +11,7 @@ import sys
 
 import click
 import typer
+from rich.markup import escape
 
 from runnerfleet import __version__
 from runnerfleet.cli.console import err
@@ -38,8 +39,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
 ) -> None:
     if debug:
@@ -74,9 +76,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def render_error(exc: RunnerfleetError) -> None:
-    err.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
+    """Messages are plain text (key paths contain brackets), so they are escaped for rich."""
+    err.print(f"[bold red]error:[/] {escape(exc.message)}")
     if exc.hint:
-        err.print(f"[bold]fix:[/] {exc.hint}")
+        err.print(f"[bold]fix:[/] {escape(exc.hint)}")
 
 
 def entry() -> None:

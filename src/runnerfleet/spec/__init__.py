@@ -1,1 +1,13 @@
-"""runnerfleet.spec"""
+"""Environment files: frozen models, loading with inheritance, guardrails, seed import."""
+
+from runnerfleet.spec.loader import load_environment, load_environments, merge
+from runnerfleet.spec.models import FleetSpec, RegistrationSection, SecretRef
+
+__all__ = [
+    "FleetSpec",
+    "RegistrationSection",
+    "SecretRef",
+    "load_environment",
+    "load_environments",
+    "merge",
+]

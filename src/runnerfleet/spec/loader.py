@@ -1,0 +1,169 @@
+"""Loading environment files: inheritance (``extends:``), secret screening, validation.
+
+Merge rules for ``extends`` (documented in docs/environment-files.md):
+
+* mappings merge key by key, recursively; the child's value wins;
+* a key set to ``null`` in the child removes the parent's value (the default applies again);
+* lists are replaced whole by the child's list, except ``registrations``, which merge by
+  ``name``: a child entry replaces the parent's entry of the same name, new names are appended,
+  and ``{name: x, remove: true}`` drops the parent's entry;
+* ``extends`` paths are relative to the file that names them; chains are allowed, cycles are not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from runnerfleet.errors import SpecError
+from runnerfleet.spec.errorfmt import describe_validation_errors, dotted, locate
+from runnerfleet.spec.models import TOKEN_PATTERN, FleetSpec
+from runnerfleet.spec.yamlsource import KeyPath, YamlDocument, read_yaml
+
+MAX_EXTENDS_DEPTH = 10
+
+
+def load_environment(path: str | Path) -> FleetSpec:
+    """Load, merge, screen and validate one environment file; every problem is reported."""
+    chain = _read_chain(Path(path))
+    merged: dict[str, Any] = {}
+    for doc in reversed(chain):
+        merged = merge(merged, {k: v for k, v in doc.data.items() if k != "extends"})
+    problems = list(_secret_problems(merged, chain))
+    try:
+        spec = FleetSpec.model_validate(merged)
+    except ValidationError as exc:
+        problems.extend(describe_validation_errors(exc, chain, merged))
+        problems.extend(_capacity_problems(merged, chain, exc))
+        spec = None
+    if problems or spec is None:
+        raise SpecError(
+            f"{chain[0].path}: {len(problems)} problem(s) in the environment file",
+            problems=problems,
+        )
+    return spec
+
+
+def load_environments(paths: Sequence[str | Path]) -> list[FleetSpec]:
+    """Load several files; problems from all of them are reported together."""
+    specs: list[FleetSpec] = []
+    problems: list[str] = []
+    for path in paths:
+        try:
+            specs.append(load_environment(path))
+        except SpecError as exc:
+            problems.extend(exc.problems or [exc.message])
+    if problems:
+        raise SpecError(f"{len(problems)} problem(s) in the environment files", problems=problems)
+    return specs
+
+
+def _read_chain(path: Path) -> list[YamlDocument]:
+    """The file, then its parent, grandparent...; a cycle or a missing parent is an error."""
+    chain: list[YamlDocument] = []
+    seen: list[Path] = []
+    current: Path | None = path
+    while current is not None:
+        resolved = current.resolve()
+        if resolved in seen:
+            cycle = " -> ".join(str(p) for p in [*seen, resolved])
+            raise SpecError(
+                f"{path}: extends forms a cycle: {cycle}",
+                hint="make the base file stop extending its children",
+            )
+        if len(seen) >= MAX_EXTENDS_DEPTH:
+            raise SpecError(f"{path}: extends is nested more than {MAX_EXTENDS_DEPTH} deep")
+        seen.append(resolved)
+        doc = read_yaml(current)
+        chain.append(doc)
+        current = _parent_of(doc)
+    return chain
+
+
+def _parent_of(doc: YamlDocument) -> Path | None:
+    parent = doc.data.get("extends")
+    if parent is None:
+        return None
+    if not isinstance(parent, str) or not parent.strip():
+        raise SpecError(
+            f"{doc.path}: line {doc.lines.get(('extends',), '?')}: extends must be a file path",
+            hint="write `extends: base.yaml` (relative to this file)",
+        )
+    return (doc.path.parent / parent).resolve()
+
+
+def merge(base: dict[str, Any], child: dict[str, Any], path: KeyPath = ()) -> dict[str, Any]:
+    """Merge ``child`` over ``base`` by the rules in this module's docstring."""
+    result = dict(base)
+    for key, value in child.items():
+        if value is None:
+            result.pop(key, None)
+        elif path == () and key == "registrations" and isinstance(value, list):
+            result[key] = _merge_by_name(base.get(key) or [], value)
+        elif isinstance(value, dict) and isinstance(base.get(key), dict):
+            result[key] = merge(base[key], value, (*path, key))
+        else:
+            result[key] = value
+    return result
+
+
+def _merge_by_name(base: list[Any], child: list[Any]) -> list[Any]:
+    merged = {_name(item, i): item for i, item in enumerate(base)}
+    for i, item in enumerate(child):
+        name = _name(item, len(base) + i)
+        if isinstance(item, dict) and item.get("remove") is True:
+            merged.pop(name, None)
+        else:
+            merged[name] = item
+    return list(merged.values())
+
+
+def _name(item: Any, index: int) -> Any:
+    return item.get("name", f"#{index}") if isinstance(item, dict) else f"#{index}"
+
+
+def _secret_problems(data: Any, chain: list[YamlDocument]) -> Iterator[str]:
+    for key_path, value in _walk_strings(data, ()):
+        if TOKEN_PATTERN.search(value):
+            where = locate(key_path, chain, data)
+            yield (
+                f"{where}: {dotted(key_path)}: this looks like a GitLab token. Tokens never go "
+                "in an environment file; fix: store it in SSM (`runnerfleet runners create` "
+                "does this) and reference it as `token: {ssm_parameter: /path}`"
+            )
+
+
+def _walk_strings(data: Any, path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
+    if isinstance(data, str):
+        yield path, data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from _walk_strings(value, (*path, str(key)))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _walk_strings(value, (*path, index))
+
+
+def _capacity_problems(
+    merged: dict[str, Any], chain: list[YamlDocument], exc: ValidationError
+) -> Iterator[str]:
+    """min/max/desired bounds, checked on the raw data when pydantic stopped before them."""
+    if any(e["loc"] == ("capacity",) for e in exc.errors()):
+        return  # the model's own check ran and is already reported
+    capacity = merged.get("capacity")
+    if not isinstance(capacity, dict):
+        return
+    low, high, desired = (capacity.get(k) for k in ("min", "max", "desired"))
+    where = locate(("capacity",), chain, merged)
+    if isinstance(low, int) and isinstance(high, int) and low > high:
+        yield f"{where}: capacity: min ({low}) is greater than max ({high})"
+    if (
+        isinstance(low, int)
+        and isinstance(high, int)
+        and isinstance(desired, int)
+        and not (low <= desired <= high)
+    ):
+        yield f"{where}: capacity: desired ({desired}) is outside [min, max]"

@@ -1,0 +1,389 @@
+"""The environment file, as frozen typed models.
+
+One file describes one environment (account, region, network, instances, runner settings,
+GitLab registrations, scaling) and becomes one CloudFormation stack. Unknown keys are errors;
+cross-field rules live in the smallest model that holds both fields, so that pydantic reports
+them together with every other problem in one pass.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+STACK_NAME_RE = r"^[A-Za-z][A-Za-z0-9-]{0,39}$"
+SSM_PATH_RE = r"^/[A-Za-z0-9_.\-/]{1,1000}$"
+
+
+class Strict(BaseModel):
+    """Base of every section: frozen, no unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class SecretRef(Strict):
+    """Where a secret lives. The value itself is never in the environment file."""
+
+    ssm_parameter: Annotated[str | None, Field(pattern=SSM_PATH_RE)] = Field(
+        None, description="Name of an SSM SecureString parameter holding the secret."
+    )
+    env: Annotated[str | None, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = Field(
+        None, description="Name of an environment variable holding the secret (operator side)."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.ssm_parameter is None) == (self.env is None):
+            raise ValueError("give exactly one of ssm_parameter or env")
+        return self
+
+
+class AwsSection(Strict):
+    account_id: Annotated[str, Field(pattern=r"^\d{12}$")] = Field(
+        ..., description="The 12-digit account this environment lives in; deploy checks it."
+    )
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")] = Field(
+        ..., description="AWS region, e.g. eu-west-1."
+    )
+    role_arn: Annotated[str | None, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")] = Field(
+        None, description="Role to assume for this environment (cross-account deploys)."
+    )
+    profile: str | None = Field(None, description="Named AWS CLI profile to start from.")
+
+
+class NetworkSection(Strict):
+    vpc_id: Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")]
+    subnet_ids: tuple[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")], ...] = Field(
+        ..., description="Private subnets with NAT egress, ideally one per AZ."
+    )
+
+    @field_validator("subnet_ids")
+    @classmethod
+    def _subnets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("list at least one private subnet id")
+        if len(set(value)) != len(value):
+            raise ValueError("a subnet id is listed twice")
+        return value
+
+
+class ImageSection(Strict):
+    """The AMI: a fixed id, or an SSM public parameter resolved at deploy time."""
+
+    ami_id: Annotated[str | None, Field(pattern=r"^ami-[0-9a-f]{8,17}$")] = None
+    ssm_parameter: Annotated[str | None, Field(pattern=SSM_PATH_RE)] = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ImageSection:
+        if (self.ami_id is None) == (self.ssm_parameter is None):
+            raise ValueError("give exactly one of ami_id or ssm_parameter")
+        return self
+
+
+AL2023_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+
+
+class VolumeSection(Strict):
+    size_gb: int = Field(100, ge=8, le=16384)
+    type: Literal["gp3", "gp2", "io1", "io2"] = "gp3"
+    iops: int | None = Field(None, ge=3000, le=64000)
+    throughput: int | None = Field(None, ge=125, le=1000, description="MiB/s, gp3 only.")
+    encrypted: bool = True
+    kms_key_id: str | None = None
+
+
+class SpotSection(Strict):
+    """The on-demand/spot mix of a mixed instances policy."""
+
+    on_demand_base_capacity: int = Field(0, ge=0)
+    on_demand_percentage_above_base: int = Field(100, ge=0, le=100)
+    allocation_strategy: Literal[
+        "price-capacity-optimized", "capacity-optimized", "lowest-price"
+    ] = "price-capacity-optimized"
+    capacity_rebalance: bool = True
+
+
+INSTANCE_TYPE_RE = r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"
+
+
+class InstancesSection(Strict):
+    name: str = Field("gitlab-runner", description="Name tag of the instances.")
+    image: ImageSection = ImageSection(ssm_parameter=AL2023_PARAMETER)
+    types: tuple[Annotated[str, Field(pattern=INSTANCE_TYPE_RE)], ...] = Field(
+        ("t3.medium",), description="First is the launch template default; more means mixed."
+    )
+    volume: VolumeSection = VolumeSection()
+    spot: SpotSection | None = Field(None, description="Set to use spot capacity.")
+    max_lifetime_s: int | None = Field(
+        604800, description="Recycle instances after this many seconds (0 or null: never)."
+    )
+    jobs_use_instance_role: bool = Field(
+        False,
+        description="Let job containers reach IMDS (hop limit 2). Off: hop limit 1, "
+        "containers cannot take the instance role's credentials.",
+    )
+    detailed_monitoring: bool = True
+
+    @field_validator("types")
+    @classmethod
+    def _types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("list at least one instance type")
+        if len(set(value)) != len(value):
+            raise ValueError("an instance type is listed twice")
+        return value
+
+    @field_validator("max_lifetime_s")
+    @classmethod
+    def _lifetime(cls, value: int | None) -> int | None:
+        if value and not 86400 <= value <= 31536000:
+            raise ValueError("must be 0, or between 86400 (1 day) and 31536000 (365 days)")
+        return value or None
+
+
+class RollingUpdateSection(Strict):
+    max_batch_size: int = Field(1, ge=1)
+    min_in_service: int = Field(1, ge=0)
+    pause_time: Annotated[str, Field(pattern=r"^PT(\d+H)?(\d+M)?(\d+S)?$")] = "PT10M"
+
+
+class WarmPoolSection(Strict):
+    min_size: int = Field(0, ge=0)
+    max_prepared: int | None = Field(None, ge=0)
+    state: Literal["Stopped", "Hibernated", "Running"] = "Stopped"
+
+
+class CapacitySection(Strict):
+    min: int = Field(0, ge=0)
+    max: int = Field(4, ge=0, le=1000)
+    desired: int | None = Field(None, ge=0, description="Initial size; the autoscaler owns it.")
+    rolling_update: RollingUpdateSection = RollingUpdateSection()
+    warm_pool: WarmPoolSection | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> CapacitySection:
+        problems = []
+        if self.min > self.max:
+            problems.append(f"min ({self.min}) is greater than max ({self.max})")
+        if self.desired is not None and not self.min <= self.desired <= self.max:
+            problems.append(f"desired ({self.desired}) is outside [min, max]")
+        if self.rolling_update.min_in_service >= max(self.max, 1):
+            problems.append("rolling_update.min_in_service must be below max")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def initial_desired(self) -> int:
+        return self.min if self.desired is None else self.desired
+
+
+class DockerSection(Strict):
+    image: str = Field(..., min_length=1, description="Default job image.")
+    privileged: bool = False
+    volumes: tuple[str, ...] = ("/cache",)
+    pull_policy: tuple[Literal["always", "if-not-present", "never"], ...] = ("if-not-present",)
+    allowed_images: tuple[str, ...] = ()
+    memory: str | None = Field(None, pattern=r"^\d+[kmg]?$")
+    cpus: str | None = Field(None, pattern=r"^\d+(\.\d+)?$")
+
+    @property
+    def mounts_docker_socket(self) -> bool:
+        return any(v.split(":", 1)[0] == "/var/run/docker.sock" for v in self.volumes)
+
+
+class RunnerSection(Strict):
+    gitlab_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")]
+    version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")] = "17.11.1"
+    sha256: Annotated[str | None, Field(pattern=r"^[0-9a-f]{64}$")] = Field(
+        None, description="SHA-256 of the gitlab-runner linux-amd64 binary of that version."
+    )
+    concurrent: int = Field(4, ge=1, le=1000, description="Job slots per instance.")
+    check_interval: int = Field(3, ge=1, le=3600, description="Seconds between job polls.")
+    shutdown_timeout: int = Field(30, ge=0)
+    docker: DockerSection
+    gitlab_token: SecretRef | None = Field(
+        None, description="Access token for the GitLab API (create/list/delete runners)."
+    )
+
+
+class RegistrationSection(Strict):
+    """One GitLab runner: where it is registered and what it accepts."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+    type: Literal["project", "group", "instance"] = "project"
+    project_id: int | None = Field(None, ge=1)
+    group_id: int | None = Field(None, ge=1)
+    tags: tuple[str, ...] = ()
+    run_untagged: bool = False
+    locked: bool = True
+    access_level: Literal["not_protected", "ref_protected"] = "not_protected"
+    maximum_timeout: int | None = Field(None, ge=600)
+    token: SecretRef | None = Field(
+        None,
+        description="Where the glrt- token is stored; default /runnerfleet/<stack>/runners/<name>.",
+    )
+
+    @model_validator(mode="after")
+    def _target(self) -> RegistrationSection:
+        wants = {"project": "project_id", "group": "group_id"}.get(self.type)
+        given = [k for k in ("project_id", "group_id") if getattr(self, k) is not None]
+        if wants and given != [wants]:
+            raise ValueError(f"a {self.type} runner needs {wants} (and nothing else)")
+        if not wants and given:
+            raise ValueError("an instance runner takes no project_id or group_id")
+        if not self.tags and not self.run_untagged:
+            raise ValueError("give tags, or set run_untagged: true, or it never gets a job")
+        return self
+
+
+class SchedulePeriod(Strict):
+    cron: str = Field(..., description="Five-field cron, e.g. '* 8-18 * * mon-fri'.")
+    timezone: str = "UTC"
+    min: int | None = Field(None, ge=0)
+    idle_count: int | None = Field(None, ge=0)
+    idle_time_s: int | None = Field(None, ge=0)
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("cron needs five fields: minute hour day-of-month month day-of-week")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        from zoneinfo import available_timezones
+
+        if value not in available_timezones():
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name like Europe/Berlin")
+        return value
+
+
+class WebhookSection(Strict):
+    secret: SecretRef = Field(..., description="X-Gitlab-Token secret, in SSM.")
+
+
+class ScalingSection(Strict):
+    policy: Literal["seed", "idle", "queue"] = "queue"
+    interval: Literal["rate(1 minute)", "rate(2 minutes)", "rate(5 minutes)"] = "rate(1 minute)"
+    cooldown_s: int = Field(300, ge=0, le=86400, description="Scale-in cooldown.")
+    headroom_jobs: int = Field(2, ge=0, description="seed policy: spare job slots.")
+    idle_count: int = Field(2, ge=0, description="idle/queue: idle job slots to keep.")
+    idle_time_s: int = Field(600, ge=0, description="An instance idle this long may go.")
+    scale_factor: float = Field(0.0, ge=0.0, le=10.0)
+    scale_factor_limit: int = Field(0, ge=0)
+    stale_after_s: int = Field(180, ge=30)
+    schedule: tuple[SchedulePeriod, ...] = ()
+    webhook: WebhookSection | None = None
+
+
+class DrainSection(Strict):
+    heartbeat_timeout_s: int = Field(600, ge=30, le=7200)
+    max_drain_s: int = Field(10800, ge=60, le=172800, description="Longest job to wait for.")
+    retry_lost_jobs: bool = Field(True, description="Retry jobs killed by spot interruptions.")
+
+    @model_validator(mode="after")
+    def _order(self) -> DrainSection:
+        if self.max_drain_s < self.heartbeat_timeout_s:
+            raise ValueError("max_drain_s must be at least heartbeat_timeout_s")
+        return self
+
+
+class LogsSection(Strict):
+    retention_days: Literal[
+        1,
+        3,
+        5,
+        7,
+        14,
+        30,
+        60,
+        90,
+        120,
+        150,
+        180,
+        365,
+        400,
+        545,
+        731,
+        1096,
+        1827,
+        2192,
+        2557,
+        2922,
+        3288,
+        3653,
+    ] = 30
+    kms_key_arn: str | None = None
+
+
+class ArtifactsSection(Strict):
+    bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+    prefix: str = "runnerfleet/"
+
+
+class FleetSpec(Strict):
+    """A validated environment file."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")] = Field(
+        ..., description="Environment name, e.g. dev, qa, prod."
+    )
+    stack_name: Annotated[str | None, Field(pattern=STACK_NAME_RE)] = Field(
+        None, description="Defaults to runnerfleet-<name>."
+    )
+    production: bool = False
+    aws: AwsSection
+    network: NetworkSection
+    instances: InstancesSection = InstancesSection()
+    capacity: CapacitySection = CapacitySection()
+    runner: RunnerSection
+    registrations: tuple[RegistrationSection, ...] = ()
+    scaling: ScalingSection = ScalingSection()
+    drain: DrainSection = DrainSection()
+    logs: LogsSection = LogsSection()
+    artifacts: ArtifactsSection
+    kms_key_id: str | None = Field(None, description="KMS key for the runner tokens in SSM.")
+    tags: dict[Annotated[str, Field(min_length=1, max_length=128)], str] = Field(
+        default_factory=dict, description="Tags on every resource (CostCenter, AppId, ...)."
+    )
+
+    @field_validator("registrations")
+    @classmethod
+    def _unique_names(
+        cls, value: tuple[RegistrationSection, ...]
+    ) -> tuple[RegistrationSection, ...]:
+        names = [r.name for r in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"registration names must be unique; repeated: {', '.join(dupes)}")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        reserved = [k for k in value if k.lower().startswith("aws:")]
+        if reserved:
+            raise ValueError(f"tag keys starting with aws: are reserved: {', '.join(reserved)}")
+        return value
+
+    @property
+    def stack(self) -> str:
+        return self.stack_name or f"runnerfleet-{self.name}"
+
+    @property
+    def ssm_path(self) -> str:
+        """The stack's SSM namespace; the instance role may read only below it."""
+        return f"/runnerfleet/{self.stack}"
+
+    def token_parameter(self, registration: RegistrationSection) -> str:
+        ref = registration.token
+        if ref is not None and ref.ssm_parameter:
+            return ref.ssm_parameter
+        return f"{self.ssm_path}/runners/{registration.name}"
+
+
+TOKEN_PATTERN = re.compile(r"\b(glrt-|glpat-|GR1348941)[A-Za-z0-9_\-]{8,}")
