@@ -1,0 +1,90 @@
+"""Classify a snapshot's instances once, so every policy reads the same numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from runnerfleet.scaling.types import (
+    BOOTING_STATES,
+    WARM_STATES,
+    FleetSnapshot,
+    InstanceView,
+    LifecycleState,
+)
+
+
+def is_fresh(instance: InstanceView, now: float, stale_after_s: float) -> bool:
+    """True when the instance's running-job count is known and recent enough to trust."""
+    if instance.running_jobs is None:
+        return False
+    return instance.scraped_at is None or now - instance.scraped_at <= stale_after_s
+
+
+@dataclass(frozen=True, slots=True)
+class FleetView:
+    """The snapshot's instances sorted into the groups the policies need."""
+
+    fresh: tuple[InstanceView, ...]  # InService with trusted metrics
+    unknown: tuple[InstanceView, ...]  # InService with missing or stale metrics: busy
+    booting: tuple[InstanceView, ...]  # Pending*: capacity on the way
+    warm: tuple[InstanceView, ...]  # Warmed:*: not capacity, but quick to bring in
+    phantom: int  # desired minus instances seen: launches the group has not started yet
+    slots_per_instance: int  # for booting and phantom instances
+
+    @property
+    def running(self) -> int:
+        return sum(i.running_jobs or 0 for i in self.fresh)
+
+    @property
+    def in_group(self) -> int:
+        return len(self.fresh) + len(self.unknown) + len(self.booting)
+
+    def slots_of(self, instance: InstanceView) -> int:
+        return instance.slots if instance.slots > 0 else self.slots_per_instance
+
+    def capacity(self) -> int:
+        """Job slots in service or on the way. Instances without metrics offer their slots.
+
+        Counting them as capacity (not as demand) is deliberate: a metrics outage must not
+        launch the fleet up to max_size. They are still never removed (see ``idle_victims``).
+        """
+        seen = self.fresh + self.unknown + self.booting
+        return sum(self.slots_of(i) for i in seen) + self.phantom * self.slots_per_instance
+
+    def busy(self) -> tuple[InstanceView, ...]:
+        """InService instances that must not be removed: running jobs or unknown metrics."""
+        return tuple(i for i in self.fresh if (i.running_jobs or 0) > 0) + self.unknown
+
+    def idle_victims(self, now: float, idle_time_s: float) -> list[InstanceView]:
+        """Idle InService instances past their idle time, longest idle first."""
+        idle = [
+            i for i in self.fresh if i.running_jobs == 0 and now - _idle_start(i) >= idle_time_s
+        ]
+        return sorted(idle, key=lambda i: (_idle_start(i), i.launched_at, i.instance_id))
+
+
+def _idle_start(instance: InstanceView) -> float:
+    # never used: idle since launch, as docker-autoscaler counts it
+    return instance.idle_since if instance.idle_since is not None else instance.launched_at
+
+
+def view_of(snapshot: FleetSnapshot, stale_after_s: float, concurrent: int | None) -> FleetView:
+    in_service = [i for i in snapshot.instances if i.state == LifecycleState.IN_SERVICE]
+    fresh = tuple(i for i in in_service if is_fresh(i, snapshot.now, stale_after_s))
+    unknown = tuple(i for i in in_service if not is_fresh(i, snapshot.now, stale_after_s))
+    booting = tuple(i for i in snapshot.instances if i.state in BOOTING_STATES)
+    warm = tuple(i for i in snapshot.instances if i.state in WARM_STATES)
+    seen = len(in_service) + len(booting)
+    return FleetView(
+        fresh=fresh,
+        unknown=unknown,
+        booting=booting,
+        warm=warm,
+        phantom=max(0, snapshot.desired - seen),
+        slots_per_instance=concurrent or _observed_slots(snapshot.instances),
+    )
+
+
+def _observed_slots(instances: tuple[InstanceView, ...]) -> int:
+    # the fleet shares one launch template, so the largest scraped value is the configured one
+    return max((i.slots for i in instances), default=0) or 1
