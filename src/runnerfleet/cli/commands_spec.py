@@ -1,39 +1,114 @@
-"""Commands that only read environment files: validate, schema, import-properties."""
+"""Commands that only read files: validate, schema, import-properties."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import typer
+import yaml
+from rich.markup import escape
+from rich.table import Table
 
-from runnerfleet.cli.console import out
+from runnerfleet.cli.console import err, out
+from runnerfleet.errors import ExitCode, SpecError
 from runnerfleet.spec import load_environments
+from runnerfleet.spec.guardrails import Finding, check, has_errors
 from runnerfleet.spec.models import FleetSpec
+from runnerfleet.spec.policy import load_policy
+from runnerfleet.spec.properties import import_properties
+
+POLICY_OPTION = typer.Option(
+    None,
+    "--policy",
+    envvar="RUNNERFLEET_POLICY",
+    help="Organisation policy file (YAML); also from $RUNNERFLEET_POLICY.",
+)
 
 
 def schema() -> None:
     """Print the JSON Schema of environment files, for editor completion.
 
-    Example: runnerfleet schema > runnerfleet.schema.json, then point your editor's YAML
-    language server at it (`# yaml-language-server: $schema=runnerfleet.schema.json`).
+    Example: runnerfleet schema > runnerfleet.schema.json, then add
+    `# yaml-language-server: $schema=runnerfleet.schema.json` at the top of your files.
     """
     out.print_json(json.dumps(FleetSpec.model_json_schema()))
 
 
 def validate(
     envfiles: list[Path] = typer.Argument(..., help="Environment files to check."),
+    policy: Path | None = POLICY_OPTION,
+    strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
 ) -> int:
-    """Validate environment files: structure, types, bounds and secrets; all problems at once.
+    """Validate environment files and run the guardrails; every problem is reported at once.
 
-    Example: runnerfleet validate examples/dev.yaml examples/prod.yaml
+    Exit codes: 0 clean (warnings allowed), 2 a file is invalid, 3 a guardrail failed.
+
+    Example: runnerfleet validate examples/dev.yaml examples/prod.yaml --policy org-policy.yaml
     """
     specs = load_environments(envfiles)
+    org = load_policy(policy)
+    failed = False
     for path, spec in zip(envfiles, specs, strict=True):
-        out.print(f"[green]ok[/] {path}: environment {spec.name}, stack {spec.stack}")
+        findings = check(spec, org)
+        render_findings(str(path), spec, findings)
+        failed |= has_errors(findings) or (strict and bool(findings))
+    return int(ExitCode.GUARDRAIL) if failed else 0
+
+
+def render_findings(path: str, spec: FleetSpec, findings: list[Finding]) -> None:
+    if not findings:
+        out.print(f"[green]ok[/] {escape(path)}: environment {spec.name}, stack {spec.stack}")
+        return
+    table = Table(
+        title=f"{path}: environment {spec.name}, stack {spec.stack}", title_justify="left"
+    )
+    for column in ("rule", "severity", "key", "problem", "fix"):
+        table.add_column(column, overflow="fold")
+    for f in findings:
+        colour = "red" if f.severity == "error" else "yellow"
+        table.add_row(
+            f.rule_id,
+            f"[{colour}]{f.severity}[/]",
+            escape(f.key_path),
+            escape(f.message),
+            escape(f.fix),
+        )
+    out.print(table)
+
+
+def import_properties_command(
+    properties: Path = typer.Argument(..., help="The seed's KEY=value properties file."),
+    account_id: str = typer.Option(..., "--account-id", help="12-digit AWS account id."),
+    region: str = typer.Option(..., "--region", help="AWS region, e.g. us-east-1."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write here, not stdout."),
+) -> int:
+    """Turn the original sample's properties file into an environment file.
+
+    The file is parsed as data and never executed. Tokens are not copied: each becomes a
+    reference to an SSM SecureString parameter, with a warning that says how to store it.
+
+    Example: runnerfleet import-properties sample-runner.properties --account-id 123456789012
+    --region us-east-1 -o envs/dev.yaml
+    """
+    if not properties.is_file():
+        raise SpecError(f"{properties}: no such file", hint="check the path")
+    result = import_properties(properties, account_id=account_id, region=region)
+    text = "# Imported by `runnerfleet import-properties` from the seed properties file.\n"
+    text += yaml.safe_dump(result.environment, sort_keys=False)
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}")
+    if output is None:
+        out.print(text, markup=False, end="")
+        return 0
+    output.write_text(text, encoding="utf-8")
+    os.chmod(output, 0o644)
+    err.print(f"wrote {escape(str(output))}; check it with `runnerfleet validate {output}`")
     return 0
 
 
 def register(app: typer.Typer) -> None:
     app.command()(schema)
     app.command()(validate)
+    app.command("import-properties")(import_properties_command)

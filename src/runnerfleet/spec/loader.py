@@ -111,14 +111,19 @@ def merge(base: dict[str, Any], child: dict[str, Any], path: KeyPath = ()) -> di
 
 
 def _merge_by_name(base: list[Any], child: list[Any]) -> list[Any]:
-    merged = {_name(item, i): item for i, item in enumerate(base)}
-    for i, item in enumerate(child):
-        name = _name(item, len(base) + i)
-        if isinstance(item, dict) and item.get("remove") is True:
-            merged.pop(name, None)
-        else:
-            merged[name] = item
-    return list(merged.values())
+    """Child entries replace the parent's entry of the same name; duplicates within one file
+    are kept so that validation reports them."""
+    result: list[Any] = list(base)
+    index_of = {_name(item, i): i for i, item in enumerate(base)}
+    for item in child:
+        name = _name(item, -1)
+        position = index_of.pop(name, None)
+        drop = isinstance(item, dict) and item.get("remove") is True
+        if position is not None:
+            result[position] = None if drop else item
+        elif not drop:
+            result.append(item)
+    return [item for item in result if item is not None]
 
 
 def _name(item: Any, index: int) -> Any:

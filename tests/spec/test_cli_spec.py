@@ -1,0 +1,63 @@
+"""The read-only commands, through the real entry point and its exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from runnerfleet.cli.main import main
+from tests.conftest import EXAMPLES
+
+
+def test_validate_examples_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(EXAMPLES / "dev.yaml"), str(EXAMPLES / "prod.yaml")]) == 0
+    assert "runnerfleet-prod" in capsys.readouterr().out
+
+
+def test_validate_invalid_file_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nfoo: 1\n")
+    assert main(["validate", str(bad)]) == 2
+    assert "unknown key 'foo'" in capsys.readouterr().err
+
+
+def test_validate_guardrail_error_exit_3(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("defaults: {max_fleet_size: 2}\n")
+    assert main(["validate", str(EXAMPLES / "dev.yaml"), "--policy", str(policy)]) == 3
+
+
+def test_validate_strict_fails_on_warnings() -> None:
+    assert main(["validate", "--strict", str(EXAMPLES / "dev.yaml")]) == 3
+
+
+def test_schema_is_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["additionalProperties"] is False and "registrations" in schema["properties"]
+
+
+def test_import_properties_writes_file(tmp_path: Path) -> None:
+    props = tmp_path / "p.properties"
+    props.write_text("VpcID=vpc-0a1b2c3d\nRunnersToken=glrt-abcdefghijkl\nMinSize=0\n")
+    out = tmp_path / "env.yaml"
+    code = main(
+        [
+            "import-properties",
+            str(props),
+            "--account-id",
+            "123456789012",
+            "--region",
+            "us-east-1",
+            "-o",
+            str(out),
+        ]
+    )
+    assert code == 0 and "glrt-" not in out.read_text()
+
+
+def test_missing_file_is_clear(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "does-not-exist.yaml"]) == 2
+    assert "no such file" in capsys.readouterr().err
