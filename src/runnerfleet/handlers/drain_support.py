@@ -1,0 +1,74 @@
+"""What the drain and spot handlers share: ports, loud failure reporting, environment parsing.
+
+Handlers are packaged for Lambda with pure-python dependencies only: nothing here (or in what it
+imports) may pull in pydantic or runnerfleet.spec.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from runnerfleet.aws.lifecycle_ssm import ActionRecord, Claim
+from runnerfleet.drain import CommandStatus
+
+log = logging.getLogger("runnerfleet.drain")
+log.setLevel(logging.INFO)
+
+
+class Records(Protocol):
+    def claim(self, token: str, instance_id: str, *, now: float, lease_s: float) -> Claim: ...
+    def save(self, record: ActionRecord) -> None: ...
+
+
+class Commands(Protocol):
+    def send(
+        self, instance_id: str, document: str, parameters: Mapping[str, str], comment: str
+    ) -> str: ...
+    def status(self, command_id: str, instance_id: str) -> tuple[CommandStatus, str]: ...
+
+
+class Actions(Protocol):
+    def complete(self, group: str, hook: str, token: str, result: str) -> bool: ...
+
+
+class Counter(Protocol):
+    def count(self, name: str, value: float = 1.0) -> None: ...
+
+
+@dataclass
+class Clock:
+    now: Callable[[], float]
+    sleep: Callable[[float], None]
+
+
+class RetryLater(Exception):
+    """Raised to make Lambda retry the event: the work is unfinished and the record resumes it."""
+
+
+def report(event: str, *, failure: bool = False, **fields: Any) -> None:
+    """One JSON log line; failures at ERROR so that log filters and alarms catch them."""
+    line = json.dumps({"event": event, **fields}, sort_keys=True, default=str)
+    (log.error if failure else log.info)(line)
+
+
+def env_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    return float(raw) if raw else default
+
+
+def require(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise KeyError(f"environment variable {name} is not set (the stack sets it)")
+    return value
+
+
+def deadline_of(context: Any, now: float, margin_s: float = 10.0) -> float:
+    """Work must end ``margin_s`` before the Lambda's own timeout."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    budget = remaining() / 1000.0 if callable(remaining) else 60.0
+    return now + max(1.0, budget - margin_s)
