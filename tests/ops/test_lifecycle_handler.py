@@ -53,7 +53,7 @@ def send_params() -> dict[str, Any]:
             "AutoScalingGroupName": ["my-asg"],
             "LifecycleHookName": ["my-lifecycle-hook"],
             "LifecycleActionToken": [TOKEN],
-            "HeartbeatIntervalSeconds": ["300"],
+            "HeartbeatSeconds": ["300"],
             "MaxDrainSeconds": ["7200"],
         },
         "CloudWatchOutputConfig": {

@@ -254,3 +254,30 @@ def test_gitlab_jobs_client_talks_to_the_configured_url_only(gitlab: str) -> Non
     assert [m for m, _, _ in _Api.seen[-3:]] == ["GET", "POST", "POST"]
     assert _Api.seen[-1][1] == "/api/v4/projects/acme%2Fapp/jobs/101/retry"
     assert _Api.seen[-1][2] == "glpat-testtoken-not-real"
+
+
+def test_without_a_spot_document_the_stop_runs_through_aws_run_shell_script() -> None:
+    deps, ssm, asg, cw, _ = setup(None)
+    cfg = SpotConfig(fleet="dev", group="my-asg", document="")
+    with stubbed(ssm, asg, cw) as (s, a, c):
+        member(a)
+        s.add_response("put_parameter", {"Version": 1})
+        c.add_response("put_metric_data", {}, metric("SpotRebalanceRecommendations"))
+        s.add_response(
+            "send_command",
+            {"Command": {"CommandId": CMD}},
+            {
+                "InstanceIds": [INSTANCE],
+                "DocumentName": "AWS-RunShellScript",
+                "Parameters": {"commands": [ANY]},
+                "TimeoutSeconds": 60,
+                "Comment": "spot rebalance",
+            },
+        )
+        s.add_response("put_parameter", {"Version": 2})
+        assert (
+            handle_spot(load_event("rebalance-recommendation"), deps, cfg, T0 + 60)["status"]
+            == "stopping"
+        )
+    env = {"RUNNERFLEET_FLEET": "dev", "RUNNERFLEET_GROUP": "g"}
+    assert SpotConfig.from_env(env).document == ""

@@ -61,7 +61,7 @@ DOC_PARAMS = (
     "AutoScalingGroupName",
     "LifecycleHookName",
     "LifecycleActionToken",
-    "HeartbeatIntervalSeconds",
+    "HeartbeatSeconds",
     "MaxDrainSeconds",
 )
 

@@ -10,7 +10,8 @@ Environment variables (set by the stack):
 
 - ``RUNNERFLEET_FLEET``: the fleet (stack) name; metric dimension ``Fleet``. Required.
 - ``RUNNERFLEET_GROUP``: the Auto Scaling group; other instances are ignored. Required.
-- ``RUNNERFLEET_SPOT_DOCUMENT``: the SSM document that stops taking jobs. Required; no parameters.
+- ``RUNNERFLEET_SPOT_DOCUMENT``: an SSM document (no parameters) that stops taking jobs and prints
+  /debug/jobs/list. Optional: without it, AWS-RunShellScript runs ``FALLBACK_COMMANDS``.
 - ``RUNNERFLEET_RECORD_PREFIX``: SSM path of the dedupe records;
   default ``/runnerfleet/<fleet>/drain-actions``.
 - ``RUNNERFLEET_METRIC_NAMESPACE``: default ``Runnerfleet``.
@@ -55,6 +56,13 @@ from runnerfleet.handlers.drain_support import (
     require,
 )
 
+FALLBACK_DOCUMENT = "AWS-RunShellScript"
+# Stop taking jobs now (the unit's SIGQUIT drop-in lets running jobs go on), then list them.
+FALLBACK_COMMANDS = (
+    "systemctl stop --no-block gitlab-runner; "
+    "curl -fsS --max-time 3 http://127.0.0.1:9252/debug/jobs/list || true"
+)
+
 
 class Membership(Protocol):
     def group_of(self, instance_id: str) -> str | None: ...
@@ -79,7 +87,7 @@ class SpotConfig:
         return SpotConfig(
             fleet=require(env, "RUNNERFLEET_FLEET"),
             group=require(env, "RUNNERFLEET_GROUP"),
-            document=require(env, "RUNNERFLEET_SPOT_DOCUMENT"),
+            document=env.get("RUNNERFLEET_SPOT_DOCUMENT", "").strip(),
             retry_lost_jobs=env.get("RUNNERFLEET_RETRY_LOST_JOBS", "0") == "1",
         )
 
@@ -125,8 +133,11 @@ def handle_spot(
 def _stop(
     ev: SpotEvent, record: ActionRecord, deps: SpotDeps, cfg: SpotConfig
 ) -> ActionRecord | None:
+    document, params = cfg.document, {}
+    if not document:
+        document, params = FALLBACK_DOCUMENT, {"commands": FALLBACK_COMMANDS}
     try:
-        command_id = deps.commands.send(ev.instance_id, cfg.document, {}, f"spot {ev.kind}")
+        command_id = deps.commands.send(ev.instance_id, document, params, f"spot {ev.kind}")
     except Undeliverable as exc:
         deps.metrics.count("SpotStopFailures")
         report("spot_stop_undeliverable", failure=True, instance=ev.instance_id, reason=exc.code)
