@@ -1,0 +1,416 @@
+"""The discrete-event simulation: a trace, a policy and a fleet, deterministic for a seed.
+
+One heap of events ``(time, kind, seq, payload)``; at equal times the kind orders them (fleet
+transitions, then job completions, arrivals, runner polls, and the autoscaler last, so it sees
+the state of that instant). The fleet is ``runnerfleet.sim.fleet.Fleet`` (the shared Auto
+Scaling model) and every evaluation calls ``runnerfleet.scaling.decide`` exactly as the Lambda.
+
+The instance bootstrap is modelled as a launch lifecycle hook that the bootstrap completes once
+the runner is registered: booting instances are ``Pending:Wait``, capacity on the way. Drain is
+the terminate hook: the runner stops taking jobs, heartbeats while jobs run (up to
+``max_drain_s``) and completes the action with CONTINUE when the last job ends.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from collections import deque
+
+from runnerfleet.scaling import FleetSnapshot, InstanceView, LifecycleState, decide, parse_state
+from runnerfleet.sim.catalog import SimPolicy
+from runnerfleet.sim.fleet import Fleet
+from runnerfleet.sim.fleet_types import (
+    CONTINUE,
+    EventKind,
+    FleetConfig,
+    FleetEvent,
+    FleetState,
+    HookConfig,
+    WarmPoolConfig,
+)
+from runnerfleet.sim.model import Node, SimConfig, SimRun, Timeline
+from runnerfleet.sim.report import peak_running
+from runnerfleet.sim.trace import Trace
+
+# event kinds, in tie-break order
+FLEET, DONE, ARRIVE, POLL, BOOTED, HEARTBEAT, SPOT, EVAL, TICK = range(9)
+L = LifecycleState
+
+
+def simulate(trace: Trace, policy: SimPolicy, config: SimConfig) -> SimRun:
+    """Replay ``trace`` through ``policy``; the same inputs always give the same run."""
+    return Simulation(trace, policy, config).run()
+
+
+def default_max_size(static_size: int) -> int:
+    return max(4, 2 * static_size)
+
+
+class Simulation:
+    def __init__(self, trace: Trace, policy: SimPolicy, config: SimConfig) -> None:
+        self.trace, self.policy, self.cfg = trace, policy, config
+        self.rng = random.Random(config.seed)  # noqa: S311  (a simulation, not crypto)
+        self.now = trace.start
+        self.heap: list[tuple[float, int, int, int | str]] = []
+        self.seq = 0
+        self.queue: deque[int] = deque()
+        self.nodes: dict[str, Node] = {}
+        self.free: dict[str, Node] = {}  # ready nodes with a free slot
+        self.job_node: list[Node | None] = [None] * len(trace)
+        self.started = bytearray(len(trace))
+        self.done = 0
+        self.running = 0
+        self.last_in: float | None = None
+        self.last_out: float | None = None
+        self.eval_pending = False
+        self.last_eval = -math.inf
+        self.out = SimRun(policy, config, len(trace), start=trace.start)
+        if config.record_timeline:
+            self.out.timeline = Timeline()
+        self.fleet = Fleet(self._fleet_config(), trace.start)
+        self.fleet_wake = math.inf
+        for status in self.fleet.describe():
+            node = Node(status.instance_id, trace.start, L.IN_SERVICE)
+            self.nodes[node.instance_id] = node
+            self._runner_up(node)
+        self._pump()
+
+    def _fleet_config(self) -> FleetConfig:
+        cfg, pol = self.cfg, self.policy
+        if pol.policy is None:
+            n = pol.static_size
+            return FleetConfig(min_size=n, max_size=n, desired=n)
+        size = cfg.max_size
+        if size is None:
+            size = default_max_size(math.ceil(peak_running(self.trace) / cfg.slots))
+        launch_timeout = min(7200.0, max(600.0, 4 * cfg.boot.cold_s))
+        pool = None
+        if cfg.warm_pool:
+            pool = WarmPoolConfig(min_size=cfg.warm_pool, max_group_prepared_capacity=0)
+        return FleetConfig(
+            min_size=pol.min_size,
+            max_size=max(size, pol.min_size),
+            desired=pol.min_size,
+            launch_hook=HookConfig(launch_timeout, "ABANDON"),
+            terminate_hook=HookConfig(cfg.heartbeat_timeout_s, CONTINUE),
+            warm_pool=pool,
+            spot=cfg.spot_interruptions_per_hour > 0,
+        )
+
+    # ----- the loop -----------------------------------------------------------------------
+
+    def push(self, at: float, kind: int, payload: int | str) -> None:
+        self.seq += 1
+        heapq.heappush(self.heap, (at, kind, self.seq, payload))
+
+    def run(self) -> SimRun:
+        trace, heap = self.trace, self.heap
+        n = len(trace)  # negative sequence numbers keep arrivals in file order
+        heap.extend((a, ARRIVE, i - n, i) for i, a in enumerate(trace.arrivals))
+        heapq.heapify(heap)
+        self.push(trace.start, TICK, 0)
+        limit = trace.end + self.cfg.horizon_s
+        check = self.cfg.check_invariants
+        pop = heapq.heappop
+        while heap and self.done < self.out.jobs:
+            at, kind, _, payload = pop(heap)
+            if at > limit:
+                break
+            if check and at > self.now:
+                self.assert_invariants()
+            self.now = at
+            self._dispatch(kind, payload)
+        return self._finish()
+
+    def _dispatch(self, kind: int, payload: int | str) -> None:
+        if kind == DONE:
+            self._job_done(int(payload))
+        elif kind == ARRIVE:
+            self._arrive(int(payload))
+        elif kind == POLL:
+            self._poll(str(payload))
+        elif kind == TICK:
+            self._evaluate()
+            self.push(self.now + self.cfg.tick_s, TICK, 0)
+        elif kind == FLEET:
+            self.fleet_wake = math.inf
+            self._pump()
+        elif kind == EVAL:
+            self.eval_pending = False
+            self._evaluate()
+        else:
+            self._instance_timer(kind, str(payload))
+
+    def _finish(self) -> SimRun:
+        out, end = self.out, self.now
+        out.unserved = out.jobs - self.done
+        out.end = end
+        out.billed_s = self.fleet.billed_seconds(end, 60.0)
+        for node in self.nodes.values():  # jobs cut off at the horizon ran until then
+            out.busy_s += sum(end - start for start in node.jobs.values())
+        return out
+
+    # ----- jobs and runners ---------------------------------------------------------------
+
+    def _arrive(self, job: int) -> None:
+        self.queue.append(job)
+        self._offer()
+        delay = self.cfg.webhook_delay_s
+        if delay is not None and not self.eval_pending:
+            at = max(self.now + delay, self.last_eval + self.cfg.webhook_min_gap_s)
+            self.eval_pending = True
+            self.push(at, EVAL, 0)
+
+    def _offer(self) -> None:
+        """Free slots on ready runners will take queued jobs at their next poll."""
+        if not self.queue:
+            return
+        c = self.cfg.check_interval_s
+        for node in self.free.values():
+            if node.poll_at is None:
+                k = math.ceil((self.now - node.phase) / c) if c > 0 else 0
+                node.poll_at = max(self.now, node.phase + k * c)
+                self.push(node.poll_at, POLL, node.instance_id)
+
+    def _poll(self, instance_id: str) -> None:
+        node = self.nodes.get(instance_id)
+        if node is None or node.poll_at != self.now:
+            return
+        node.poll_at = None
+        if not node.ready:
+            return
+        trace, queue = self.trace, self.queue
+        while queue and node.running < self.cfg.slots:
+            job = queue.popleft()
+            node.jobs[job] = self.now
+            node.running += 1
+            self.running += 1
+            self.job_node[job] = node
+            if not self.started[job]:
+                self.started[job] = 1
+                self.out.waits.append(self.now - trace.arrivals[job])
+            self.push(self.now + trace.durations[job], DONE, job)
+        node.view = None
+        if node.running >= self.cfg.slots:
+            self.free.pop(instance_id, None)
+
+    def _job_done(self, job: int) -> None:
+        node = self.job_node[job]
+        if node is None or job not in node.jobs:
+            return  # the job was killed with its instance
+        self.out.busy_s += self.now - node.jobs.pop(job)
+        node.running -= 1
+        self.running -= 1
+        self.done += 1
+        node.view = None
+        if node.running == 0:
+            node.idle_since = self.now
+        if node.ready:
+            self.free[node.instance_id] = node
+            self._offer()
+        elif node.draining and node.running == 0:
+            self._drained(node)
+
+    def _runner_up(self, node: Node) -> None:
+        node.state = L.IN_SERVICE
+        node.ready = True
+        node.view = None
+        c = self.cfg.check_interval_s
+        node.phase = self.now + (self.rng.random() * c if c > 0 else 0.0)
+        self.free[node.instance_id] = node
+        rate = self.cfg.spot_interruptions_per_hour
+        if rate > 0:
+            self.push(self.now + self.rng.expovariate(rate / 3600.0), SPOT, node.instance_id)
+        self._offer()
+
+    def _stop_taking_jobs(self, node: Node) -> None:
+        node.ready = False
+        node.view = None
+        self.free.pop(node.instance_id, None)
+
+    # ----- the autoscaler -----------------------------------------------------------------
+
+    def _views(self) -> tuple[InstanceView, ...]:
+        slots = self.cfg.slots
+        views = []
+        for node in self.nodes.values():
+            if node.view is None:
+                in_service = node.state is L.IN_SERVICE
+                node.view = InstanceView(
+                    instance_id=node.instance_id,
+                    state=node.state,
+                    launched_at=node.launched_at,
+                    slots=slots,
+                    # scraped just now (None = fresh); a booting runner has no metrics yet
+                    running_jobs=node.running if in_service else None,
+                    idle_since=node.idle_since,
+                    protected=node.protected,
+                )
+            views.append(node.view)
+        return tuple(views)
+
+    def _evaluate(self) -> None:
+        timeline = self.out.timeline
+        if timeline is not None:
+            self._sample(timeline)
+        policy = self.policy.policy
+        if policy is None:
+            return
+        self.last_eval = self.now
+        self.out.evaluations += 1
+        fleet = self.fleet
+        snapshot = FleetSnapshot(
+            now=self.now,
+            instances=self._views(),
+            desired=fleet.desired,
+            min_size=fleet.min_size,
+            max_size=fleet.max_size,
+            pending_jobs=len(self.queue),
+            last_scale_in_at=self.last_in,
+            last_scale_out_at=self.last_out,
+        )
+        decision = decide(snapshot, policy)
+        if decision.protect:
+            self._protect(decision.protect, True)
+        for instance_id in decision.terminate:
+            fleet.terminate_instance(instance_id, True, self.now)
+        if decision.desired != fleet.desired:
+            fleet.set_desired(decision.desired, False, self.now)
+        if decision.unprotect:
+            self._protect(decision.unprotect, False)
+        if decision.action == "scale_out":
+            self.out.scale_out += 1
+            self.last_out = self.now
+        elif decision.action == "scale_in":
+            self.out.scale_in += 1
+            self.last_in = self.now
+        self._pump()
+
+    def _protect(self, ids: tuple[str, ...], protected: bool) -> None:
+        self.fleet.set_instance_protection(ids, protected, self.now)
+        for instance_id in ids:
+            node = self.nodes[instance_id]
+            node.protected = protected
+            node.view = None
+
+    def _sample(self, timeline: Timeline) -> None:
+        timeline.t.append(self.now)
+        timeline.running.append(self.running)
+        timeline.queued.append(len(self.queue))
+        billed = sum(1 for n in self.nodes.values() if n.state is not L.WARMED_STOPPED)
+        timeline.instances.append(billed)
+        timeline.ready.append(sum(1 for n in self.nodes.values() if n.ready))
+
+    # ----- the fleet ----------------------------------------------------------------------
+
+    def _pump(self) -> None:
+        """Hand the fleet's events to their handlers until it has nothing more to say."""
+        fleet = self.fleet
+        while events := fleet.advance(self.now):
+            for event in events:
+                self._fleet_event(event)
+        due = fleet.next_due()
+        if due is not None and due < self.fleet_wake:
+            self.fleet_wake = due
+            self.push(due, FLEET, 0)
+
+    def _fleet_event(self, event: FleetEvent) -> None:
+        kind, iid = event.kind, event.instance_id
+        node = self.nodes.get(iid)
+        if kind is EventKind.LAUNCHING:
+            state = L.PENDING if event.destination != "WarmPool" else L.WARMED_PENDING
+            if node is None:
+                self.nodes[iid] = Node(iid, self.now, state)
+            else:
+                node.state, node.view = state, None
+            self.out.launches += 1
+        elif node is None:
+            return
+        elif kind is EventKind.LAUNCH_ACTION:
+            node.state = L.PENDING_WAIT if event.destination != "WarmPool" else L.WARMED_PENDING
+            node.view = None
+            warm = event.origin == "WarmPool"
+            self.push(self.now + self.cfg.boot.sample(self.rng, warm=warm), BOOTED, iid)
+        elif kind is EventKind.IN_SERVICE:
+            self._runner_up(node)
+        elif kind is EventKind.WARMED:
+            node.state, node.view = L.WARMED_STOPPED, None
+        elif kind is EventKind.TERMINATE_ACTION:
+            self._start_drain(node, event)
+        elif kind is EventKind.SPOT_WARNING:
+            node.spot_warned = True
+            self._stop_taking_jobs(node)
+        elif kind is EventKind.HOOK_TIMEOUT:
+            self.out.hook_timeouts += 1
+        elif kind is EventKind.TERMINATED:
+            self._instance_gone(node)
+
+    def _start_drain(self, node: Node, event: FleetEvent) -> None:
+        to_pool = event.destination == "WarmPool"
+        node.state = L.WARMED_PENDING if to_pool else L.TERMINATING_WAIT
+        node.draining = True
+        self._stop_taking_jobs(node)
+        if node.running == 0:
+            self._drained(node)
+            return
+        node.drain_deadline = self.now + self.cfg.max_drain_s
+        self.push(self.now + self.cfg.heartbeat_timeout_s / 2, HEARTBEAT, node.instance_id)
+
+    def _drained(self, node: Node) -> None:
+        state = self.fleet.state_of(node.instance_id)
+        if state in (FleetState.TERMINATING_WAIT, FleetState.WARMED_PENDING_WAIT):
+            node.draining = False
+            self.fleet.complete_lifecycle_action(node.instance_id, CONTINUE, self.now)
+            self._pump()
+
+    def _instance_gone(self, node: Node) -> None:
+        retry = self.cfg.retry_lost_jobs and node.spot_warned
+        for job, start in sorted(node.jobs.items()):
+            self.out.killed += 1
+            self.out.busy_s += self.now - start
+            self.running -= 1
+            if retry:
+                self.queue.append(job)
+            else:
+                self.done += 1
+        node.jobs.clear()
+        self.nodes.pop(node.instance_id, None)
+        self.free.pop(node.instance_id, None)
+        self.out.terminations += 1
+        if retry:
+            self._offer()
+
+    def _instance_timer(self, kind: int, instance_id: str) -> None:
+        node = self.nodes.get(instance_id)
+        if node is None:
+            return
+        fleet, state = self.fleet, self.fleet.state_of(instance_id)
+        if kind == BOOTED and state in (FleetState.PENDING_WAIT, FleetState.WARMED_PENDING_WAIT):
+            if not node.draining:
+                fleet.complete_lifecycle_action(instance_id, CONTINUE, self.now)
+        elif kind == HEARTBEAT and node.draining and state is FleetState.TERMINATING_WAIT:
+            if self.now < node.drain_deadline:
+                fleet.record_heartbeat(instance_id, self.now)
+                self.push(self.now + self.cfg.heartbeat_timeout_s / 2, HEARTBEAT, instance_id)
+        elif kind == SPOT and state not in (FleetState.TERMINATED,):
+            fleet.interrupt_spot(instance_id, self.now)
+        self._pump()
+
+    # ----- checks -------------------------------------------------------------------------
+
+    def assert_invariants(self) -> None:
+        """No job waits while a free slot on a ready runner exists (beyond one poll interval)."""
+        if not self.queue:
+            return
+        c = self.cfg.check_interval_s
+        for node in self.nodes.values():
+            if node.ready and node.running < self.cfg.slots:
+                assert node.poll_at is not None and node.poll_at <= self.now + c, (
+                    f"t={self.now}: {len(self.queue)} job(s) queued while {node.instance_id} "
+                    f"has {self.cfg.slots - node.running} free slot(s) and no poll due"
+                )
+
+
+__all__ = ["Simulation", "default_max_size", "parse_state", "simulate"]
