@@ -45,10 +45,12 @@ class Idp:
 
 def make_idp(not_before: dt.datetime = NOW - dt.timedelta(days=30), days: int = 1825) -> Idp:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, "example-idp.invalid"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example IdP (test)"),
-    ])  # fmt: skip
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "example-idp.invalid"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example IdP (test)"),
+        ]
+    )
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)

@@ -57,8 +57,13 @@ def test_client_cidr_size_and_overlap(cidr: str, expected: str) -> None:
 
 
 def test_group_id_combined_with_authorize_all() -> None:
-    rules = [{"cidr": "10.20.0.0/16", "group_id": "90676b0c-0071-70fa-4d1b-0123456789ab",
-              "authorize_all": True}]  # fmt: skip
+    rules = [
+        {
+            "cidr": "10.20.0.0/16",
+            "group_id": "90676b0c-0071-70fa-4d1b-0123456789ab",
+            "authorize_all": True,
+        }
+    ]
     problems = _problems(rules=rules)
     assert any("rules[0]: authorize_all is combined with group_id" in p for p in problems)
 
@@ -69,25 +74,39 @@ def test_rule_needs_a_group_or_authorize_all() -> None:
 
 def test_display_name_given_as_group_id() -> None:
     problems = _problems(rules=[{"cidr": "10.20.0.0/16", "group_id": "Runner Operators"}])
-    assert any("rules[0].group_id: 'Runner Operators' is not an Identity Store group" in p
-               for p in problems)  # fmt: skip
+    assert any(
+        "rules[0].group_id: 'Runner Operators' is not an Identity Store group" in p
+        for p in problems
+    )
 
 
 def test_two_subnets_in_one_az() -> None:
-    subnets = [{"id": "subnet-0aa11bb22cc33dd44", "az": "eu-west-1a"},
-               {"id": "subnet-0ee55ff66aa77bb88", "az": "eu-west-1a"}]  # fmt: skip
-    assert any("subnets[1].az" in p and "one subnet per Availability Zone" in p
-               for p in _problems(subnets=subnets))  # fmt: skip
+    subnets = [
+        {"id": "subnet-0aa11bb22cc33dd44", "az": "eu-west-1a"},
+        {"id": "subnet-0ee55ff66aa77bb88", "az": "eu-west-1a"},
+    ]
+    assert any(
+        "subnets[1].az" in p and "one subnet per Availability Zone" in p
+        for p in _problems(subnets=subnets)
+    )
 
 
 def test_every_limit_reported_at_once() -> None:
     problems = _problems(
-        session_timeout_hours=9, dns_servers=["10.0.0.2", "10.0.0.3", "1.1.1.1"],
-        banner="x" * 1401, logging={"retention_days": 45}, client_cidr="10.100.0.0/24",
-    )  # fmt: skip
+        session_timeout_hours=9,
+        dns_servers=["10.0.0.2", "10.0.0.3", "1.1.1.1"],
+        banner="x" * 1401,
+        logging={"retention_days": 45},
+        client_cidr="10.100.0.0/24",
+    )
     joined = "\n".join(problems)
-    for key in ("session_timeout_hours", "dns_servers", "banner", "logging.retention_days",
-                "client_cidr"):  # fmt: skip
+    for key in (
+        "session_timeout_hours",
+        "dns_servers",
+        "banner",
+        "logging.retention_days",
+        "client_cidr",
+    ):
         assert f"access.yaml: {key}:" in joined
     assert all("(fix: " in p for p in problems)
 
