@@ -1,0 +1,357 @@
+"""CloudFormation through change sets: create, preview, execute with live events, delete.
+
+``StackOperations`` takes the client in its constructor (tests hand it a moto-backed or a
+Stubber-wrapped client) and a ``sleep`` so that waiting is bounded and testable. Every change
+set names its type explicitly: CREATE when the stack does not exist (or only exists as an
+unexecuted REVIEW_IN_PROGRESS shell), UPDATE otherwise. moto defaults to CREATE and AWS to
+UPDATE, so leaving it out would behave differently in the sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from runnerfleet.aws.awscall import aws_call, error_code, error_message, translate
+from runnerfleet.aws.preview import (
+    ParameterChange,
+    ResourceChange,
+    canonical_template,
+    effective_parameters,
+    parameter_diff,
+    same_value,
+)
+from runnerfleet.aws.stackstatus import (
+    REVIEW_IN_PROGRESS,
+    ROLLBACK_COMPLETE,
+    StackEvent,
+    is_failure,
+    is_in_progress,
+    means_no_changes,
+)
+from runnerfleet.errors import AwsError, DeployFailedError
+
+EventSink = Callable[[StackEvent], None]
+CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM")
+
+
+class StackNeedsDeletionError(DeployFailedError):
+    """The stack is in ROLLBACK_COMPLETE: its first creation failed; it can only be deleted."""
+
+
+@dataclass(frozen=True)
+class StackRequest:
+    """What we want deployed: one stack's template, parameters and tags."""
+
+    name: str
+    template: Mapping[str, Any]
+    parameters: Mapping[str, str]
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StackState:
+    stack_id: str
+    name: str
+    status: str
+    reason: str
+    parameters: Mapping[str, str]
+    outputs: Mapping[str, str]
+    tags: Mapping[str, str]
+    termination_protection: bool
+
+    @classmethod
+    def from_api(cls, raw: Mapping[str, Any]) -> StackState:
+        return cls(
+            stack_id=str(raw["StackId"]),
+            name=str(raw["StackName"]),
+            status=str(raw["StackStatus"]),
+            reason=str(raw.get("StackStatusReason", "") or ""),
+            parameters={
+                p["ParameterKey"]: str(p.get("ParameterValue", ""))
+                for p in _list(raw, "Parameters")
+            },
+            outputs={o["OutputKey"]: str(o.get("OutputValue", "")) for o in _list(raw, "Outputs")},
+            tags={t["Key"]: str(t["Value"]) for t in _list(raw, "Tags")},
+            termination_protection=bool(raw.get("EnableTerminationProtection", False)),
+        )
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    change_set_id: str
+    stack_id: str
+    change_type: str  # CREATE or UPDATE
+    changes: tuple[ResourceChange, ...]
+    parameters: tuple[ParameterChange, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes and not self.parameters
+
+
+def _list(raw: Mapping[str, Any], key: str) -> list[Any]:
+    return list(raw.get(key) or [])
+
+
+class StackOperations:
+    """One region's CloudFormation, one call at a time, every wait bounded."""
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        poll_s: float = 2.0,
+        timeout_s: float = 3 * 3600,
+    ) -> None:
+        self._client = client
+        self._sleep = sleep
+        self._poll_s = poll_s
+        self._max_polls = max(1, int(timeout_s / max(poll_s, 0.001)))
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def describe(self, name: str) -> StackState | None:
+        try:
+            stacks = self._client.describe_stacks(StackName=name)["Stacks"]
+        except Exception as exc:
+            if error_code(exc) == "ValidationError" and "does not exist" in str(exc):
+                return None
+            raise translate(exc, f"describe stack {name}") from exc
+        return StackState.from_api(stacks[0]) if stacks else None
+
+    def deployed_template(self, name: str) -> Any:
+        body = aws_call(
+            lambda: self._client.get_template(StackName=name), f"read {name}'s template"
+        )
+        return canonical_template(body["TemplateBody"])
+
+    def unchanged(self, request: StackRequest, state: StackState) -> bool:
+        """True when template, parameters and tags equal what is deployed (no change set needed).
+
+        AWS masks NoEcho values as ****, so those never compare equal and AWS decides.
+        """
+        wanted = effective_parameters(request.template, request.parameters)
+        if set(wanted) != set(state.parameters) or dict(request.tags) != dict(state.tags):
+            return False
+        if not all(same_value(state.parameters[k], v) for k, v in wanted.items()):
+            return False
+        deployed: Any = self.deployed_template(request.name)
+        return bool(deployed == canonical_template(request.template))
+
+    def outputs(self, name: str) -> Mapping[str, str]:
+        state = self.describe(name)
+        if state is None:
+            raise AwsError(
+                f"stack {name} does not exist", hint="deploy it first: runnerfleet deploy"
+            )
+        return state.outputs
+
+    # -- change sets ---------------------------------------------------------------------------
+
+    def create_change_set(
+        self, request: StackRequest, state: StackState | None
+    ) -> ChangeSet | None:
+        """A reviewed change set, or None when AWS says nothing would change (it is deleted)."""
+        change_type = _change_type(request.name, state)
+        name = f"runnerfleet-{uuid.uuid4().hex[:12]}"
+        created = aws_call(
+            lambda: self._client.create_change_set(
+                StackName=request.name,
+                ChangeSetName=name,
+                ChangeSetType=change_type,
+                TemplateBody=json.dumps(request.template, sort_keys=True),
+                Parameters=[
+                    {"ParameterKey": k, "ParameterValue": v} for k, v in request.parameters.items()
+                ],
+                Capabilities=list(CAPABILITIES),
+                Tags=[{"Key": k, "Value": v} for k, v in request.tags.items()],
+            ),
+            f"create a change set for {request.name}",
+        )
+        described = self._wait_change_set(created["Id"])
+        if described["Status"] == "FAILED":
+            self._discard(created["Id"], request.name, change_type)
+            reason = str(described.get("StatusReason", "") or "")
+            if means_no_changes(reason):
+                return None
+            raise DeployFailedError(
+                f"the change set for {request.name} failed: {reason or 'no reason given'}",
+                hint="fix the template or parameters it names; the change set was deleted",
+            )
+        old = dict(state.parameters) if state and change_type == "UPDATE" else {}
+        new = effective_parameters(request.template, request.parameters)
+        return ChangeSet(
+            change_set_id=str(created["Id"]),
+            stack_id=str(created["StackId"]),
+            change_type=change_type,
+            changes=tuple(ResourceChange.from_api(c) for c in described["Changes"]),
+            parameters=tuple(parameter_diff(old, new, request.template)),
+        )
+
+    def delete_change_set(self, change_set: ChangeSet, stack_name: str) -> None:
+        self._discard(change_set.change_set_id, stack_name, change_set.change_type)
+
+    def _discard(self, change_set_id: str, stack_name: str, change_type: str) -> None:
+        """Delete a change set; for a CREATE, also the empty REVIEW_IN_PROGRESS stack it made."""
+        try:
+            self._client.delete_change_set(ChangeSetName=change_set_id)
+            if change_type == "CREATE":
+                state = self.describe(stack_name)
+                if state is not None and state.status == REVIEW_IN_PROGRESS:
+                    self._client.delete_stack(StackName=state.stack_id)
+        except Exception:  # noqa: S110 - cleanup is best effort; the first error is the news
+            pass
+
+    def _wait_change_set(self, change_set_id: str) -> dict[str, Any]:
+        for _ in range(self._max_polls):
+            described = self._describe_change_set(change_set_id)
+            if described["Status"] in ("CREATE_COMPLETE", "FAILED"):
+                return described
+            self._sleep(self._poll_s)
+        raise AwsError(
+            f"change set {change_set_id} was not ready in time",
+            hint="look at it in the CloudFormation console, or retry",
+        )
+
+    def _describe_change_set(self, change_set_id: str) -> dict[str, Any]:
+        """All pages: a large stack's changes come back in several."""
+        kwargs: dict[str, Any] = {"ChangeSetName": change_set_id}
+        first: dict[str, Any] | None = None
+        changes: list[Any] = []
+        while True:
+            page = aws_call(lambda: self._client.describe_change_set(**kwargs), "read a change set")
+            first = first or page
+            changes.extend(page.get("Changes") or [])
+            if not page.get("NextToken"):
+                break
+            kwargs["NextToken"] = page["NextToken"]
+        return {**first, "Changes": changes}
+
+    # -- executing -----------------------------------------------------------------------------
+
+    def execute(self, change_set: ChangeSet, stack_name: str, on_event: EventSink) -> StackState:
+        """Run the change set and stream its events; raises DeployFailedError on failure."""
+        marker = self._newest_event_id(change_set.stack_id)
+        try:
+            self._client.execute_change_set(ChangeSetName=change_set.change_set_id)
+        except Exception as exc:
+            self.delete_change_set(change_set, stack_name)
+            raise DeployFailedError(
+                f"executing the change set for {stack_name} failed: {error_message(exc)}",
+                events=[],
+                hint=f"fix the cause above; the change set was deleted. Events: "
+                f"runnerfleet status ENVFILE (stack {stack_name})",
+            ) from exc
+        final, seen = self.follow(change_set.stack_id, marker, on_event)
+        if is_failure(final.status):
+            raise self.failure(final, seen)
+        return final
+
+    def follow(
+        self, stack_id: str, marker: str | None, on_event: EventSink
+    ) -> tuple[StackState, list[StackEvent]]:
+        """Print new events until the stack leaves its *_IN_PROGRESS status (bounded)."""
+        seen: list[StackEvent] = []
+        for _ in range(self._max_polls):
+            fresh = self._events_since(stack_id, marker)
+            if fresh:
+                marker = fresh[-1].event_id
+                for event in fresh:
+                    seen.append(event)
+                    on_event(event)
+            state = self.describe(stack_id)
+            if state is None:
+                raise AwsError(f"stack {stack_id} disappeared while we watched it")
+            if not is_in_progress(state.status) and state.status != REVIEW_IN_PROGRESS:
+                return state, seen
+            self._sleep(self._poll_s)
+        raise AwsError(
+            f"stack {stack_id} is still in progress after the time limit",
+            hint="it keeps going in AWS; watch it with runnerfleet status ENVFILE",
+        )
+
+    def failure(self, state: StackState, seen: list[StackEvent]) -> DeployFailedError:
+        failed = [e for e in seen if e.failed and e.reason]
+        lines = [e.line() for e in failed] or [f"{state.status}: {state.reason or 'no reason'}"]
+        return DeployFailedError(
+            f"stack {state.name} ended in {state.status}",
+            events=lines,
+            hint="fix the failing resources listed above, then deploy again",
+        )
+
+    def _newest_event_id(self, stack_id: str) -> str | None:
+        page = aws_call(
+            lambda: self._client.describe_stack_events(StackName=stack_id), "read stack events"
+        )
+        events = page.get("StackEvents") or []
+        return str(events[0]["EventId"]) if events else None
+
+    def _events_since(self, stack_id: str, marker: str | None) -> list[StackEvent]:
+        """Events newer than the marker, oldest first (the API lists newest first, paged)."""
+        fresh: list[StackEvent] = []
+        for raw in self._event_pages(stack_id):
+            if marker is not None and raw.get("EventId") == marker:
+                break
+            fresh.append(StackEvent.from_api(raw))
+        return list(reversed(fresh))
+
+    def _event_pages(self, stack_id: str) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {"StackName": stack_id}
+        for _ in range(100):  # 100 pages of 100 events: far more than one operation makes
+            page = aws_call(
+                lambda: self._client.describe_stack_events(**kwargs), "read stack events"
+            )
+            yield from page.get("StackEvents") or []
+            if not page.get("NextToken"):
+                return
+            kwargs["NextToken"] = page["NextToken"]
+
+    # -- deleting and protecting ---------------------------------------------------------------
+
+    def delete_stack(self, state: StackState, on_event: EventSink) -> StackState:
+        marker = self._newest_event_id(state.stack_id)
+        aws_call(
+            lambda: self._client.delete_stack(StackName=state.stack_id),
+            f"delete stack {state.name}",
+        )
+        final, seen = self.follow(state.stack_id, marker, on_event)
+        if final.status != "DELETE_COMPLETE":
+            raise self.failure(final, seen)
+        return final
+
+    def set_termination_protection(self, name: str, enabled: bool) -> None:
+        aws_call(
+            lambda: self._client.update_termination_protection(
+                StackName=name, EnableTerminationProtection=enabled
+            ),
+            f"set termination protection on {name}",
+        )
+
+
+def _change_type(name: str, state: StackState | None) -> str:
+    if state is None or state.status == REVIEW_IN_PROGRESS:
+        return "CREATE"
+    if state.status == ROLLBACK_COMPLETE:
+        raise needs_deletion_error(name, state)
+    if is_in_progress(state.status):
+        raise AwsError(
+            f"stack {name} is busy ({state.status})",
+            hint="wait for the running operation to finish (runnerfleet status ENVFILE), retry",
+        )
+    return "UPDATE"
+
+
+def needs_deletion_error(name: str, state: StackState) -> StackNeedsDeletionError:
+    return StackNeedsDeletionError(
+        f"stack {name} is in ROLLBACK_COMPLETE: its first creation failed and AWS rolled "
+        "it back. A stack in this state cannot be updated, only deleted",
+        events=[state.reason] if state.reason else [],
+        hint=f"delete it (runnerfleet destroy ENVFILE, or answer yes when deploy offers), "
+        f"then deploy again to create {name} afresh",
+    )
