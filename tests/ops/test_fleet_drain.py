@@ -1,0 +1,223 @@
+"""drain_fleet_to_zero: moto for the stack, group and rule; Stubber where instances linger."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from runnerfleet.aws.fleet_drain import DrainProgress, drain_fleet_to_zero
+from runnerfleet.aws.fleet_resources import find_fleet
+from runnerfleet.errors import AwsError
+from tests.ops.stubs import FakeClock, client, stubbed
+
+TEMPLATE = {
+    "Resources": {
+        "LaunchTemplate": {
+            "Type": "AWS::EC2::LaunchTemplate",
+            "Properties": {
+                "LaunchTemplateData": {"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"}
+            },
+        },
+        "Group": {
+            "Type": "AWS::AutoScaling::AutoScalingGroup",
+            "Properties": {
+                "MinSize": "2",
+                "MaxSize": "4",
+                "DesiredCapacity": "3",
+                "AvailabilityZones": ["us-east-1a"],
+                "LaunchTemplate": {
+                    "LaunchTemplateId": {"Ref": "LaunchTemplate"},
+                    "Version": {"Fn::GetAtt": ["LaunchTemplate", "LatestVersionNumber"]},
+                },
+            },
+        },
+        "Tick": {
+            "Type": "AWS::Events::Rule",
+            "Properties": {"ScheduleExpression": "rate(1 minute)", "State": "ENABLED"},
+        },
+        "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/rf/dev"}},
+    }
+}
+
+
+@pytest.fixture
+def aws() -> Iterator[dict[str, Any]]:
+    with mock_aws():
+        clients = {
+            n: boto3.client(n, region_name="us-east-1")
+            for n in ("cloudformation", "autoscaling", "events")
+        }
+        clients["cloudformation"].create_stack(
+            StackName="rf-dev", TemplateBody=json.dumps(TEMPLATE)
+        )
+        yield clients
+
+
+def run(aws: dict[str, Any], **kw: Any) -> Any:
+    clock = FakeClock(0.0)
+    return drain_fleet_to_zero(
+        cloudformation=aws["cloudformation"],
+        autoscaling=aws["autoscaling"],
+        events=aws["events"],
+        stack="rf-dev",
+        now=clock.now,
+        sleep=clock.sleep,
+        timeout_s=600,
+        **kw,
+    )
+
+
+def group_of(aws: dict[str, Any]) -> dict[str, Any]:
+    return aws["autoscaling"].describe_auto_scaling_groups()["AutoScalingGroups"][0]
+
+
+def test_finds_the_group_and_the_autoscaler_schedule(aws: dict[str, Any]) -> None:
+    fleet = find_fleet(aws["cloudformation"], aws["events"], "rf-dev")
+    assert fleet.group == group_of(aws)["AutoScalingGroupName"]
+    assert len(fleet.schedule_rules) == 1 and fleet.log_groups == ("/rf/dev",)
+
+
+def test_destroy_interrupted_halfway_finishes_when_run_again(aws: dict[str, Any]) -> None:
+    def interrupt(_p: DrainProgress) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(aws, on_progress=interrupt)
+    result = run(aws)
+    assert result.group == group_of(aws)["AutoScalingGroupName"]
+    assert group_of(aws)["Instances"] == [] and group_of(aws)["MinSize"] == 0
+    rule = result.paused_rules[0]
+    assert aws["events"].describe_rule(Name=rule)["State"] == "DISABLED"
+    assert run(aws).paused_rules == result.paused_rules  # a third run is a no-op
+
+
+def test_missing_stack_is_nothing_to_drain() -> None:
+    with mock_aws():
+        clock = FakeClock(0.0)
+        result = drain_fleet_to_zero(
+            cloudformation=boto3.client("cloudformation", region_name="us-east-1"),
+            autoscaling=boto3.client("autoscaling", region_name="us-east-1"),
+            events=boto3.client("events", region_name="us-east-1"),
+            stack="nope",
+            now=clock.now,
+            sleep=clock.sleep,
+            timeout_s=60,
+        )
+    assert result.already_gone
+
+
+def _group(instances: list[tuple[str, str, bool]]) -> dict[str, Any]:
+    return {
+        "AutoScalingGroups": [
+            {
+                "AutoScalingGroupName": "g",
+                "MinSize": 0,
+                "MaxSize": 4,
+                "DesiredCapacity": 0,
+                "DefaultCooldown": 300,
+                "AvailabilityZones": ["us-east-1a"],
+                "HealthCheckType": "EC2",
+                "CreatedTime": "2026-01-01T00:00:00Z",
+                "Instances": [
+                    {
+                        "InstanceId": i,
+                        "AvailabilityZone": "us-east-1a",
+                        "LifecycleState": s,
+                        "HealthStatus": "Healthy",
+                        "ProtectedFromScaleIn": p,
+                    }
+                    for i, s, p in instances
+                ],
+            }
+        ]
+    }
+
+
+def _stack_calls(cfn: Any, events: Any) -> None:
+    cfn.add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                {
+                    "StackName": "rf-dev",
+                    "CreationTime": "2026-01-01T00:00:00Z",
+                    "StackStatus": "CREATE_COMPLETE",
+                }
+            ]
+        },
+    )
+    cfn.add_response(
+        "list_stack_resources",
+        {
+            "StackResourceSummaries": [
+                {
+                    "LogicalResourceId": "Group",
+                    "PhysicalResourceId": "g",
+                    "ResourceType": "AWS::AutoScaling::AutoScalingGroup",
+                    "LastUpdatedTimestamp": "2026-01-01T00:00:00Z",
+                    "ResourceStatus": "CREATE_COMPLETE",
+                },
+                {
+                    "LogicalResourceId": "Tick",
+                    "PhysicalResourceId": "tick",
+                    "ResourceType": "AWS::Events::Rule",
+                    "LastUpdatedTimestamp": "2026-01-01T00:00:00Z",
+                    "ResourceStatus": "CREATE_COMPLETE",
+                },
+            ]
+        },
+    )
+    events.add_response("describe_rule", {"Name": "tick", "ScheduleExpression": "rate(1 minute)"})
+    events.add_response("disable_rule", {}, {"Name": "tick"})
+
+
+def test_lingering_hooks_time_out_then_a_rerun_waits_for_the_rest() -> None:
+    cfn, asg, ev = client("cloudformation"), client("autoscaling"), client("events")
+    clock = FakeClock(0.0)
+    kw: dict[str, Any] = {
+        "cloudformation": cfn,
+        "autoscaling": asg,
+        "events": ev,
+        "stack": "rf-dev",
+        "now": clock.now,
+        "sleep": clock.sleep,
+        "timeout_s": 30,
+        "poll_s": 15,
+    }
+    busy = [("i-0000000000000000a", "InService", True), ("i-0000000000000000b", "InService", False)]
+    waiting = [("i-0000000000000000a", "Terminating:Wait", False)]
+    with stubbed(cfn, asg, ev) as (c, a, e):
+        _stack_calls(c, e)
+        a.add_response("describe_auto_scaling_groups", _group(busy))
+        a.add_response(
+            "set_instance_protection",
+            {},
+            {
+                "InstanceIds": ["i-0000000000000000a"],
+                "AutoScalingGroupName": "g",
+                "ProtectedFromScaleIn": False,
+            },
+        )
+        a.add_response(
+            "update_auto_scaling_group",
+            {},
+            {"AutoScalingGroupName": "g", "MinSize": 0, "DesiredCapacity": 0},
+        )
+        for _ in range(3):
+            a.add_response("describe_auto_scaling_groups", _group(waiting))
+        with pytest.raises(AwsError, match="run the same command again"):
+            drain_fleet_to_zero(**kw)
+    with stubbed(cfn, asg, ev) as (c, a, e):
+        _stack_calls(c, e)
+        a.add_response("describe_auto_scaling_groups", _group(waiting))
+        a.add_response("update_auto_scaling_group", {})
+        a.add_response("describe_auto_scaling_groups", _group(waiting))
+        a.add_response("describe_auto_scaling_groups", _group([]))
+        seen: list[int] = []
+        result = drain_fleet_to_zero(**kw, on_progress=lambda p: seen.append(p.remaining))
+    assert seen == [1, 0] and result.group == "g"
