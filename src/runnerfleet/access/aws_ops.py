@@ -1,0 +1,141 @@
+"""The AWS calls of the access feature that are not stack operations. Clients are passed in.
+
+* ACM import of the server certificate with its chain (CloudFormation cannot import one);
+* export of the client configuration (.ovpn), which must carry ``auth-federate`` for SAML;
+* the self-service portal URL and endpoint facts;
+* IAM SAML providers that already exist outside the stack (a create would collide).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import botocore.exceptions
+
+from runnerfleet.access.certs import CertBundle
+from runnerfleet.access.template import PORTAL_URL
+from runnerfleet.errors import AwsError, SpecError
+
+
+def _code(exc: botocore.exceptions.ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "error"))
+
+
+def import_certificate(
+    acm: Any, bundle: CertBundle, *, certificate_arn: str | None = None, name: str = ""
+) -> str:
+    """Import (or re-import over ``certificate_arn``, keeping the ARN) and return the ARN."""
+    args: dict[str, Any] = {
+        "Certificate": bundle.cert_pem,
+        "PrivateKey": bundle.key_pem,
+        "CertificateChain": bundle.ca_pem,
+    }
+    if certificate_arn:
+        args["CertificateArn"] = certificate_arn  # rotation: the endpoint keeps its reference
+    else:
+        args["Tags"] = [{"Key": "runnerfleet:access", "Value": name or "access"}]
+    try:
+        return str(acm.import_certificate(**args)["CertificateArn"])
+    except botocore.exceptions.ClientError as exc:
+        # The message may quote the request; never echo it (it could contain the key).
+        raise AwsError(
+            f"ACM refused the certificate import: {_code(exc)}",
+            hint="run `runnerfleet access cert --check DIR` to see what ACM objects to "
+            "(validity, key size, chain)",
+        ) from None
+
+
+@dataclass(frozen=True)
+class EndpointInfo:
+    endpoint_id: str
+    status: str
+    dns_name: str
+    portal_url: str
+    portal_enabled: bool
+
+
+def describe_endpoint(ec2: Any, endpoint_id: str) -> EndpointInfo:
+    try:
+        found = ec2.describe_client_vpn_endpoints(ClientVpnEndpointIds=[endpoint_id])
+    except botocore.exceptions.ClientError as exc:
+        raise AwsError(
+            f"cannot describe Client VPN endpoint {endpoint_id}: {_code(exc)}",
+            hint="check the endpoint ID, region and credentials",
+        ) from exc
+    endpoints = found.get("ClientVpnEndpoints", [])
+    if not endpoints:
+        raise AwsError(
+            f"Client VPN endpoint {endpoint_id} not found",
+            hint="check the region, or deploy it: runnerfleet access deploy",
+        )
+    ep = endpoints[0]
+    return EndpointInfo(
+        endpoint_id=endpoint_id,
+        status=str(ep.get("Status", {}).get("Code", "unknown")),
+        dns_name=str(ep.get("DnsName", "")),
+        portal_url=str(ep.get("SelfServicePortalUrl") or PORTAL_URL + endpoint_id),
+        portal_enabled=ep.get("SelfServicePortalUrl") is not None,
+    )
+
+
+def export_profile(ec2: Any, endpoint_id: str) -> str:
+    """The .ovpn text; refuses one without ``auth-federate`` (the client would ask a password)."""
+    try:
+        answer = ec2.export_client_vpn_client_configuration(ClientVpnEndpointId=endpoint_id)
+    except botocore.exceptions.ClientError as exc:
+        raise AwsError(
+            f"cannot export the client configuration of {endpoint_id}: {_code(exc)}",
+            hint="check the endpoint ID and region; the caller needs "
+            "ec2:ExportClientVpnClientConfiguration",
+        ) from exc
+    config = str(answer.get("ClientConfiguration", ""))
+    directives = {line.strip().split(" ", 1)[0] for line in config.splitlines()}
+    if "auth-federate" not in directives:
+        raise AwsError(
+            f"the configuration of {endpoint_id} has no auth-federate directive",
+            hint="the endpoint does not use SAML federated authentication: the AWS VPN client "
+            "would show a username/password prompt; redeploy with runnerfleet access deploy",
+        )
+    return config
+
+
+def write_profile(path: Path, config: str, *, overwrite: bool = False) -> Path:
+    if path.exists() and not overwrite:
+        raise SpecError(f"{path} exists", hint="pass --force to replace it, or choose --out")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(config if config.endswith("\n") else config + "\n")
+    return path
+
+
+def endpoint_from_stack(cloudformation: Any, stack_name: str) -> str:
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except botocore.exceptions.ClientError as exc:
+        raise AwsError(
+            f"cannot read stack {stack_name}: {_code(exc)}",
+            hint="check --stack, the region, or pass --endpoint-id",
+        ) from exc
+    for output in stacks[0].get("Outputs", []):
+        if output.get("OutputKey") == "ClientVpnEndpointId":
+            return str(output["OutputValue"])
+    raise AwsError(
+        f"stack {stack_name} has no ClientVpnEndpointId output",
+        hint="is it the access stack? pass --endpoint-id cvpn-endpoint-...",
+    )
+
+
+def existing_providers(iam: Any, names: list[str]) -> list[str]:
+    """ARNs of IAM SAML providers already named like ours (made by hand, or by another stack)."""
+    try:
+        listed = iam.list_saml_providers().get("SAMLProviderList", [])
+    except botocore.exceptions.ClientError as exc:
+        raise AwsError(
+            f"cannot list IAM SAML providers: {_code(exc)}",
+            hint="the caller needs iam:ListSAMLProviders",
+        ) from exc
+    wanted = {f"saml-provider/{n}" for n in names}
+    return sorted(str(p["Arn"]) for p in listed if str(p["Arn"]).split(":", 5)[-1] in wanted)
