@@ -38,7 +38,7 @@ def render_drain_document(settings: DrainSettings) -> dict[str, Any]:
     script = render_drain_script(settings)
     # The agent may start runCommand with /bin/sh: a POSIX wrapper hands the script to bash.
     run_command = [
-        'dir="${RUNNERFLEET_STATE_DIR:-/var/lib/runnerfleet}"',
+        'dir="${RUNNERFLEET_STATE_DIR:-${RUNNERFLEET_ROOT:-}/var/lib/runnerfleet}"',
         'mkdir -p "$dir"',
         f"cat >\"$dir/drain.sh\" <<'{_SCRIPT_EOF}'",
         *script.rstrip("\n").split("\n"),
