@@ -50,9 +50,23 @@ def _root(
 
 def _register_commands() -> None:
     """Import every command module; each one adds its commands to ``app``."""
-    from runnerfleet.cli import commands_spec
+    from runnerfleet.cli import commands_runners, commands_spec
 
     commands_spec.register(app)
+    commands_runners.register(app)
+    from runnerfleet.cli import commands_deploy, commands_sandbox
+
+    commands_deploy.register(app)
+    commands_sandbox.register(app)
+    from runnerfleet.cli import commands_ops
+
+    commands_ops.register(app)
+    from runnerfleet.cli import commands_access
+
+    commands_access.register(app)
+    from runnerfleet.cli import commands_sim
+
+    commands_sim.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

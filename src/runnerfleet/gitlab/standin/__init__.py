@@ -6,6 +6,17 @@ python-gitlab (user API) or plain HTTP (runner API: verify, managers, jobs).
 
 from runnerfleet.gitlab.standin.jobs import enqueue_job, request_job, update_job
 from runnerfleet.gitlab.standin.model import ApiError, StandInState
+from runnerfleet.gitlab.standin.seed import SANDBOX_ACCESS_TOKEN, seed_for_spec, seed_sandbox
 from runnerfleet.gitlab.standin.server import GitLabStandIn
 
-__all__ = ["ApiError", "GitLabStandIn", "StandInState", "enqueue_job", "request_job", "update_job"]
+__all__ = [
+    "SANDBOX_ACCESS_TOKEN",
+    "ApiError",
+    "GitLabStandIn",
+    "StandInState",
+    "enqueue_job",
+    "request_job",
+    "seed_for_spec",
+    "seed_sandbox",
+    "update_job",
+]

@@ -1,0 +1,248 @@
+"""``runnerfleet runners create|list|prune``: GitLab runners of an environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from runnerfleet.aws.clients import AwsTarget, ClientFactory
+from runnerfleet.cli.console import emulated_banner, err, out
+from runnerfleet.errors import SandboxError
+from runnerfleet.gitlab.apply import Registrar, apply_registration_plan, gather_existing
+from runnerfleet.gitlab.client import DEFAULT_TOKEN_ENV, connect, resolve_access_token
+from runnerfleet.gitlab.inventory import (
+    Orphan,
+    PrunePlan,
+    RegistrationView,
+    apply_prune,
+    collect,
+    find_orphans,
+    live_instance_ids,
+    plan_prune,
+)
+from runnerfleet.gitlab.registry import RegistrationPlan, desired_from_spec, plan_registrations
+from runnerfleet.gitlab.tokens import TokenStore
+from runnerfleet.spec import FleetSpec, load_environment
+
+runners_app = typer.Typer(
+    name="runners",
+    help="GitLab runners of an environment: create them, list them, prune leftovers.\n\n"
+    "The access token comes from $GITLAB_TOKEN or runner.gitlab_token in the environment "
+    "file (env or SSM), never from the command line.",
+    no_args_is_help=True,
+)
+
+ENVFILE = typer.Argument(..., exists=True, dir_okay=False, help="The environment file.")
+SANDBOX = typer.Option(False, "--sandbox", help="Use the embedded emulator and its GitLab.")
+GITLAB_URL = typer.Option(None, "--gitlab-url", help="Override runner.gitlab_url.")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(runners_app, name="runners")
+
+
+@dataclass
+class Context:
+    spec: FleetSpec
+    factory: ClientFactory
+    registrar: Registrar
+
+
+def _context(envfile: Path, sandbox: bool, gitlab_url: str | None) -> Context:
+    spec = load_environment(envfile)
+    if sandbox:
+        from runnerfleet.gitlab.standin.seed import SANDBOX_ACCESS_TOKEN
+        from runnerfleet.sandbox.state import require_running
+
+        running = require_running()
+        emulated_banner(running.endpoint)
+        target = AwsTarget(region=running.region, endpoint_url=running.endpoint)
+        url = gitlab_url or running.gitlab_url
+        if not url:
+            raise SandboxError(
+                "the sandbox runs no GitLab stand-in",
+                hint="restart it with `runnerfleet sandbox start`, or pass "
+                "--gitlab-url http://127.0.0.1:PORT",
+            )
+        environ = {DEFAULT_TOKEN_ENV: SANDBOX_ACCESS_TOKEN, **os.environ}
+    else:
+        target = AwsTarget(
+            region=spec.aws.region,
+            profile=spec.aws.profile,
+            role_arn=spec.aws.role_arn,
+            expected_account=spec.aws.account_id,
+        )
+        url = gitlab_url or spec.runner.gitlab_url
+        environ = dict(os.environ)
+    factory = ClientFactory(target)
+    ssm = factory.client("ssm")
+    token = resolve_access_token(spec.runner.gitlab_token, ssm, environ)
+    registrar = Registrar(
+        gl=connect(url, token),
+        url=url,
+        store=TokenStore(ssm, spec.ssm_path, spec.kms_key_id),
+        stack=spec.stack,
+        environment=spec.name,
+        environ=environ,
+        warn=lambda m: err.print(f"[yellow]warning:[/] {escape(m)}"),
+        progress=lambda m: err.print(escape(m)),
+    )
+    return Context(spec, factory, registrar)
+
+
+@runners_app.command("create")
+def create(
+    envfile: Path = ENVFILE, sandbox: bool = SANDBOX, gitlab_url: str | None = GITLAB_URL
+) -> int:
+    """Create the runners the environment file registers, and store their glrt- tokens in SSM.
+
+    One runner per registration (POST /user/runners); tokens go to SecureString parameters
+    /runnerfleet/<stack>/runners/<name> under kms_key_id. Existing runners are kept, changed
+    tags or settings are updated. Runners removed from the file are deleted by
+    `runnerfleet deploy` (after the instances are refreshed) or `runners prune --apply`.
+    If one creation fails, the runners created before it are deleted again.
+
+    Example: GITLAB_TOKEN=... runnerfleet runners create examples/dev.yaml
+    """
+    ctx = _context(envfile, sandbox, gitlab_url)
+    plan = plan_registrations(desired_from_spec(ctx.spec), gather_existing(ctx.registrar))
+    render_plan(plan)
+    report = apply_registration_plan(plan, ctx.registrar, phase="pre")
+    out.print(
+        f"created {len(report.created)}, updated {len(report.updated)} runner(s); "
+        f"tokens stored below {escape(ctx.registrar.store.prefix)}"
+    )
+    pending = plan.of("delete", "replace")
+    if pending:
+        out.print(
+            f"{len(pending)} runner(s) to delete after the instances are refreshed: run "
+            "`runnerfleet deploy` (or `runnerfleet runners prune --apply`)"
+        )
+    return 0
+
+
+@runners_app.command("list")
+def list_(
+    envfile: Path = ENVFILE, sandbox: bool = SANDBOX, gitlab_url: str | None = GITLAB_URL
+) -> int:
+    """Show every registration, its GitLab status and its managers, matched to live instances.
+
+    A manager is one gitlab-runner process (one instance) using the runner's token; its
+    system_id is derived from the instance id, so each maps to one instance of the stack's
+    Auto Scaling group, or to none (a leftover that `runners prune` removes).
+
+    Example: runnerfleet runners list examples/dev.yaml
+    """
+    ctx = _context(envfile, sandbox, gitlab_url)
+    views, _ = _inventory(ctx, orphans=False)
+    render_views(views)
+    return 0
+
+
+@runners_app.command("prune")
+def prune(
+    envfile: Path = ENVFILE,
+    sandbox: bool = SANDBOX,
+    gitlab_url: str | None = GITLAB_URL,
+    apply: bool = typer.Option(False, "--apply", help="Really delete; default dry run."),
+) -> int:
+    """Remove managers and runners that match no live instance. A dry run unless --apply.
+
+    Pruned: managers whose system_id matches no instance of the stack's Auto Scaling group
+    (instances that died without unregistering), runners of registrations removed from the
+    file, and runners named for this stack that have no token in SSM (left by a failed run).
+
+    Example: runnerfleet runners prune examples/dev.yaml            (shows what would go)
+             runnerfleet runners prune examples/dev.yaml --apply    (removes it)
+    """
+    ctx = _context(envfile, sandbox, gitlab_url)
+    views, orphans = _inventory(ctx, orphans=True)
+    plan = plan_prune(views, orphans)
+    render_prune(plan)
+    if plan.empty or not apply:
+        if not plan.empty:
+            err.print("dry run: nothing removed; add --apply to remove it")
+        return 0
+    report = apply_prune(plan, ctx.registrar)
+    out.print(f"removed {report.managers_removed} manager(s), {report.runners_removed} runner(s)")
+    for failure in report.failures:
+        err.print(f"[red]failed:[/] {escape(failure)}")
+    return 1 if report.failures else 0
+
+
+def _inventory(ctx: Context, *, orphans: bool) -> tuple[list[RegistrationView], list[Orphan]]:
+    instances = live_instance_ids(ctx.factory, ctx.spec.stack)
+    if instances is None:
+        err.print(f"[yellow]stack {ctx.spec.stack} does not exist:[/] no live instances")
+        instances = []
+    desired = desired_from_spec(ctx.spec)
+    stored = ctx.registrar.store.list()
+    views = collect(ctx.registrar, desired, stored, instances)
+    return views, find_orphans(ctx.registrar, desired, views, stored) if orphans else []
+
+
+def render_plan(plan: RegistrationPlan) -> None:
+    table = Table(title="Registrations", show_lines=False)
+    for col in ("registration", "action", "runner", "why"):
+        table.add_column(col)
+    for a in plan.actions:
+        table.add_row(escape(a.name), a.kind, str(a.runner_id or ""), escape(a.reason))
+    _print_table(table)
+
+
+def _print_table(table: Table) -> None:
+    """A table on a terminal; piped, tab-separated lines with whole ids (for grep, scripts)."""
+    if out.is_terminal:
+        out.print(table)
+        return
+    out.print("\t".join(str(c.header) for c in table.columns))
+    rows = zip(*(c.cells for c in table.columns), strict=True)
+    for row in rows:
+        out.print("\t".join(str(cell) for cell in row))
+
+
+def render_views(views: list[RegistrationView]) -> None:
+    table = Table(title="Runners")
+    for col in (
+        "registration",
+        "runner",
+        "status",
+        "manager",
+        "contacted_at",
+        "version",
+        "instance",
+    ):
+        table.add_column(col)
+    for v in views:
+        name = escape(v.name) + ("" if v.in_file else " (removed)")
+        first = [name, str(v.runner_id or "-"), v.status]
+        if not v.managers:
+            table.add_row(*first, "-", "-", "-", "-")
+        for i, m in enumerate(v.managers):
+            lead = first if i == 0 else ["", "", ""]
+            table.add_row(
+                *lead,
+                m.system_id,
+                m.contacted_at or "never",
+                m.version or "?",
+                m.instance_id or "[red]no live instance[/]",
+            )
+    _print_table(table)
+
+
+def render_prune(plan: PrunePlan) -> None:
+    if plan.empty:
+        out.print("nothing to prune: every manager matches a live instance")
+        return
+    for view, m in plan.managers:
+        out.print(
+            f"manager {m.system_id} of {escape(view.name)} (runner {view.runner_id}): "
+            "no live instance"
+        )
+    for o in plan.runners:
+        out.print(f"runner {o.runner_id} {escape(o.description)}: {escape(o.reason)}")

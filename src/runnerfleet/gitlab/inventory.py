@@ -1,0 +1,233 @@
+"""``runners list`` and ``runners prune``: registrations, their GitLab status and managers,
+matched to the live instances of the stack's Auto Scaling group.
+
+Each instance's runner has a system_id derived from its instance id (``runnerfleet.stack.
+system_id``), so a manager maps to exactly one instance. GitLab keeps a dead manager "online"
+for up to 2 hours after its last contact; prune therefore trusts the instance list, not status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from runnerfleet.errors import GitLabError
+from runnerfleet.gitlab.apply import Registrar, delete_runner
+from runnerfleet.gitlab.registry import DESCRIPTION_PREFIX, Desired
+from runnerfleet.gitlab.tokens import StoredToken
+from runnerfleet.stack.system_id import matches_instance
+
+
+@dataclass(frozen=True)
+class ManagerView:
+    system_id: str
+    contacted_at: str | None
+    version: str | None
+    status: str
+    instance_id: str | None  # None: matches no live instance
+
+
+@dataclass(frozen=True)
+class RegistrationView:
+    name: str
+    parameter: str
+    runner_id: int | None
+    status: str  # GitLab's status, or "not created" / "gone from GitLab" / "token provided"
+    managers: tuple[ManagerView, ...] = ()
+    in_file: bool = True
+
+
+@dataclass(frozen=True)
+class Orphan:
+    runner_id: int
+    description: str
+    parameter: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class PrunePlan:
+    managers: tuple[tuple[RegistrationView, ManagerView], ...] = ()
+    runners: tuple[Orphan, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.managers and not self.runners
+
+
+@dataclass
+class PruneReport:
+    managers_removed: int = 0
+    runners_removed: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+def match_instance(system_id: str, instance_ids: Iterable[str]) -> str | None:
+    return next((i for i in instance_ids if matches_instance(system_id, i)), None)
+
+
+def collect(
+    r: Registrar,
+    desired: Sequence[Desired],
+    stored: Sequence[StoredToken],
+    instance_ids: Sequence[str],
+) -> list[RegistrationView]:
+    """One view per registration in the file, then one per stored token no longer in it."""
+    by_name = {s.name: s for s in stored}
+    views = [
+        _view(
+            r,
+            d.name,
+            d.parameter,
+            _runner_id(r, d, by_name),
+            instance_ids,
+            external=d.source == "ssm",
+        )
+        for d in desired
+    ]
+    wanted = {d.name for d in desired}
+    views += [
+        _view(r, s.name, s.parameter, s.runner_id, instance_ids, in_file=False)
+        for s in stored
+        if s.name not in wanted
+    ]
+    return views
+
+
+def _runner_id(r: Registrar, d: Desired, by_name: dict[str, StoredToken]) -> int | None:
+    if d.source != "ssm":
+        found = by_name.get(d.name)
+        return found.runner_id if found else None
+    token = r.store.read_optional(d.parameter)
+    if token is None:
+        return None
+    with r.call(f"verify the provided token of {d.name}"):
+        info = r.gl.http_post("/runners/verify", post_data={"token": token})
+    return int(info["id"])  # type: ignore[index]
+
+
+def _view(
+    r: Registrar,
+    name: str,
+    parameter: str,
+    runner_id: int | None,
+    instance_ids: Sequence[str],
+    *,
+    in_file: bool = True,
+    external: bool = False,
+) -> RegistrationView:
+    if runner_id is None:
+        status = "token missing" if external else "not created"
+        return RegistrationView(name, parameter, None, status, in_file=in_file)
+    try:
+        with r.call(f"read runner {runner_id}"):
+            runner = r.gl.runners.get(runner_id)
+        with r.call(f"list the managers of runner {runner_id}"):
+            managers = _as_dicts(r.gl.http_list(f"/runners/{runner_id}/managers", get_all=True))
+    except GitLabError as exc:
+        if getattr(exc.__cause__, "response_code", None) != 404:
+            raise
+        return RegistrationView(name, parameter, runner_id, "gone from GitLab", in_file=in_file)
+    views = tuple(
+        ManagerView(
+            str(m["system_id"]),
+            m.get("contacted_at"),
+            m.get("version"),
+            str(m.get("status", "")),
+            match_instance(str(m["system_id"]), instance_ids),
+        )
+        for m in managers
+    )
+    return RegistrationView(name, parameter, runner_id, str(runner.status), views, in_file)
+
+
+def find_orphans(
+    r: Registrar,
+    desired: Sequence[Desired],
+    views: Sequence[RegistrationView],
+    stored: Sequence[StoredToken] = (),
+) -> list[Orphan]:
+    """Runners named for this stack that no registration in the file owns.
+
+    Searched in every project and group the file or the SSM bookkeeping mentions.
+    """
+    owned = {v.runner_id for v in views if v.in_file and v.runner_id is not None}
+    orphans = {
+        v.runner_id: Orphan(v.runner_id, v.name, v.parameter, "removed from the file")
+        for v in views
+        if not v.in_file and v.runner_id is not None and v.status != "gone from GitLab"
+    }
+    prefix = f"{DESCRIPTION_PREFIX}{r.stack}/"
+    for kind, scope_id in _scopes(desired, stored):
+        with r.call(f"list the runners of {kind[:-1]} {scope_id}"):
+            listed = _as_dicts(r.gl.http_list(f"/{kind}/{scope_id}/runners", get_all=True))
+        for item in listed:
+            rid, text = int(item["id"]), str(item.get("description") or "")
+            if text.startswith(prefix) and rid not in owned and rid not in orphans:
+                orphans[rid] = Orphan(rid, text, None, "no SSM token: left by a failed run")
+    return sorted(orphans.values(), key=lambda o: o.runner_id)
+
+
+def _as_dicts(items: Any) -> list[dict[str, Any]]:
+    return [dict(i) for i in items]
+
+
+def _scopes(desired: Sequence[Desired], stored: Sequence[StoredToken]) -> list[tuple[str, int]]:
+    keys = {d.scope_key for d in desired} | {s.fingerprint.partition("/")[0] for s in stored}
+    found = set()
+    for key in keys:
+        runner_type, _, scope_id = key.partition(":")
+        if runner_type in ("project_type", "group_type") and scope_id.isdigit():
+            found.add(("projects" if runner_type == "project_type" else "groups", int(scope_id)))
+    return sorted(found)
+
+
+def plan_prune(views: Sequence[RegistrationView], orphans: Sequence[Orphan]) -> PrunePlan:
+    """Pure: managers matching no live instance (on kept runners), and orphaned runners."""
+    orphan_ids = {o.runner_id for o in orphans}
+    managers = tuple(
+        (v, m)
+        for v in views
+        for m in v.managers
+        if m.instance_id is None and v.runner_id not in orphan_ids
+    )
+    return PrunePlan(managers, tuple(orphans))
+
+
+def apply_prune(plan: PrunePlan, r: Registrar) -> PruneReport:
+    """Delete the managers (runner API, with the runner's token) then the orphaned runners."""
+    report = PruneReport()
+    for view, manager in plan.managers:
+        try:
+            token = r.store.read(view.parameter)
+            with r.call(f"remove manager {manager.system_id} of {view.name}"):
+                r.gl.http_delete(
+                    "/runners/managers", post_data={"token": token, "system_id": manager.system_id}
+                )
+            report.managers_removed += 1
+        except GitLabError as exc:
+            report.failures.append(f"{view.name} manager {manager.system_id}: {exc.message}")
+    for orphan in plan.runners:
+        try:
+            delete_runner(orphan.runner_id, r)
+            if orphan.parameter:
+                r.store.delete(orphan.parameter)
+            report.runners_removed += 1
+        except GitLabError as exc:
+            report.failures.append(f"runner {orphan.runner_id}: {exc.message}")
+    return report
+
+
+def live_instance_ids(factory: Any, stack: str) -> list[str] | None:
+    """Instance ids of the stack's Auto Scaling group; None when the stack does not exist."""
+    from runnerfleet.aws.fleet_resources import find_fleet, stack_exists
+
+    cloudformation = factory.client("cloudformation")
+    if not stack_exists(cloudformation, stack):
+        return None
+    fleet = find_fleet(cloudformation, factory.client("events"), stack)
+    groups = factory.client("autoscaling").describe_auto_scaling_groups(
+        AutoScalingGroupNames=[fleet.group]
+    )["AutoScalingGroups"]
+    return sorted(i["InstanceId"] for g in groups for i in g.get("Instances", []))
