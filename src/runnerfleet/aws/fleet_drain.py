@@ -117,3 +117,35 @@ def _unprotect(autoscaling: Any, actions: LifecycleActions, group: str) -> None:
                 f"lifting scale-in protection in {group}",
                 "allow autoscaling:SetInstanceProtection",
             ) from exc
+
+
+def drain_step(
+    factory: Any,
+    stack: str,
+    *,
+    timeout_s: float,
+    on_progress: Callable[[DrainProgress], None] = lambda _p: None,
+) -> Callable[[], str]:
+    """The drain step ``runnerfleet destroy`` runs before deleting the stack (a closure)."""
+    import time
+
+    def step() -> str:
+        result = drain_fleet_to_zero(
+            cloudformation=factory.client("cloudformation"),
+            autoscaling=factory.client("autoscaling"),
+            events=factory.client("events"),
+            stack=stack,
+            now=time.monotonic,
+            sleep=time.sleep,
+            timeout_s=timeout_s,
+            on_progress=on_progress,
+        )
+        if result.already_gone:
+            return "no stack: nothing to drain"
+        paused = ", ".join(result.paused_rules) or "no schedule rule"
+        return (
+            f"fleet {result.group} drained to zero in {result.elapsed_s:.0f}s "
+            f"(autoscaler paused: {paused})"
+        )
+
+    return step

@@ -1,0 +1,162 @@
+"""doctor: every check runs and reports; moto for the account and network, Stubber for drift."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from runnerfleet.aws.doctor import DoctorContext, Finding, ok, run_checks, run_doctor
+from runnerfleet.aws.doctor_stack import drift
+from runnerfleet.spec import load_environment
+from runnerfleet.spec.models import FleetSpec, NetworkSection
+from tests.conftest import EXAMPLES
+from tests.ops.stubs import client, stubbed
+
+
+class Clients:
+    def __init__(self, **fixed: Any) -> None:
+        self.fixed = fixed
+
+    def client(self, name: str) -> Any:
+        if name not in self.fixed:
+            self.fixed[name] = boto3.client(name, region_name="us-east-1")
+        return self.fixed[name]
+
+
+def _network(ec2: Any) -> NetworkSection:
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    private = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone="us-east-1a")[
+        "Subnet"
+    ]["SubnetId"]
+    public = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.2.0/24", AvailabilityZone="us-east-1b")[
+        "Subnet"
+    ]["SubnetId"]
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+    nat = ec2.create_nat_gateway(SubnetId=public)["NatGateway"]["NatGatewayId"]
+    for subnet, target in ((private, {"NatGatewayId": nat}), (public, {"GatewayId": igw})):
+        table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+        ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", **target)
+        ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
+    return NetworkSection(vpc_id=vpc, subnet_ids=(private, public))
+
+
+@pytest.fixture
+def env() -> Iterator[tuple[FleetSpec, Clients]]:
+    with mock_aws():
+        clients = Clients()
+        spec = load_environment(EXAMPLES / "dev.yaml")
+        spec = spec.model_copy(update={"network": _network(clients.client("ec2"))})
+        yield spec, clients
+
+
+def by_id(findings: list[Finding]) -> dict[str, Finding]:
+    return {f.id: f for f in findings}
+
+
+def test_doctor_reports_every_check(env: tuple[FleetSpec, Clients]) -> None:
+    spec, clients = env
+    found = by_id(run_doctor(spec, clients, sleep=lambda _s: None))
+    private, public = spec.network.subnet_ids
+    assert found["credentials"].status == "ok"
+    assert found["vpc"].status == "ok"
+    assert found[f"subnet {private}"].status == "ok"
+    assert "NAT" in found[f"subnet {private}"].message
+    assert found[f"subnet {public}"].status == "warn"
+    assert found["artefact-bucket"].status == "fail"
+    assert "aws s3 mb" in found["artefact-bucket"].fix
+    assert found["service-linked-role"].status == "warn"
+    assert found["ami"].status == "ok"
+    assert found["type t3.medium"].status == "ok"
+    assert "quotas" in found
+    assert found["gitlab"].status == "warn"  # no GITLAB_TOKEN in the test environment
+    assert found["runner backend"].status == "fail"
+    assert found["stack"].status == "warn" and "not deployed" in found["stack"].message
+    assert all(f.fix for f in found.values() if f.status != "ok")
+
+
+def test_account_mismatch_and_a_good_bucket(env: tuple[FleetSpec, Clients]) -> None:
+    spec, clients = env
+    clients.client("s3").create_bucket(Bucket=spec.artifacts.bucket)
+    other = spec.model_copy(
+        update={"aws": spec.aws.model_copy(update={"account_id": "999999999999"})}
+    )
+    found = by_id(run_doctor(other, clients, drift=False, sleep=lambda _s: None))
+    assert found["credentials"].status == "fail"
+    assert found["artefact-bucket"].status == "ok"
+
+
+def test_a_crashing_check_is_a_finding_and_the_rest_still_run() -> None:
+    def broken(_ctx: DoctorContext) -> list[Finding]:
+        raise RuntimeError("boom")
+
+    ctx = DoctorContext(spec=None, clients=None, sleep=lambda _s: None)  # type: ignore[arg-type]
+    found = run_checks(ctx, [("broken", broken), ("fine", lambda _c: [ok("fine", "yes")])])
+    assert [(f.id, f.status) for f in found] == [("broken", "fail"), ("fine", "ok")]
+    assert "boom" in found[0].message
+
+
+def test_drift_lists_drifted_resources_and_properties() -> None:
+    spec = load_environment(EXAMPLES / "dev.yaml")
+    cfn = client("cloudformation")
+    did = "b78ac9b0-dec1-11e7-a451-503a3e8e8d32"
+    with stubbed(cfn) as (c,):
+        c.add_response(
+            "describe_stacks",
+            {
+                "Stacks": [
+                    {
+                        "StackName": spec.stack,
+                        "CreationTime": "2026-01-01T00:00:00Z",
+                        "StackStatus": "UPDATE_COMPLETE",
+                    }
+                ]
+            },
+        )
+        c.add_response(
+            "detect_stack_drift", {"StackDriftDetectionId": did}, {"StackName": spec.stack}
+        )
+        base = {
+            "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/x/y",
+            "StackDriftDetectionId": did,
+            "Timestamp": "2026-01-01T00:00:00Z",
+        }
+        c.add_response(
+            "describe_stack_drift_detection_status",
+            {**base, "DetectionStatus": "DETECTION_IN_PROGRESS"},
+        )
+        c.add_response(
+            "describe_stack_drift_detection_status",
+            {**base, "DetectionStatus": "DETECTION_COMPLETE", "StackDriftStatus": "DRIFTED"},
+        )
+        c.add_response(
+            "describe_stack_resource_drifts",
+            {
+                "StackResourceDrifts": [
+                    {
+                        "StackId": base["StackId"],
+                        "LogicalResourceId": "FleetGroup",
+                        "ResourceType": "AWS::AutoScaling::AutoScalingGroup",
+                        "StackResourceDriftStatus": "MODIFIED",
+                        "Timestamp": "2026-01-01T00:00:00Z",
+                        "PropertyDifferences": [
+                            {
+                                "PropertyPath": "/MaxSize",
+                                "ExpectedValue": "6",
+                                "ActualValue": "9",
+                                "DifferenceType": "NOT_EQUAL",
+                            }
+                        ],
+                    }
+                ]
+            },
+            {"StackName": spec.stack, "StackResourceDriftStatusFilters": ["MODIFIED", "DELETED"]},
+        )
+        ctx = DoctorContext(spec, Clients(cloudformation=cfn), sleep=lambda _s: None)
+        found = list(drift(ctx))
+    assert [(f.id, f.status) for f in found] == [("drift FleetGroup", "warn")]
+    assert "/MaxSize" in found[0].message
