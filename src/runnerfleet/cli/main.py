@@ -54,19 +54,6 @@ def _register_commands() -> None:
 
     commands_spec.register(app)
     commands_runners.register(app)
-    from runnerfleet.cli import commands_deploy, commands_sandbox
-
-    commands_deploy.register(app)
-    commands_sandbox.register(app)
-    from runnerfleet.cli import commands_ops
-
-    commands_ops.register(app)
-    from runnerfleet.cli import commands_access
-
-    commands_access.register(app)
-    from runnerfleet.cli import commands_sim
-
-    commands_sim.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
