@@ -54,6 +54,9 @@ def _register_commands() -> None:
 
     commands_spec.register(app)
     commands_runners.register(app)
+    from runnerfleet.cli import commands_sim
+
+    commands_sim.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

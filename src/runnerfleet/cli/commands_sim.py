@@ -1,0 +1,247 @@
+"""Simulator commands: simulate, tune, trace convert, trace synth. Parse, call, render."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from runnerfleet.cli.console import err, out
+from runnerfleet.errors import SpecError
+from runnerfleet.sim.catalog import DEFAULT_POLICY, SIM_POLICY_NAMES, build_policy, parse_overrides
+from runnerfleet.sim.engine import simulate as run_simulation
+from runnerfleet.sim.model import BootProfile, SimConfig, SimRun
+from runnerfleet.sim.report import PolicyResult, lower_bound_seconds, peak_running, summarize
+from runnerfleet.sim.trace import Trace, load_trace
+
+TRACE = typer.Option(..., "--trace", help="Trace CSV (.csv or .csv.gz); see docs/simulator.md.")
+SLOTS = typer.Option(4, "--slots", help="Job slots per instance (runner `concurrent`).")
+BOOT = typer.Option(180.0, "--boot", help="Median boot time of a fresh instance, seconds.")
+WARM_BOOT = typer.Option(30.0, "--warm-boot", help="Boot time out of the warm pool, seconds.")
+WARM_POOL = typer.Option(0, "--warm-pool", help="Stopped instances kept in a warm pool.")
+CHECK = typer.Option(3.0, "--check-interval", help="Runner job polling interval, seconds.")
+TICK = typer.Option(60.0, "--tick", help="Autoscaler schedule, seconds.")
+WEBHOOK = typer.Option(
+    None, "--webhook-delay", help="Also evaluate this many seconds after a job is queued."
+)
+SPOT = typer.Option(0.0, "--spot-rate", help="Spot interruptions per instance-hour.")
+MAX_SIZE = typer.Option(None, "--max-size", help="Group MaxSize (default: 2x the static fleet).")
+PRICE = typer.Option(0.0416, "--price", help="Price per instance-hour (default t3.medium).")
+SEED = typer.Option(0, "--seed", help="Random seed: same seed, same results.")
+SETS = typer.Option(
+    None, "--set", help="Policy parameter, POLICY.KEY=VALUE, e.g. queue.idle_count=4 (repeat)."
+)
+
+POLICIES = typer.Option(
+    ["seed", DEFAULT_POLICY, "static"],
+    "--policy",
+    help=f"Policy to compare (repeat): {', '.join(SIM_POLICY_NAMES)}.",
+)
+
+trace_app = typer.Typer(
+    name="trace", help="Prepare workload traces for the simulator.", no_args_is_help=True
+)
+
+
+def _config(**kw: object) -> SimConfig:
+    boot = BootProfile(cold_s=float(kw.pop("boot")), warm_s=float(kw.pop("warm_boot")))  # type: ignore[arg-type]
+    return SimConfig(boot=boot, **kw)  # type: ignore[arg-type]
+
+
+def simulate(  # noqa: PLR0917  (typer maps each option to a parameter)
+    trace: Path = TRACE,
+    slots: int = SLOTS,
+    boot: float = BOOT,
+    policy: list[str] = POLICIES,
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per policy, per line."),
+    plots: Path | None = typer.Option(None, "--plots", help="Write PNG plots into this folder."),
+    price: float = PRICE,
+    warm_boot: float = WARM_BOOT,
+    warm_pool: int = WARM_POOL,
+    check_interval: float = CHECK,
+    tick: float = TICK,
+    webhook_delay: float | None = WEBHOOK,
+    spot_rate: float = SPOT,
+    max_size: int | None = MAX_SIZE,
+    seed: int = SEED,
+    sets: list[str] | None = SETS,
+) -> None:
+    """Replay a CI trace through scaling policies and compare wait against cost.
+
+    Every policy runs the same decide() as the autoscaler Lambda, against a model of the
+    Auto Scaling group (lifecycle hooks, drain, per-second billing with a 60 s minimum).
+    The lower bound is perfect packing with zero wait: integral of ceil(running / slots).
+
+    Examples:
+
+      runnerfleet trace convert ../shared/traces/bitcoin-core-gha-2025-09.csv.gz bc.csv.gz
+
+      runnerfleet simulate --trace bc.csv.gz --slots 4 --boot 180 --policy seed --policy queue
+
+      runnerfleet simulate --trace bc.csv.gz --policy queue --set queue.idle_count=4 --json
+    """
+    data = _load(trace)
+    config = _config(
+        slots=slots, boot=boot, warm_boot=warm_boot, warm_pool=warm_pool,
+        check_interval_s=check_interval, tick_s=tick, webhook_delay_s=webhook_delay,
+        spot_interruptions_per_hour=spot_rate, max_size=max_size, price_per_hour=price,
+        seed=seed, record_timeline=plots is not None,
+    )  # fmt: skip
+    overrides = parse_overrides(sets or [])
+    peak = peak_running(data)
+    bound = lower_bound_seconds(data, slots)
+    runs: list[SimRun] = []
+    results: list[PolicyResult] = []
+    for name in dict.fromkeys(policy):
+        sim_policy = build_policy(name, slots, overrides.get(name), peak_running=peak)
+        err.print(f"simulating {name} over {len(data)} jobs ...")
+        run = run_simulation(data, sim_policy, config)
+        runs.append(run)
+        results.append(summarize(run, bound))
+    if as_json:
+        for r in results:
+            out.print(json.dumps(r.as_dict(), sort_keys=True), soft_wrap=True)
+    else:
+        out.print(results_table(results, f"{trace.name}: {slots} slots, boot {boot:g} s"))
+    if plots is not None:
+        _write_plots(plots, data, runs, results, slots)
+
+
+def _write_plots(
+    folder: Path, data: Trace, runs: list[SimRun], results: list[PolicyResult], slots: int
+) -> None:
+    from runnerfleet.sim.plots import plot_fleet, plot_tradeoff
+
+    folder.mkdir(parents=True, exist_ok=True)
+    a = plot_fleet(data, runs, slots, folder / "fleet-vs-demand.png")
+    b = plot_tradeoff(results, folder / "wait-vs-cost.png")
+    err.print(f"plots: {a} {b}")
+
+
+def results_table(results: list[PolicyResult], title: str) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    heads = ("policy", "jobs", "wait p50", "p95", "p99", "max", "inst-h", "bound", "ratio",
+             "cost", "util", "out/in", "killed")  # fmt: skip
+    for head in heads:
+        table.add_column(head, justify="left" if head == "policy" else "right", no_wrap=True)
+    for r in results:
+        table.add_row(
+            escape(r.policy), str(r.jobs),
+            *(f"{v:.0f}s" for v in (r.wait_p50_s, r.wait_p95_s, r.wait_p99_s, r.wait_max_s)),
+            f"{r.instance_hours:.0f}", f"{r.lower_bound_instance_hours:.0f}",
+            f"{r.ratio_to_lower_bound:.2f}", f"{r.cost:.2f}", f"{r.utilisation:.0%}",
+            f"{r.scale_out_events}/{r.scale_in_events}",
+            f"[red]{r.jobs_killed}[/]" if r.jobs_killed else "0",
+        )  # fmt: skip
+    return table
+
+
+def tune(  # noqa: PLR0917  (typer maps each option to a parameter)
+    trace: Path = TRACE,
+    policy: str = typer.Option(DEFAULT_POLICY, "--policy", help="Policy to tune."),
+    target_p95: float = typer.Option(..., "--target-p95", help="p95 queue wait to meet, s."),
+    slots: int = SLOTS,
+    boot: float = BOOT,
+    max_evals: int = typer.Option(40, "--max-evals", help="At most this many simulations."),
+    price: float = PRICE,
+    warm_boot: float = WARM_BOOT,
+    warm_pool: int = WARM_POOL,
+    check_interval: float = CHECK,
+    tick: float = TICK,
+    max_size: int | None = MAX_SIZE,
+    seed: int = SEED,
+) -> int:
+    """Find the cheapest parameters of a policy that meet a p95 queue-wait target.
+
+    Prints the best result and the `scaling:` snippet for the environment file.
+    Exit code 1 when no setting met the target (the closest one is shown).
+
+    Example: runnerfleet tune --trace bc.csv.gz --policy queue --target-p95 120 --boot 180
+    """
+    from runnerfleet.sim.tune import env_snippet
+    from runnerfleet.sim.tune import tune as search
+
+    data = _load(trace)
+    config = _config(
+        slots=slots, boot=boot, warm_boot=warm_boot, warm_pool=warm_pool,
+        check_interval_s=check_interval, tick_s=tick, max_size=max_size,
+        price_per_hour=price, seed=seed,
+    )  # fmt: skip
+
+    def progress(r: PolicyResult) -> None:
+        err.print(f"  {escape(r.policy)}: p95 {r.wait_p95_s:.0f}s, cost {r.cost:.2f}")
+
+    outcome = search(data, policy, config, target_p95, max_evals=max_evals, progress=progress)
+    out.print(results_table([outcome.best], f"best of {len(outcome.tried)} settings"))
+    if not outcome.met:
+        err.print(f"[yellow]no setting met p95 <= {target_p95:g}s; the closest is shown[/]")
+    out.print(env_snippet(policy, outcome.params), markup=False)
+    return 0 if outcome.met else 1
+
+
+@trace_app.command("convert")
+def trace_convert(
+    src: Path = typer.Argument(..., help="The shared CI trace (csv or csv.gz)."),
+    dst: Path = typer.Argument(..., help="Output trace; .gz compresses."),
+) -> None:
+    """Convert the shared CI trace to the simulator's format.
+
+    arrival = started_ts, duration = completed_ts - started_ts, pipeline_id = run_id.
+
+    Example: runnerfleet trace convert ../shared/traces/bitcoin-core-gha-2025-09.csv.gz bc.csv.gz
+    """
+    from runnerfleet.sim.convert import convert_file
+
+    result = convert_file(src, dst)
+    out.print(
+        f"wrote {dst}: {len(result.trace)} jobs of {result.read} read, "
+        f"{result.skipped_negative} skipped (completed before started), "
+        f"{result.trace.job_seconds / 3600:.0f} job-hours"
+    )
+
+
+@trace_app.command("synth")
+def trace_synth(
+    dst: Path = typer.Argument(..., help="Output trace; .gz compresses."),
+    days: float = typer.Option(14.0, "--days", help="Length of the workload."),
+    seed: int = typer.Option(0, "--seed", help="Same seed, same trace."),
+    calibrate_from: Path | None = typer.Option(
+        None, "--calibrate", help="Measure the parameters on this trace first."
+    ),
+    scale: float = typer.Option(1.0, "--scale", help="Multiply the pipeline rate."),
+) -> None:
+    """Generate a synthetic workload: diurnal, pipelines as bursts, heavy-tailed durations.
+
+    Defaults are calibrated on the shared bitcoin-core trace (docs/simulator.md).
+
+    Example: runnerfleet trace synth demo.csv.gz --days 7 --seed 1
+    """
+    import dataclasses
+
+    from runnerfleet.sim.synthetic import SynthParams, calibrate, generate
+    from runnerfleet.sim.trace import write_trace
+
+    params = calibrate(_load(calibrate_from)) if calibrate_from else SynthParams()
+    try:
+        params = dataclasses.replace(
+            params, days=days, pipelines_per_weekday=params.pipelines_per_weekday * scale
+        )
+    except ValueError as exc:
+        raise SpecError(str(exc), hint="--days and --scale must be more than 0") from exc
+    data = generate(params, seed=seed)
+    write_trace(dst, data)
+    out.print(f"wrote {dst}: {len(data)} jobs over {days:g} days, seed {seed}")
+
+
+def _load(path: Path) -> Trace:
+    return load_trace(path)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("simulate")(simulate)
+    app.command("tune")(tune)
+    app.add_typer(trace_app)
