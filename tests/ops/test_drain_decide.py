@@ -203,3 +203,13 @@ def test_properties(
         assert elapsed < limits.global_timeout_s - limits.heartbeat_timeout_s
     if d.next_check_at is not None:
         assert d.next_check_at >= s.now
+
+
+def test_spot_reclaim_unregisters_before_the_instance_dies() -> None:
+    s = state(running_jobs=2, runner_stopped=True, now=T0 + 60, kill_at=T0 + 120)
+    assert decide_drain(s, LIMITS).action is DrainAction.WAIT
+    s = state(running_jobs=2, runner_stopped=True, now=T0 + 95, kill_at=T0 + 120)
+    d = decide_drain(s, LIMITS)
+    assert d.action is DrainAction.UNREGISTER and d.failure and "spot" in d.reason
+    s = state(running_jobs=2, runner_stopped=True, unregistered=True, now=T0 + 96, kill_at=T0 + 120)
+    assert decide_drain(s, LIMITS).action is DrainAction.CONTINUE

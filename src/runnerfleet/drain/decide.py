@@ -9,6 +9,7 @@ timeout has passed; anything else that went wrong still drains and completes wit
 from __future__ import annotations
 
 from runnerfleet.drain.types import (
+    SPOT_UNREGISTER_LEAD_S,
     CommandStatus,
     DrainAction,
     DrainDecision,
@@ -79,6 +80,13 @@ def _draining(state: DrainState, limits: DrainLimits) -> DrainDecision:
     prefix = "the drain command failed; draining from outside: " if failed else ""
     if not state.runner_stopped:
         return DrainDecision(DrainAction.STOP_RUNNER, prefix + "stop taking jobs", failure=failed)
+    if state.kill_at is not None and state.now >= state.kill_at - SPOT_UNREGISTER_LEAD_S:
+        return _finish(
+            state,
+            prefix + "spot reclaim imminent: running jobs die with the "
+            "instance (the spot handler retries them)",
+            failure=state.busy,
+        )
     over_budget = state.elapsed_s >= limits.drain_budget_s
     if not state.busy or over_budget:
         why = (

@@ -8,6 +8,9 @@ from enum import StrEnum
 MAX_GLOBAL_TIMEOUT_S = 172800.0  # 48 h cap on a lifecycle action, whatever the heartbeats
 MIN_HEARTBEAT_TIMEOUT_S = 30.0
 MAX_HEARTBEAT_TIMEOUT_S = 7200.0
+# Unregister this long before a spot reclaim: the jobs die with the instance anyway, the runner
+# manager must not outlive it in GitLab.
+SPOT_UNREGISTER_LEAD_S = 30.0
 
 
 class CommandStatus(StrEnum):
@@ -85,6 +88,7 @@ class DrainState:
     unregistered: bool = False
     last_heartbeat_at: float | None = None  # None: the timeout runs from started_at
     completed: bool = False
+    kill_at: float | None = None  # spot: when EC2 reclaims the instance (IMDS instance-action)
 
     @property
     def elapsed_s(self) -> float:
