@@ -1,0 +1,97 @@
+"""From an access file to a checked template: the library side of ``runnerfleet access deploy``.
+
+Order matters for the user: everything that can be checked locally (limits, both metadata
+files) is checked and reported together before any AWS call; group names are resolved next;
+only then is the template made, and compared with the deployed one for replacements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from runnerfleet.access import groups
+from runnerfleet.access.changes import Replacement, replacements
+from runnerfleet.access.metadata import check_metadata, read_metadata_file
+from runnerfleet.access.spec import AccessSpec
+from runnerfleet.access.template import CERT_PARAM, render, synthesize
+from runnerfleet.access.xmlsafe import Problem
+from runnerfleet.errors import SpecError
+
+
+@dataclass(frozen=True)
+class AccessPlan:
+    spec: AccessSpec
+    template: dict[str, Any]
+    body: str
+    group_ids: Mapping[str, str]
+    warnings: tuple[str, ...] = ()
+    replaced: tuple[Replacement, ...] = field(default=())
+
+    @property
+    def stack_name(self) -> str:
+        return self.spec.name
+
+    def parameters(self, certificate_arn: str) -> dict[str, str]:
+        return {CERT_PARAM: certificate_arn}
+
+
+def metadata_documents(spec: AccessSpec, now: dt.datetime) -> tuple[str, str, list[str]]:
+    """Both metadata documents, after checking them; errors for both files raised together."""
+    docs: list[str] = []
+    errors: list[str] = []
+    warnings: list[str] = []
+    for key in ("vpn_metadata", "portal_metadata"):
+        path = spec.resolve_path(getattr(spec.saml, key))
+        try:
+            md = read_metadata_file(path)
+        except SpecError as exc:
+            errors.append(f"saml.{key} ({path}): {exc.message} (fix: {exc.hint})")
+            continue
+        for problem in check_metadata(md, now):
+            line = _line(key, str(path), problem)
+            (errors if problem.level == "error" else warnings).append(line)
+        docs.append(md.document)
+    if errors:
+        raise SpecError(
+            f"{len(errors)} problem(s) in the SAML metadata files",
+            problems=errors,
+            hint="run `runnerfleet access check-metadata FILE` for details",
+        )
+    return docs[0], docs[1], warnings
+
+
+def _line(key: str, path: str, problem: Problem) -> str:
+    return f"saml.{key} ({path}): {problem.message} (fix: {problem.fix})"
+
+
+def resolve_names(
+    spec: AccessSpec, overrides: Mapping[str, str], sso_admin: Any, identitystore: Any
+) -> dict[str, str]:
+    """Display name -> group ID; ``overrides`` first, the identity store for the rest."""
+    wanted = [n for n in groups.names_to_resolve(spec) if n not in overrides]
+    resolved = dict(overrides)
+    if wanted:
+        if identitystore is None:
+            raise SpecError(
+                f"group name(s) {', '.join(wanted)} need resolving to group IDs",
+                hint="give AWS credentials for the Identity Center account, or pass "
+                "--group 'NAME=ID' for each, or write group_id: in the rules",
+            )
+        store = spec.identity_store_id or groups.identity_store_id(sso_admin)
+        resolved.update(groups.resolve_groups(identitystore, store, wanted))
+    return resolved
+
+
+def build_plan(
+    spec: AccessSpec,
+    now: dt.datetime,
+    group_ids: Mapping[str, str],
+    deployed: dict[str, Any] | None = None,
+) -> AccessPlan:
+    vpn, portal, warnings = metadata_documents(spec, now)
+    template = synthesize(spec, vpn, portal, group_ids)
+    replaced = tuple(replacements(deployed, template)) if deployed else ()
+    return AccessPlan(spec, template, render(template), group_ids, tuple(warnings), replaced)

@@ -1,0 +1,410 @@
+"""``runnerfleet access``: operator access through AWS Client VPN with SAML single sign-on.
+
+Parse options, call ``runnerfleet.access``, render. Stack operations go through the shared
+change-set engine (``runnerfleet.aws.cloudformation``); the access-specific guards live in
+``runnerfleet.access.deploy``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from runnerfleet.access import aws_ops, certs
+from runnerfleet.access import deploy as access_deploy
+from runnerfleet.access.assertion import AssertionReport, check_assertion, mask_email
+from runnerfleet.access.groups import names_to_resolve
+from runnerfleet.access.limits import load_access
+from runnerfleet.access.metadata import check_metadata, read_metadata_file, summary
+from runnerfleet.access.plan import build_plan, resolve_names
+from runnerfleet.access.preflight import VPN_PORT, port_free
+from runnerfleet.access.rules import rule_views
+from runnerfleet.access.spec import AccessSpec
+from runnerfleet.access.xmlsafe import Problem
+from runnerfleet.aws.clients import AwsTarget, ClientFactory, env_region
+from runnerfleet.aws.cloudformation import ChangeSet, StackOperations
+from runnerfleet.aws.stackstatus import StackEvent
+from runnerfleet.cli.console import emulated_banner, err, out
+from runnerfleet.errors import AbortedError, CredentialsError, ExitCode, SpecError
+
+access_app = typer.Typer(
+    name="access",
+    help=(
+        "Operator access to the runners' subnets: AWS Client VPN with IAM Identity Center SSO.\n\n"
+        "Typical order: `access cert --domain vpn.example.internal --import`, `access deploy "
+        "access.yaml --certificate-arn ARN`, then engineers run `access preflight` and "
+        "`access profile`. Troubleshoot sign-ins with `check-metadata` and `check-assertion`."
+    ),
+    no_args_is_help=True,
+)
+
+REGION = typer.Option(None, "--region", help="AWS region (default: $AWS_REGION or us-east-1).")
+PROFILE = typer.Option(None, "--profile", help="AWS profile to use.")
+SANDBOX = typer.Option(False, "--sandbox", help="Use the embedded emulator (no Client VPN).")
+AT = typer.Option(None, "--at", help="Evaluate at this instant (ISO 8601) instead of now.")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(access_app, name="access")
+
+
+def factory_for(region: str | None, profile: str | None, sandbox: bool) -> ClientFactory:
+    """The composition root of the access commands: one factory, clients passed on from it."""
+    if sandbox:
+        from runnerfleet.sandbox.state import require_running
+
+        state = require_running()
+        emulated_banner(state.endpoint)
+        return ClientFactory(AwsTarget(region=state.region, endpoint_url=state.endpoint))
+    return ClientFactory(AwsTarget(region=region or env_region(), profile=profile))
+
+
+def instant(at: str | None) -> dt.datetime:
+    if at is None:
+        return dt.datetime.now(dt.UTC)
+    try:
+        parsed = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise SpecError(
+            f"--at {at!r} is not an ISO 8601 time", hint="write it like 2026-06-01T12:00:00Z"
+        ) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def render_problems(problems: list[Problem], ok_text: str) -> None:
+    if not problems:
+        out.print(f"[green]ok[/] {escape(ok_text)}")
+        return
+    table = Table(show_header=True, title_justify="left")
+    for column in ("level", "problem", "fix"):
+        table.add_column(column, overflow="fold")
+    for p in problems:
+        colour = "red" if p.level == "error" else "yellow"
+        table.add_row(f"[{colour}]{p.level}[/]", escape(p.message), escape(p.fix))
+    out.print(table)
+
+
+def _errors(problems: list[Problem]) -> bool:
+    return any(p.level == "error" for p in problems)
+
+
+@access_app.command("cert")
+def cert(
+    *,
+    domain: str = typer.Option(None, "--domain", help="Server name: CN and DNS SAN."),
+    directory: Path = typer.Option(Path("access-pki"), "--out", help="Where the PEM files go."),
+    days: int = typer.Option(825, "--days", min=1, max=3650, help="Server certificate lifetime."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing bundle."),
+    check_only: bool = typer.Option(False, "--check", help="Only check the bundle in --out."),
+    do_import: bool = typer.Option(False, "--import", help="Import into ACM (with the chain)."),
+    certificate_arn: str = typer.Option(None, "--certificate-arn", help="Re-import over this."),
+    region: str = REGION,
+    profile: str = PROFILE,
+    sandbox: bool = SANDBOX,
+) -> int:
+    """Make the endpoint's CA and server certificate (RSA 2048, SHA-256, serverAuth).
+
+    Keys are written with mode 0600 and never printed. ACM does not renew imported
+    certificates: rerun with --check to see the expiry, and re-import with --certificate-arn
+    (the ARN, and so the endpoint, stay the same).
+
+    Examples:
+      runnerfleet access cert --domain vpn.dev.example.internal --out pki --import
+      runnerfleet access cert --out pki --check
+    """
+    now = dt.datetime.now(dt.UTC)
+    if not check_only:
+        if not domain:
+            raise SpecError("--domain is required", hint="e.g. --domain vpn.dev.example.internal")
+        written = certs.write_bundle(
+            certs.generate(domain, now, days=days), directory, overwrite=force
+        )
+        for path in written:
+            out.print(f"wrote {escape(str(path))}")
+    bundle = certs.read_bundle(directory)
+    result = certs.check_bundle(bundle, now)
+    out.print(f"server certificate valid until {result.not_after:%Y-%m-%d}")
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}")
+    for error in result.errors:
+        err.print(f"[red]error:[/] {escape(error)}")
+    if result.errors:
+        return int(ExitCode.INVALID_INPUT)
+    if do_import or certificate_arn:
+        acm = factory_for(region, profile, sandbox).client("acm")
+        arn = aws_ops.import_certificate(
+            acm, bundle, certificate_arn=certificate_arn, name=domain or "access"
+        )
+        out.print(f"imported into ACM: {arn}")
+        out.print(f"next: runnerfleet access deploy ACCESS.yaml --certificate-arn {arn}")
+    return 0
+
+
+@access_app.command("check-metadata")
+def check_metadata_cmd(
+    file: Path = typer.Argument(..., help="IdP metadata XML downloaded from the SAML app."),
+    at: str = AT,
+) -> int:
+    """Check an IdP metadata file the way Client VPN and IAM will use it.
+
+    Refuses DTDs, entities and oversized files; checks the signing certificate, the
+    HTTP-Redirect sign-in endpoint and IAM's size limits.
+
+    Example: runnerfleet access check-metadata vpn-client-metadata.xml
+    """
+    md = read_metadata_file(file)
+    table = Table(show_header=False, title=str(file), title_justify="left")
+    table.add_column("fact")
+    table.add_column("value", overflow="fold")
+    for key, value in summary(md):
+        table.add_row(key, escape(value))
+    out.print(table)
+    problems = check_metadata(md, instant(at))
+    render_problems(problems, f"{file} is usable for Client VPN")
+    return int(ExitCode.INVALID_INPUT) if _errors(problems) else 0
+
+
+@access_app.command("check-assertion")
+def check_assertion_cmd(
+    file: Path = typer.Argument(..., help="Captured SAMLResponse (base64, form data, or XML)."),
+    *,
+    metadata: Path = typer.Option(None, "--metadata", help="Metadata of the app signed in to."),
+    config: Path = typer.Option(None, "--config", help="Access file: rules and metadata."),
+    portal: bool = typer.Option(False, "--portal", help="Use the portal app's metadata."),
+    group: list[str] = typer.Option([], "--group", help="NAME=ID for rules written by name."),
+    at: str = AT,
+) -> int:
+    """Explain why a Client VPN SAML sign-in fails, from a captured SAMLResponse.
+
+    Verifies the signature against the metadata's certificate, then checks the audience,
+    NameID, memberOf (present, spelled right, group IDs), validity window and size, and
+    compares the user's groups with the authorisation rules in --config.
+
+    Capture: in the browser's devtools (Network tab) copy the SAMLResponse form field of the
+    POST to http://127.0.0.1:35001, save it to a file. It holds the user's e-mail: delete it after.
+
+    Example: runnerfleet access check-assertion resp.b64 --config access.yaml --at 2026-06-01T12:00Z
+    """
+    spec = load_access(config) if config else None
+    if metadata is None and spec is None:
+        raise SpecError(
+            "give --metadata FILE or --config ACCESS.yaml",
+            hint="the signature is checked against the metadata's certificate",
+        )
+    if metadata is None and spec is not None:
+        metadata = spec.resolve_path(
+            spec.saml.portal_metadata if portal else spec.saml.vpn_metadata
+        )
+    assert metadata is not None
+    rules = rule_views(spec, _pairs(group)) if spec else []
+    raw = _read_input(file)
+    report = check_assertion(raw, read_metadata_file(metadata), instant(at), rules)
+    _render_report(report)
+    return 0 if report.ok else int(ExitCode.INVALID_INPUT)
+
+
+def _read_input(file: Path) -> bytes:
+    try:
+        return file.read_bytes()[: 4 * 1024 * 1024]  # anything bigger is refused as oversize
+    except OSError as exc:
+        raise SpecError(f"cannot read {file}: {exc.strerror}", hint="check the path") from exc
+
+
+def _pairs(items: list[str]) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        name, sep, gid = item.partition("=")
+        if not sep or not name or not gid:
+            raise SpecError(f"--group {item!r} is not NAME=ID", hint="e.g. --group 'Ops=9067...'")
+        pairs[name] = gid
+    return pairs
+
+
+def _render_report(report: AssertionReport) -> None:
+    facts = report.facts
+    table = Table(show_header=False, title="verified assertion", title_justify="left")
+    table.add_column("fact")
+    table.add_column("value", overflow="fold")
+    table.add_row("signed", ", ".join(facts.signed))
+    table.add_row("issuer", escape(facts.issuer))
+    table.add_row("user (NameID)", escape(mask_email(facts.name_id)))
+    table.add_row("memberOf", escape(", ".join(facts.groups) or "-"))
+    table.add_row("size", f"{facts.encoded_size:,} bytes (limit 131,072)")
+    out.print(table)
+    if report.access:
+        rules = Table(title="authorisation rules for this user", title_justify="left")
+        for column in ("destination", "access", "why"):
+            rules.add_column(column)
+        for cidr, allowed, why in report.access:
+            rules.add_row(cidr, "[green]yes[/]" if allowed else "[red]no[/]", escape(why))
+        out.print(rules)
+    render_problems(report.problems, "this assertion satisfies Client VPN")
+
+
+@access_app.command("profile")
+def profile(
+    *,
+    endpoint_id: str = typer.Option(None, "--endpoint-id", help="cvpn-endpoint-..."),
+    stack: str = typer.Option(None, "--stack", help="Access stack name (reads its output)."),
+    output: Path = typer.Option(Path("client-vpn.ovpn"), "--out", help="Where to write it."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing file."),
+    region: str = REGION,
+    profile_name: str = typer.Option(None, "--profile", help="AWS profile to use."),
+) -> None:
+    """Export the client configuration (.ovpn) and print the self-service portal URL.
+
+    Refuses a configuration without `auth-federate`: the AWS VPN client would then ask for a
+    username and password instead of opening the browser.
+
+    Example: runnerfleet access profile --stack runnerfleet-dev-access --out dev.ovpn
+    """
+    if not endpoint_id and not stack:
+        raise SpecError("give --endpoint-id or --stack", hint="the stack's name is access.name")
+    factory = factory_for(region, profile_name, False)
+    ec2 = factory.client("ec2")
+    if not endpoint_id:
+        endpoint_id = aws_ops.endpoint_from_stack(factory.client("cloudformation"), stack)
+    config = aws_ops.export_profile(ec2, endpoint_id)
+    path = aws_ops.write_profile(output, config, overwrite=force)
+    info = aws_ops.describe_endpoint(ec2, endpoint_id)
+    out.print(f"wrote {escape(str(path))} (endpoint {endpoint_id}, status {info.status})")
+    out.print(f"self-service portal: {info.portal_url}")
+    out.print("open it in the AWS VPN client (File > Manage profiles > Add profile)")
+
+
+@access_app.command("preflight")
+def preflight(
+    port: int = typer.Option(VPN_PORT, "--port", help="The AWS VPN client's SAML listener."),
+) -> int:
+    """Check this machine is ready for SSO sign-in: TCP 35001 free on 127.0.0.1.
+
+    The AWS VPN client receives the SAML response from the browser on 127.0.0.1:35001; if
+    another program holds it the client fails with "no available ports".
+
+    Example: runnerfleet access preflight
+    """
+    free, text = port_free(port)
+    if free:
+        out.print(f"[green]ok[/] {text}")
+        return 0
+    out.print(f"[red]problem[/] {text}")
+    err.print(
+        f"fix: find it with `lsof -iTCP:{port} -sTCP:LISTEN` (or `netstat -ano | findstr "
+        f"{port}` on Windows), stop it, and allow the port on localhost in your firewall"
+    )
+    return int(ExitCode.ERROR)
+
+
+@access_app.command("deploy")
+def deploy(
+    config: Path = typer.Argument(..., help="Access file (or environment file with access:)."),
+    *,
+    output: Path = typer.Option(None, "--output", help="Only write the template to FILE."),
+    certificate_arn: str = typer.Option(None, "--certificate-arn", help="ACM server cert ARN."),
+    group: list[str] = typer.Option([], "--group", help="NAME=ID instead of an AWS lookup."),
+    yes: bool = typer.Option(False, "--yes", help="Execute without asking."),
+    allow_replace: bool = typer.Option(False, "--allow-replace", help="Allow a new endpoint."),
+    region: str = REGION,
+    profile_name: str = typer.Option(None, "--profile", help="AWS profile to use."),
+    sandbox: bool = SANDBOX,
+) -> int:
+    """Deploy the access stack through a change set: preview, confirm, live events.
+
+    Everything local is checked first (limits, both metadata files); group display names are
+    resolved to Identity Store group IDs; a change that would replace the endpoint or a SAML
+    provider is refused (a metadata rotation updates the provider in place).
+
+    Examples:
+      runnerfleet access deploy access.yaml --output access.json --group 'Runner Operators=ID'
+      runnerfleet access deploy access.yaml --certificate-arn arn:aws:acm:...
+    """
+    spec = load_access(config)
+    overrides = _pairs(group)
+    now = dt.datetime.now(dt.UTC)
+    if output is not None:
+        needs_aws = any(n not in overrides for n in names_to_resolve(spec))
+        factory = factory_for(region, profile_name, sandbox) if needs_aws else None
+        ids = resolve_names(spec, overrides, *_identity_clients(factory))
+        plan = build_plan(spec, now, ids)
+        _warn(plan.warnings)
+        output.write_text(plan.body, encoding="utf-8")
+        out.print(f"wrote {escape(str(output))} ({len(plan.template['Resources'])} resources)")
+        return 0
+    factory = factory_for(region, profile_name, sandbox)
+    return _deploy(spec, factory, now, overrides, certificate_arn, yes=yes, allow=allow_replace)
+
+
+def _identity_clients(factory: ClientFactory | None) -> tuple[Any, Any]:
+    if factory is None:
+        return None, None
+    try:
+        return factory.client("sso-admin"), factory.client("identitystore")
+    except CredentialsError as exc:
+        raise CredentialsError(
+            f"{exc.message}; they are needed to resolve group names to group IDs",
+            hint="pass --group 'NAME=ID' for each rule written by name, or use group_id:",
+        ) from exc
+
+
+def _warn(lines: tuple[str, ...] | list[str]) -> None:
+    for line in lines:
+        err.print(f"[yellow]warning:[/] {escape(line)}")
+
+
+def _deploy(
+    spec: AccessSpec,
+    factory: ClientFactory,
+    now: dt.datetime,
+    overrides: dict[str, str],
+    cert_option: str | None,
+    *,
+    yes: bool,
+    allow: bool,
+) -> int:
+    ops = StackOperations(factory.client("cloudformation"))
+    ids = resolve_names(spec, overrides, *_identity_clients(factory))
+    now_state = access_deploy.current(ops, spec.name)
+    plan = build_plan(spec, now, ids, now_state.template)
+    _warn(plan.warnings)
+    access_deploy.guard_replacements(plan, allow)
+    access_deploy.guard_name_collisions(factory.client("iam"), spec, now_state.state)
+    arn = access_deploy.certificate_arn_for(spec, cert_option, now_state.state)
+    request = access_deploy.request_for(plan, arn)
+    state = now_state.state
+    if state is not None and now_state.template is not None and ops.unchanged(request, state):
+        out.print(f"{spec.name}: no changes")
+        return 0
+    change_set = ops.create_change_set(request, state)
+    if change_set is None:
+        out.print(f"{spec.name}: no changes")
+        return 0
+    _preview(change_set)
+    _warn(access_deploy.guard_change_set(change_set, allow))
+    if not yes and not typer.confirm(f"execute this change set on {spec.name}?", default=False):
+        ops.delete_change_set(change_set, spec.name)
+        raise AbortedError("deploy cancelled; the change set was deleted")
+    final = ops.execute(change_set, spec.name, _event)
+    out.print(f"{spec.name}: {final.status}")
+    for key, value in sorted(final.outputs.items()):
+        out.print(f"  {key}: {escape(value)}")
+    out.print("console step: paste SelfServicePortalUrl as the self-service app's start URL")
+    return 0
+
+
+def _preview(change_set: ChangeSet) -> None:
+    table = Table(title=f"change set ({change_set.change_type})", title_justify="left")
+    for column in ("action", "logical id", "type", "replacement"):
+        table.add_column(column)
+    for c in change_set.changes:
+        table.add_row(c.action, c.logical_id, c.resource_type, c.replacement or "-")
+    out.print(table)
+
+
+def _event(event: StackEvent) -> None:
+    reason = f" {escape(event.reason)}" if event.reason else ""
+    err.print(f"{event.timestamp:%H:%M:%S} {event.logical_id} {event.status}{reason}")
