@@ -57,6 +57,9 @@ def _register_commands() -> None:
     from runnerfleet.cli import commands_sim
 
     commands_sim.register(app)
+    from runnerfleet.cli import commands_access
+
+    commands_access.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
