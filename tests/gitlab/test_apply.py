@@ -7,6 +7,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import gitlab.exceptions
 import pytest
 import requests
 
@@ -279,7 +280,8 @@ def test_access_token_reference_missing_in_ssm(ssm: Any) -> None:
 def test_legacy_registration_token_works_with_a_warning(
     tmp_path: Path, standin: GitLabStandIn, registrar: Registrar, ssm: Any
 ) -> None:
-    standin.state.allow_registration_tokens = True
+    """A registration token from the operator's environment is stored for the instances,
+    which register with it themselves (POST /runners), as the bootstrap does."""
     standin.state.add_registration_token("GR1348941legacyregtoken", "project_type", 42)
     registrar.environ = {"OLD_TOKEN": "GR1348941legacyregtoken"}
     warnings: list[str] = []
@@ -292,17 +294,38 @@ def test_legacy_registration_token_works_with_a_warning(
 """,
     )
     _, report = _apply(spec, registrar)
-    assert len(warnings) == 1 and "deprecated" in warnings[0]
+    assert len(warnings) == 1 and "deprecated" in warnings[0] and "20.0" in warnings[0]
     assert "GR1348941legacyregtoken" not in warnings[0]
-    runner = standin.state.runners[dict(report.created)["old"]]
-    assert runner.legacy and runner.scope_id == 42 and runner.tag_list == ["a"]
-    stored = ssm.get_parameter(Name=PREFIX + "old", WithDecryption=True)["Parameter"]["Value"]
-    assert stored == runner.token
-    standin.state.allow_registration_tokens = False
-    standin.state.delete_runner(runner.id)
-    with pytest.raises(GitLabError) as exc:
-        _apply(spec, registrar)
-    assert "410" in exc.value.message
+    assert report.created == [("old", None)] and standin.state.runners == {}
+    param = ssm.get_parameter(Name=PREFIX + "old", WithDecryption=True)["Parameter"]
+    assert (param["Type"], param["Value"]) == ("SecureString", "GR1348941legacyregtoken")
+    again, _ = _apply(spec, registrar)
+    assert [a.kind for a in again.actions] == ["legacy"] and not again.changes
+    instance = connect(standin.url, "unused")  # the instance side: gitlab-runner register
+    with pytest.raises(gitlab.exceptions.GitlabCreateError) as disabled:
+        instance.runners.create({"token": param["Value"]})
+    assert disabled.value.response_code == 410  # disabled by default since GitLab 17.0
+    standin.state.allow_registration_tokens = True
+    runner = instance.runners.create({"token": param["Value"], "tag_list": ["a"]})
+    assert standin.state.runners[runner.id].legacy
+
+
+def test_legacy_registration_token_provided_in_ssm(
+    tmp_path: Path, standin: GitLabStandIn, registrar: Registrar, ssm: Any
+) -> None:
+    ssm.put_parameter(Name="/team/reg", Value="GR1348941abcdefgh", Type="SecureString")
+    warnings: list[str] = []
+    registrar.warn = warnings.append
+    spec = make_spec(
+        tmp_path,
+        standin.url,
+        """\
+  - {name: old, type: group, group_id: 7, tags: [a], token: {ssm_parameter: /team/reg}}
+""",
+    )
+    plan, _ = _apply(spec, registrar)
+    assert [a.kind for a in plan.actions] == ["external"]
+    assert len(warnings) == 1 and "deprecated" in warnings[0]
 
 
 def test_apply_refuses_a_plan_with_problems(registrar: Registrar) -> None:

@@ -21,6 +21,7 @@ import gitlab
 from runnerfleet.errors import GitLabError, RunnerfleetError, SpecError
 from runnerfleet.gitlab.client import gitlab_call
 from runnerfleet.gitlab.registry import (
+    LEGACY_PREFIX,
     Action,
     ActionKind,
     Desired,
@@ -32,9 +33,10 @@ from runnerfleet.gitlab.tokens import TokenStore
 Phase = Literal["pre", "post", "all"]
 CREATING: tuple[ActionKind, ...] = ("create", "recreate", "replace")
 LEGACY_WARNING = (
-    "registration {name}: using a legacy registration token. Registration tokens are "
-    "deprecated since GitLab 15.6, disabled by default since 17.0 and planned for removal in "
-    "20.0; remove `token:` from the registration to let runnerfleet create a glrt- runner."
+    "registration {name}: a legacy registration token. Registration tokens are deprecated "
+    "since GitLab 15.6, disabled by default since 17.0 and planned for removal in 20.0; each "
+    "instance registers a runner of its own with it. Remove `token:` from the registration "
+    "to let runnerfleet create one glrt- runner instead."
 )
 
 
@@ -58,13 +60,13 @@ class Registrar:
 @dataclass
 class Created:
     action: Action
-    runner_id: int
+    runner_id: int | None  # None: a legacy registration token, no runner yet
     token: str = field(repr=False)
 
 
 @dataclass
 class ApplyReport:
-    created: list[tuple[str, int]] = field(default_factory=list)
+    created: list[tuple[str, int | None]] = field(default_factory=list)
     updated: list[tuple[str, int]] = field(default_factory=list)
     deleted: list[tuple[str, int | None]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -108,7 +110,7 @@ def apply_registration_plan(
         )
     report = ApplyReport()
     if phase in ("pre", "all"):
-        check_external(plan, r)
+        check_external(plan, r, report)
         preflight(plan, r)
         created = create_all(plan.of(*CREATING), r, report)
         store_all(created, r)
@@ -121,15 +123,19 @@ def apply_registration_plan(
     return report
 
 
-def check_external(plan: RegistrationPlan, r: Registrar) -> None:
-    """Tokens the operator provides in SSM must exist; every missing one is reported."""
-    missing = [
-        f"registration {a.name}: token parameter {a.desired.source_ref} does not exist"
-        for a in plan.of("external")
-        if a.desired
-        and a.desired.source_ref
-        and r.store.read_optional(a.desired.source_ref) is None
-    ]
+def check_external(plan: RegistrationPlan, r: Registrar, report: ApplyReport) -> None:
+    """Tokens the operator provides in SSM must exist; every missing one is reported.
+
+    A value that is not a glrt- token is a legacy registration token: it gets the warning.
+    """
+    missing = []
+    for a in plan.of("external"):
+        ref = a.desired.source_ref if a.desired else None
+        value = r.store.read_optional(ref) if ref else None
+        if value is None:
+            missing.append(f"registration {a.name}: token parameter {ref} does not exist")
+        elif not value.startswith("glrt-"):
+            _legacy_warning(a.name, r, report)
     if missing:
         raise SpecError(
             "token references missing in SSM; nothing was changed",
@@ -221,6 +227,8 @@ def create_one(action: Action, r: Registrar, report: ApplyReport) -> Created:
 
 
 def _from_env(action: Action, d: Desired, r: Registrar, report: ApplyReport) -> Created:
+    """A token handed over in an environment variable: adopt a glrt- runner, or keep a legacy
+    registration token for the instances to register with (with the deprecation warning)."""
     value = r.environ.get(d.source_ref or "", "").strip()
     if not value:
         raise SpecError(
@@ -231,23 +239,22 @@ def _from_env(action: Action, d: Desired, r: Registrar, report: ApplyReport) -> 
         with r.call(f"verify the token of registration {d.name}"):
             found = r.gl.http_post("/runners/verify", post_data={"token": value})
         return Created(action, int(found["id"]), value)  # type: ignore[index]
-    message = LEGACY_WARNING.format(name=d.name)
+    _legacy_warning(d.name, r, report)
+    return Created(action, None, value)
+
+
+def _legacy_warning(name: str, r: Registrar, report: ApplyReport) -> None:
+    message = LEGACY_WARNING.format(name=name)
     r.warn(message)
     report.warnings.append(message)
-    params = {
-        k: v
-        for k, v in d.create_params(r.stack, r.environment).items()
-        if k not in ("runner_type", "project_id", "group_id")
-    }
-    with r.call(f"register {d.name} with its registration token"):
-        obj = r.gl.runners.create({"token": value, **params})
-    return Created(action, int(obj.id), str(obj.token))
 
 
 def rollback_runners(created: list[Created], r: Registrar, cause: RunnerfleetError) -> None:
     """Delete what this run created, then re-raise ``cause`` naming any leftovers."""
     leftovers = []
+    created = [c for c in created if c.runner_id is not None]
     for c in reversed(created):
+        assert c.runner_id is not None
         try:
             delete_runner(c.runner_id, r)
         except RunnerfleetError:
@@ -271,8 +278,9 @@ def store_all(created: list[Created], r: Registrar) -> None:
             assert d is not None
             old = r.store.read_optional(d.parameter)
             undo.append((d.parameter, old, r.store.description(d.parameter) if old else ""))
+            fingerprint = d.fingerprint() if c.runner_id else LEGACY_PREFIX + d.scope_key
             r.store.write(
-                d.name, d.parameter, c.token, runner_id=c.runner_id, fingerprint=d.fingerprint()
+                d.name, d.parameter, c.token, runner_id=c.runner_id, fingerprint=fingerprint
             )
     except RunnerfleetError as exc:
         for parameter, old, description in reversed(undo):

@@ -14,9 +14,11 @@ from typing import Any
 
 from runnerfleet.errors import GitLabError
 from runnerfleet.gitlab.apply import Registrar, delete_runner
-from runnerfleet.gitlab.registry import DESCRIPTION_PREFIX, Desired
+from runnerfleet.gitlab.registry import DESCRIPTION_PREFIX, LEGACY_PREFIX, Desired
 from runnerfleet.gitlab.tokens import StoredToken
 from runnerfleet.stack.system_id import matches_instance
+
+LEGACY_STATUS = "legacy registration token (each instance registers itself)"
 
 
 @dataclass(frozen=True)
@@ -75,17 +77,7 @@ def collect(
 ) -> list[RegistrationView]:
     """One view per registration in the file, then one per stored token no longer in it."""
     by_name = {s.name: s for s in stored}
-    views = [
-        _view(
-            r,
-            d.name,
-            d.parameter,
-            _runner_id(r, d, by_name),
-            instance_ids,
-            external=d.source == "ssm",
-        )
-        for d in desired
-    ]
+    views = [_desired_view(r, d, by_name, instance_ids) for d in desired]
     wanted = {d.name for d in desired}
     views += [
         _view(r, s.name, s.parameter, s.runner_id, instance_ids, in_file=False)
@@ -95,16 +87,22 @@ def collect(
     return views
 
 
-def _runner_id(r: Registrar, d: Desired, by_name: dict[str, StoredToken]) -> int | None:
+def _desired_view(
+    r: Registrar, d: Desired, by_name: dict[str, StoredToken], instance_ids: Sequence[str]
+) -> RegistrationView:
+    found = by_name.get(d.name)
     if d.source != "ssm":
-        found = by_name.get(d.name)
-        return found.runner_id if found else None
+        if found is not None and found.fingerprint.startswith(LEGACY_PREFIX):
+            return RegistrationView(d.name, d.parameter, None, LEGACY_STATUS)
+        return _view(r, d.name, d.parameter, found.runner_id if found else None, instance_ids)
     token = r.store.read_optional(d.parameter)
     if token is None:
-        return None
+        return RegistrationView(d.name, d.parameter, None, "token missing")
+    if not token.startswith("glrt-"):
+        return RegistrationView(d.name, d.parameter, None, LEGACY_STATUS)
     with r.call(f"verify the provided token of {d.name}"):
         info = r.gl.http_post("/runners/verify", post_data={"token": token})
-    return int(info["id"])  # type: ignore[index]
+    return _view(r, d.name, d.parameter, int(info["id"]), instance_ids)  # type: ignore[index]
 
 
 def _view(
@@ -115,11 +113,9 @@ def _view(
     instance_ids: Sequence[str],
     *,
     in_file: bool = True,
-    external: bool = False,
 ) -> RegistrationView:
     if runner_id is None:
-        status = "token missing" if external else "not created"
-        return RegistrationView(name, parameter, None, status, in_file=in_file)
+        return RegistrationView(name, parameter, None, "not created", in_file=in_file)
     try:
         with r.call(f"read runner {runner_id}"):
             runner = r.gl.runners.get(runner_id)

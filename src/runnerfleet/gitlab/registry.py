@@ -19,7 +19,10 @@ from typing import Any, Literal
 from runnerfleet.gitlab.tokens import StoredToken
 
 Source = Literal["managed", "ssm", "env"]
-ActionKind = Literal["create", "recreate", "replace", "update", "keep", "external", "delete"]
+ActionKind = Literal[
+    "create", "recreate", "replace", "update", "keep", "external", "legacy", "delete"
+]
+LEGACY_PREFIX = "legacy:"  # fingerprint of a stored legacy registration token
 DESCRIPTION_PREFIX = "runnerfleet:"
 RUNNER_TYPE = {"project": "project_type", "group": "group_type", "instance": "instance_type"}
 
@@ -99,7 +102,7 @@ class RegistrationPlan:
 
     @property
     def changes(self) -> bool:
-        return any(a.kind not in ("keep", "external") for a in self.actions)
+        return any(a.kind not in ("keep", "external", "legacy") for a in self.actions)
 
     @property
     def instances_affected(self) -> bool:
@@ -184,8 +187,9 @@ def _duplicate_problems(wanted: list[Desired]) -> list[str]:
 
 
 def _action_for(d: Desired, s: StoredToken | None, gitlab_ids: frozenset[int] | None) -> Action:
-    if d.source == "ssm":
-        return Action("external", d.name, f"token provided in {d.source_ref}", d)
+    special = _not_ours(d, s)
+    if special is not None:
+        return special
     if s is None or s.runner_id is None:
         return Action("create", d.name, "new registration", d, parameter=d.parameter)
     if gitlab_ids is not None and s.runner_id not in gitlab_ids:
@@ -216,3 +220,18 @@ def _action_for(d: Desired, s: StoredToken | None, gitlab_ids: frozenset[int] | 
             parameter=s.parameter,
         )
     return Action("keep", d.name, "up to date", d, runner_id=s.runner_id, parameter=s.parameter)
+
+
+def _not_ours(d: Desired, s: StoredToken | None) -> Action | None:
+    """Tokens runnerfleet did not create: provided in SSM, or a legacy registration token."""
+    if d.source == "ssm":
+        return Action("external", d.name, f"token provided in {d.source_ref}", d)
+    if s is not None and s.fingerprint.startswith(LEGACY_PREFIX):
+        return Action(
+            "legacy",
+            d.name,
+            "registration token: instances register themselves",
+            d,
+            parameter=s.parameter,
+        )
+    return None

@@ -70,7 +70,7 @@ class TokenStore:
         return value
 
     def write(
-        self, name: str, parameter: str, token: str, *, runner_id: int, fingerprint: str
+        self, name: str, parameter: str, token: str, *, runner_id: int | None, fingerprint: str
     ) -> None:
         meta = {
             "managed_by": MANAGED_BY,
