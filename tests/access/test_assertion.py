@@ -150,3 +150,12 @@ def test_no_rule_matches_is_an_error() -> None:
 def test_not_base64() -> None:
     with pytest.raises(SpecError, match="neither XML nor base64"):
         check_assertion(b"%%% not a response %%%", MD, AT)
+
+
+def test_hostile_response_xml_is_refused() -> None:
+    xxe = (
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/hostname">]>'
+        b'<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">&x;</samlp:Response>'
+    )
+    with pytest.raises(SpecError, match="refused"):
+        check_assertion(base64.b64encode(xxe), MD, AT)
