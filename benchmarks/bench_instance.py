@@ -13,6 +13,14 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from tests.instance.harness import (
+    FakeImds,
+    machine_arch,
+    make_instance,
+    runner_download,
+    serve_imds,
+)
+
 from runnerfleet.stack.bootstrap import (
     USER_DATA_LIMIT,
     BootstrapSettings,
@@ -25,13 +33,6 @@ from runnerfleet.stack.drain_document import (
     DrainSettings,
     render_drain_document,
     substitute_parameters,
-)
-from tests.instance.harness import (
-    FakeImds,
-    machine_arch,
-    make_instance,
-    runner_download,
-    serve_imds,
 )
 
 
@@ -94,7 +95,9 @@ def main() -> None:
         raw, packed = len(render_bootstrap(s).encode()), len(render_user_data(s).encode())
         print(f"| bootstrap bytes, {count} registration(s) | {raw} |")
         print(f"| user data bytes ({packed / USER_DATA_LIMIT:.0%} of 16 KB) | {packed} |")
-        print(f"| render_user_data median | {median_ms(lambda s=s: render_user_data(s), 50):.2f} ms |")
+        print(
+            f"| render_user_data median | {median_ms(lambda s=s: render_user_data(s), 50):.2f} ms |"
+        )
     doc_ms = median_ms(lambda: substitute_parameters(render_drain_document(drain), {}), 50)
     print(f"| render + fill drain document median | {doc_ms:.2f} ms |")
     imds_gen: Iterator[FakeImds] = serve_imds()
