@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,9 +11,7 @@ from rich.table import Table
 
 from runnerfleet.aws.clients import AwsTarget, ClientFactory
 from runnerfleet.cli.console import emulated_banner, err, out
-from runnerfleet.errors import SandboxError
 from runnerfleet.gitlab.apply import Registrar, apply_registration_plan, gather_existing
-from runnerfleet.gitlab.client import DEFAULT_TOKEN_ENV, connect, resolve_access_token
 from runnerfleet.gitlab.inventory import (
     Orphan,
     PrunePlan,
@@ -25,8 +22,8 @@ from runnerfleet.gitlab.inventory import (
     live_instance_ids,
     plan_prune,
 )
+from runnerfleet.gitlab.reconcile import registrar_for
 from runnerfleet.gitlab.registry import RegistrationPlan, desired_from_spec, plan_registrations
-from runnerfleet.gitlab.tokens import TokenStore
 from runnerfleet.spec import FleetSpec, load_environment
 
 runners_app = typer.Typer(
@@ -56,20 +53,11 @@ class Context:
 def _context(envfile: Path, sandbox: bool, gitlab_url: str | None) -> Context:
     spec = load_environment(envfile)
     if sandbox:
-        from runnerfleet.gitlab.standin.seed import SANDBOX_ACCESS_TOKEN
         from runnerfleet.sandbox.state import require_running
 
         running = require_running()
         emulated_banner(running.endpoint)
         target = AwsTarget(region=running.region, endpoint_url=running.endpoint)
-        url = gitlab_url or running.gitlab_url
-        if not url:
-            raise SandboxError(
-                "the sandbox runs no GitLab stand-in",
-                hint="restart it with `runnerfleet sandbox start`, or pass "
-                "--gitlab-url http://127.0.0.1:PORT",
-            )
-        environ = {DEFAULT_TOKEN_ENV: SANDBOX_ACCESS_TOKEN, **os.environ}
     else:
         target = AwsTarget(
             region=spec.aws.region,
@@ -77,18 +65,12 @@ def _context(envfile: Path, sandbox: bool, gitlab_url: str | None) -> Context:
             role_arn=spec.aws.role_arn,
             expected_account=spec.aws.account_id,
         )
-        url = gitlab_url or spec.runner.gitlab_url
-        environ = dict(os.environ)
     factory = ClientFactory(target)
-    ssm = factory.client("ssm")
-    token = resolve_access_token(spec.runner.gitlab_token, ssm, environ)
-    registrar = Registrar(
-        gl=connect(url, token),
-        url=url,
-        store=TokenStore(ssm, spec.ssm_path, spec.kms_key_id),
-        stack=spec.stack,
-        environment=spec.name,
-        environ=environ,
+    registrar = registrar_for(
+        spec,
+        factory,
+        sandbox=sandbox,
+        gitlab_url=gitlab_url,
         warn=lambda m: err.print(f"[yellow]warning:[/] {escape(m)}"),
         progress=lambda m: err.print(escape(m)),
     )

@@ -33,6 +33,7 @@ RUNNER_READ = frozenset({"api", "read_api", "manage_runner"})
 RUNNER_WRITE = frozenset({"api", "manage_runner"})
 CREATE_RUNNER = frozenset({"api", "create_runner"})
 ANY: frozenset[str] = frozenset()  # any valid token
+STANDIN_VERSION = "17.11.0-standin"
 
 
 @dataclass
@@ -193,6 +194,11 @@ def get_user(call: Call) -> Result:
     }
 
 
+def get_version(call: Call) -> Result:
+    call.access_token(ANY)
+    return 200, {"version": STANDIN_VERSION, "revision": "standin", "enterprise": False}
+
+
 def get_pat_self(call: Call) -> Result:
     tok = call.access_token(ANY)
     return 200, {
@@ -336,6 +342,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     (method, re.compile("^/api/v4" + path + "$"), handler)
     for method, path, handler in [
         ("GET", r"/user", get_user),
+        ("GET", r"/version", get_version),
         ("GET", r"/personal_access_tokens/self", get_pat_self),
         ("POST", r"/user/runners", create_user_runner),
         ("GET", r"/projects/(?P<id>\d+)", get_project),
