@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import Callable
 
@@ -201,3 +202,34 @@ def test_warm_pool_instance_stays_idle_until_in_service(
     verify = max(i for i, c in enumerate(instance.calls()) if c[:2] == ["gitlab-runner", "verify"])
     completes = instance.find("aws", "autoscaling", "complete-lifecycle-action")
     assert start < verify and len(completes) == 2 and "CONTINUE" in completes[-1]
+
+
+def test_without_hook_or_signal_nothing_is_signalled(
+    instance: Instance, settings_for: Settings
+) -> None:
+    settings = settings_for(launch_hook_name=None, signal_cloudformation=False, spot_watch=False)
+    out = _boot(instance, settings)
+    assert out.startswith("exit 0"), out
+    assert instance.count("cfn-signal") == 0
+    assert instance.count("aws", "autoscaling") == 0
+    assert instance.count("systemctl", "enable", "--now", "runnerfleet-spot-watch.service") == 0
+    assert instance.count("systemctl", "start", "gitlab-runner") == 1
+
+
+def test_logs_ship_to_the_stack_log_groups(instance: Instance, settings_for: Settings) -> None:
+    _boot(instance, settings_for())
+    config = json.loads(
+        instance.path("/opt/aws/amazon-cloudwatch-agent/etc/runnerfleet.json").read_text()
+    )
+    files = {
+        f["file_path"]: (f["log_group_name"], f["log_stream_name"])
+        for f in config["logs"]["logs_collected"]["files"]["collect_list"]
+    }
+    boot, runner = "/runnerfleet/rf-dev/bootstrap", "/runnerfleet/rf-dev/runner"
+    assert files["/var/log/runnerfleet/bootstrap.log"] == (boot, "{instance_id}/bootstrap")
+    assert files["/var/log/runnerfleet/drain.log"] == (boot, "{instance_id}/drain")
+    assert files["/var/log/runnerfleet/runner.log"] == (runner, "{instance_id}")
+    (ctl,) = instance.find("amazon-cloudwatch-agent-ctl")
+    assert ctl[1:4] == ["-a", "fetch-config", "-m"] and ctl[-1].endswith("/runnerfleet.json")
+    logging = instance.path("/etc/systemd/system/gitlab-runner.service.d/logging.conf")
+    assert "StandardOutput=append:" in logging.read_text()
