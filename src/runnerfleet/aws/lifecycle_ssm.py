@@ -39,6 +39,7 @@ class ActionRecord:
     lease_until: float
     command_id: str = ""
     first_failure_at: float | None = None
+    started_at: float = 0.0  # first claim: the give-up timeout runs from here
 
     def to_json(self) -> str:
         return json.dumps({k: getattr(self, k) for k in self.__slots__}, sort_keys=True)
@@ -66,7 +67,7 @@ class ActionRecords:
         return f"{self._prefix}/{token}"
 
     def claim(self, token: str, instance_id: str, *, now: float, lease_s: float) -> Claim:
-        fresh = ActionRecord(token, instance_id, "claimed", now + lease_s)
+        fresh = ActionRecord(token, instance_id, "claimed", now + lease_s, started_at=now)
         if self._create(fresh):
             return Claim("new", fresh)
         current = self.get(token)

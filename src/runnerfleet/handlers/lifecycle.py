@@ -143,8 +143,11 @@ def _drive(
     while True:
         if status in (CommandStatus.RUNNING, CommandStatus.SUCCEEDED, CommandStatus.FAILED):
             return _delivered(ev, record, status, deps)
+        # the give-up timeout runs from our first attempt, not from the event: a late
+        # (retried) delivery must not abandon a command it has only just sent
+        started = record.started_at or ev.time
         decision = decide_drain(
-            DrainState(now=deps.clock.now(), started_at=ev.time, command=status), cfg.limits
+            DrainState(now=deps.clock.now(), started_at=started, command=status), cfg.limits
         )
         if decision.action is DrainAction.SEND:
             record, status = _send(ev, record, deps, cfg)
