@@ -23,6 +23,18 @@ INSTANCE_ID = "i-0abc1234def567890"
 REGION = "eu-west-1"
 TOKEN_A = "glrt-t1_AAAAsecretAAAA1111"
 TOKEN_B = "glrt-t1_BBBBsecretBBBB2222"
+_SERIES = (
+    'gitlab_runner_jobs{{executor_stage="{0}",runner_name="ci-a",stage="{0}",state="{1}"}} {2}'
+)
+RUNNER_METRICS = "\n".join(
+    [
+        "# TYPE gitlab_runner_jobs gauge",
+        _SERIES.format("docker_run", "running", 2),
+        _SERIES.format("get_sources", "running", 1),
+        _SERIES.format("idle", "idle", 0),
+        "",
+    ]
+)
 
 
 @dataclass
@@ -48,6 +60,9 @@ class FakeImds:
                 self._reply(200 if ok else 400, token if ok else "")
 
             def do_GET(self) -> None:
+                if self.path == "/metrics":  # the runner's Prometheus endpoint, same server
+                    self._reply(200, RUNNER_METRICS)
+                    return
                 ok = self.headers.get("X-aws-ec2-metadata-token") in imds.tokens
                 imds.requests.append(("GET", self.path, ok))
                 key = self.path.removeprefix("/latest/meta-data/")
@@ -155,6 +170,7 @@ def make_instance(tmp: Path, imds: FakeImds) -> Instance:
         "STUB_LOG": str(stub_dir / "calls.log"),
         "RUNNERFLEET_ROOT": str(root),
         "RUNNERFLEET_IMDS_URL": imds.url,
+        "RUNNERFLEET_METRICS_URL": f"{imds.url}/metrics",
     }
     return Instance(root=root, stub_dir=stub_dir, imds=imds, env=env)
 

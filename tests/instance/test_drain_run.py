@@ -64,6 +64,7 @@ def test_long_drain_heartbeats_then_unregisters_then_continues(booted: Instance)
     assert complete[complete.index("--auto-scaling-group-name") + 1] == "rf-dev-asg"
     assert complete[complete.index("--region") + 1] == "eu-west-1"
     assert all(ok for _, _, ok in booted.imds.requests)
+    assert "running jobs: 3" in out  # sum over every running series of gitlab_runner_jobs
 
 
 def test_drain_of_one_action_runs_once(booted: Instance) -> None:
