@@ -11,7 +11,7 @@ import gitlab.exceptions
 import pytest
 import requests
 
-from runnerfleet.errors import GitLabError, SpecError
+from runnerfleet.errors import AwsError, GitLabError, SpecError
 from runnerfleet.gitlab.apply import Registrar, apply_registration_plan, gather_existing
 from runnerfleet.gitlab.client import connect, resolve_access_token
 from runnerfleet.gitlab.registry import desired_from_spec, plan_registrations
@@ -333,3 +333,31 @@ def test_apply_refuses_a_plan_with_problems(registrar: Registrar) -> None:
 
     with pytest.raises(SpecError):
         apply_registration_plan(RegistrationPlan((), ("duplicate",)), registrar)
+
+
+def test_ssm_write_failure_restores_tokens_and_deletes_new_runners(
+    tmp_path: Path, standin: GitLabStandIn, registrar: Registrar, ssm: Any
+) -> None:
+    spec = make_spec(tmp_path, standin.url, THREE)
+    _apply(spec, registrar)
+    before = ssm.get_parameter(Name=PREFIX + "frontend", WithDecryption=True)["Parameter"]
+    kept = set(standin.state.runners)
+    moved = THREE.replace("project_id: 43", "project_id: 99") + (
+        "  - {name: tools, type: project, project_id: 99, tags: [tools]}\n"
+    )
+    real_write = registrar.store.write
+
+    def write(name: str, *args: Any, **kwargs: Any) -> None:
+        if name == "tools":
+            raise AwsError("could not store the token of tools: AccessDeniedException")
+        real_write(name, *args, **kwargs)
+
+    registrar.store.write = write  # type: ignore[method-assign]
+    with pytest.raises(AwsError) as exc:
+        _apply(make_spec(tmp_path, standin.url, moved), registrar, "pre")
+    assert "rolled back 2 runner(s)" in str(exc.value)
+    assert set(standin.state.runners) == kept
+    after = ssm.get_parameter(Name=PREFIX + "frontend", WithDecryption=True)["Parameter"]
+    assert after["Value"] == before["Value"]
+    assert PREFIX + "tools" not in _params(ssm)
+    assert json.loads(_params(ssm)[PREFIX + "frontend"]["Description"])["runner_id"] in kept

@@ -108,3 +108,24 @@ def test_prune_removes_managers_of_dead_instances(
     assert sorted(left) == [system_id_for_instance(LIVE)] * 2
     after = collect(registrar, desired, registrar.store.list(), [LIVE])
     assert plan_prune(after, []).empty
+
+
+def test_list_shows_legacy_and_missing_tokens(
+    tmp_path: Path, standin: GitLabStandIn, registrar: Registrar, ssm: Any
+) -> None:
+    ssm.put_parameter(Name="/team/reg", Value="GR1348941abcdefgh", Type="SecureString")
+    spec = make_spec(
+        tmp_path,
+        standin.url,
+        """\
+  - {name: old, type: group, group_id: 7, tags: [a], token: {ssm_parameter: /team/reg}}
+  - {name: byo, type: group, group_id: 7, tags: [a], token: {ssm_parameter: /team/none}}
+  - {name: later, type: project, project_id: 42, tags: [a]}
+""",
+    )
+    views = collect(registrar, desired_from_spec(spec), registrar.store.list(), [LIVE])
+    assert [(v.name, v.status) for v in views] == [
+        ("old", "legacy registration token (each instance registers itself)"),
+        ("byo", "token missing"),
+        ("later", "not created"),
+    ]
