@@ -136,3 +136,10 @@ def test_unreadable_and_bad_yaml(tmp_path: Path) -> None:
     bad.write_text("access: [unclosed")
     with pytest.raises(SpecError, match="not valid YAML"):
         load_access(bad)
+
+
+def test_arns_are_checked() -> None:
+    problems = _problems(server_certificate_arn="vpn-cert", logging={"kms_key_arn": "alias/logs"})
+    joined = "\n".join(problems)
+    assert "server_certificate_arn: 'vpn-cert' is not an ACM certificate ARN" in joined
+    assert "logging.kms_key_arn: 'alias/logs' is not a KMS key ARN" in joined

@@ -160,3 +160,22 @@ def test_replacement_analysis_follows_references() -> None:
     }
     assert ENDPOINT in cidr  # and every rule/association that refers to it
     assert len(cidr) == 1 + 2 + 2
+
+
+def test_oversized_metadata_is_refused_before_any_aws_call(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from runnerfleet.access.plan import build_plan
+
+    spec = _spec()
+    big = metadata_xml(make_idp()).replace(
+        b"<md:NameIDFormat>", b"<!-- " + b"x" * 60_000 + b" --><md:NameIDFormat>"
+    )
+    vpn = tmp_path / "vpn.xml"
+    vpn.write_bytes(big)
+    raw = spec.model_dump(mode="json", exclude={"source"})
+    raw["saml"]["vpn_metadata"] = str(vpn)
+    raw["saml"]["portal_metadata"] = str(spec.resolve_path(spec.saml.portal_metadata))
+    now = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    with pytest.raises(SpecError, match="at most 51,200 inline"):
+        build_plan(parse_access(raw), now, GROUPS)

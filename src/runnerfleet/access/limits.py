@@ -7,6 +7,7 @@ one AZ would pass it and fail at deploy time, minutes later. These checks find a
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,9 @@ from runnerfleet.access.spec import (
 )
 from runnerfleet.errors import SpecError
 
+ACM_ARN_RE = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+$")
+KMS_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_-]+$")
+
 
 def check_limits(spec: AccessSpec) -> list[Finding]:
     """Every service limit cfn-lint does not know about, as findings (empty when all is well)."""
@@ -36,6 +40,30 @@ def check_limits(spec: AccessSpec) -> list[Finding]:
     found += _check_rules(spec)
     found += _check_options(spec)
     found += _check_names(spec)
+    found += _check_arns(spec)
+    return found
+
+
+def _check_arns(spec: AccessSpec) -> list[Finding]:
+    found: list[Finding] = []
+    cert, key = spec.server_certificate_arn, spec.logging.kms_key_arn
+    if cert is not None and not ACM_ARN_RE.match(cert):
+        found.append(
+            Finding(
+                "server_certificate_arn",
+                f"{cert!r} is not an ACM certificate ARN",
+                "copy the ARN printed by `runnerfleet access cert --import`",
+            )
+        )
+    if key is not None and not KMS_ARN_RE.match(key):
+        found.append(
+            Finding(
+                "logging.kms_key_arn",
+                f"{key!r} is not a KMS key ARN",
+                "use arn:aws:kms:REGION:ACCOUNT:key/ID (its policy must allow "
+                "logs.REGION.amazonaws.com)",
+            )
+        )
     return found
 
 

@@ -8,6 +8,7 @@ only then is the template made, and compared with the deployed one for replaceme
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,8 @@ from runnerfleet.access.spec import AccessSpec
 from runnerfleet.access.template import CERT_PARAM, render, synthesize
 from runnerfleet.access.xmlsafe import Problem
 from runnerfleet.errors import SpecError
+
+TEMPLATE_BODY_LIMIT = 51_200  # CreateChangeSet's TemplateBody limit
 
 
 @dataclass(frozen=True)
@@ -93,5 +96,12 @@ def build_plan(
 ) -> AccessPlan:
     vpn, portal, warnings = metadata_documents(spec, now)
     template = synthesize(spec, vpn, portal, group_ids)
+    size = len(json.dumps(template, sort_keys=True))  # as the engine sends it
+    if size > TEMPLATE_BODY_LIMIT:
+        raise SpecError(
+            f"the access template is {size:,} bytes; CloudFormation takes at most 51,200 inline",
+            hint="the metadata files are unusually large: download them again from Identity "
+            "Center (one signing certificate each), without extra entities or signatures",
+        )
     replaced = tuple(replacements(deployed, template)) if deployed else ()
     return AccessPlan(spec, template, render(template), group_ids, tuple(warnings), replaced)
