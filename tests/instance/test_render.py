@@ -155,3 +155,14 @@ def test_system_id_convention() -> None:
     assert not matches_instance("r_56789abcdef0", "not-an-instance")
     with pytest.raises(ValueError, match="not an EC2 instance id"):
         system_id_for_instance("i-XYZ")
+
+
+def test_user_data_over_the_limit_is_refused(settings_for: Settings) -> None:
+    base = settings_for()
+    many = tuple(
+        Registration(name=f"r{i:03d}", token_parameter=f"/runnerfleet/rf-dev/runners/r{i:03d}")
+        for i in range(400)
+    )
+    with pytest.raises(SpecError, match="over EC2's 16384") as info:
+        render_user_data(dataclasses.replace(base, registrations=many))
+    assert info.value.hint

@@ -12,6 +12,7 @@ import gzip
 import json
 from collections.abc import Callable
 
+from runnerfleet.errors import SpecError
 from runnerfleet.stack.instance_settings import (
     BootstrapSettings,
     DockerSettings,
@@ -71,8 +72,12 @@ def render_user_data(settings: BootstrapSettings) -> str:
         'chmod 0700 "$target"\n'
         'exec "$target"\n'
     )
-    if len(body.encode()) > USER_DATA_LIMIT:
-        raise ValueError(f"user data is {len(body.encode())} bytes, over {USER_DATA_LIMIT}")
+    size = len(body.encode())
+    if size > USER_DATA_LIMIT:
+        raise SpecError(
+            f"the instance user data would be {size} bytes, over EC2's {USER_DATA_LIMIT}",
+            hint="split the registrations over two environment files (two fleets)",
+        )
     return body
 
 
