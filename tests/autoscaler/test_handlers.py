@@ -33,11 +33,11 @@ def _fresh_containers() -> Iterator[None]:
 
 
 def _env(group: str, **extra: str) -> dict[str, str]:
-    policy = {"policy": "idle", "idle_count": 0, "idle_time_s": "0s", "cooldown_s": 0}
+    scaling = {"policy": "idle", "idle_count": 0, "idle_time_s": 0, "cooldown_s": 0}
     return {
         ah.ENV_ASG: group,
         ah.ENV_STACK: "stack-h",
-        ah.ENV_POLICY: json.dumps(policy),
+        ah.ENV_SCALING: json.dumps({"scaling": scaling, "concurrent": 4, "tags": ["docker"]}),
         ah.ENV_TIMEOUT: "1",
         ah.ENV_DEADLINE: "3",
         **extra,
@@ -45,16 +45,17 @@ def _env(group: str, **extra: str) -> dict[str, str]:
 
 
 def test_config_from_env_names_what_is_missing_or_wrong() -> None:
-    with pytest.raises(ah.ConfigError, match="RUNNERFLEET_ASG_NAME, RUNNERFLEET_POLICY"):
+    with pytest.raises(ah.ConfigError, match="RUNNERFLEET_GROUP, RUNNERFLEET_SCALING"):
         ah.config_from_env({ah.ENV_STACK: "s"})
     with pytest.raises(ah.ConfigError, match="idle_cuont"):
         ah.config_from_env(_env("g", **{ah.ENV_POLICY: '{"policy": "idle", "idle_cuont": 1}'}))
     config = ah.config_from_env(_env("g"))
-    assert isinstance(config.policy, IdlePolicy) and config.pending is None
+    assert isinstance(config.policy, IdlePolicy) and config.policy.concurrent == 4
+    assert config.pending is None
     assert config.scrape.timeout_s == 1.0 and config.scrape.port == 9252
 
 
-def test_schedule_and_queue_settings_from_env() -> None:
+def test_policy_override_schedule_and_queue_settings_from_env() -> None:
     policy = {
         "policy": "schedule",
         "base": {"policy": "queue", "idle_count": 1},
@@ -62,14 +63,15 @@ def test_schedule_and_queue_settings_from_env() -> None:
             {"cron": "* 8-18 * * 1-5", "timezone": "Europe/Berlin", "overrides": {"idle_count": 6}}
         ],
     }
+    scaling = {"scaling": {"policy": "queue"}, "tags": ["docker", "linux"], "projects": [7]}
     env = _env(
         "g",
         **{
+            ah.ENV_SCALING: json.dumps(scaling),
             ah.ENV_POLICY: json.dumps(policy),
             ah.ENV_GITLAB_URL: "https://gitlab.example.com",
             ah.ENV_PROJECTS: "12, 34",
             ah.ENV_TOKEN_PARAM: "/fleet/gitlab-read-token",
-            ah.ENV_TAGS: "docker, linux",
         },
     )
     config = ah.config_from_env(env)

@@ -94,3 +94,13 @@ def test_warm_instances_are_not_capacity_and_never_terminated() -> None:
     assert decision.action == "scale_out" and decision.desired == 2
     assert ReasonCode.WARM_POOL in decision.codes
     assert not set(decision.terminate) & {"i-0008", "i-0009"}
+
+
+def test_min_instances_is_a_floor_for_scale_in_and_a_reason_to_scale_out() -> None:
+    policy = IdlePolicy(idle_count=0, idle_time_s=0, min_instances=2)
+    shrink = decide(snap(inst(1), inst(2), inst(3)), policy)
+    assert shrink.desired == 2 and len(shrink.terminate) == 1
+    grow = decide(snap(), policy)
+    assert grow.action == "scale_out" and grow.desired == 2
+    assert grow.codes[0] == ReasonCode.SCALE_OUT_MIN
+    assert decide(snap(max_size=1), policy).desired == 1  # never above max_size

@@ -77,6 +77,7 @@ idle_kwargs = {
     "cooldown_s": durations,
     "stale_after_s": st.floats(1, 600),
     "concurrent": st.one_of(st.none(), st.integers(1, 8)),
+    "min_instances": st.integers(0, 6),
 }
 base_policies = st.one_of(
     st.builds(
@@ -85,6 +86,7 @@ base_policies = st.one_of(
         headroom_jobs=st.integers(0, 10),
         cooldown_s=durations,
         stale_after_s=st.floats(1, 600),
+        min_instances=st.integers(0, 6),
     ),
     st.builds(IdlePolicy, **idle_kwargs),
     st.builds(QueuePolicy, pending_weight=st.floats(0, 2), **idle_kwargs),

@@ -59,6 +59,6 @@ def metric_data(values: dict[str, float], stack: str, group: str) -> list[dict[s
     ]
 
 
-def publish(cloudwatch: Any, data: list[dict[str, Any]]) -> None:
+def publish(cloudwatch: Any, data: list[dict[str, Any]], namespace: str = mn.NAMESPACE) -> None:
     for start in range(0, len(data), BATCH):
-        cloudwatch.put_metric_data(Namespace=mn.NAMESPACE, MetricData=data[start : start + BATCH])
+        cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start : start + BATCH])

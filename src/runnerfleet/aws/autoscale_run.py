@@ -18,6 +18,7 @@ from runnerfleet.aws.autoscaling import ApplyReport, AutoScalingAdapter, GroupSt
 from runnerfleet.gitlab.pending import PendingQuery, PendingResult, count_pending
 from runnerfleet.gitlab.scrape import ScrapeResult, ScrapeSettings, scrape_all
 from runnerfleet.scaling import FleetSnapshot, InstanceView, LifecycleState, Policy, decide
+from runnerfleet.scaling import metric_names as mn
 from runnerfleet.scaling.types import ScalingDecision
 
 
@@ -29,6 +30,7 @@ class EvaluationConfig:
     scrape: ScrapeSettings = field(default_factory=ScrapeSettings)
     pending: PendingQuery | None = None  # None: do not ask GitLab
     dry_run: bool = False
+    namespace: str = mn.NAMESPACE
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +82,8 @@ def evaluate(
     elapsed = time.monotonic() - started
     if cloudwatch is not None and not config.dry_run:
         values = metric_values(snapshot, decision, failures, elapsed)
-        publish(cloudwatch, metric_data(values, config.stack_name, config.group_name))
+        data = metric_data(values, config.stack_name, config.group_name)
+        publish(cloudwatch, data, config.namespace)
     return Evaluation(group, scrapes, pending, snapshot, decision, report, failures, elapsed)
 
 

@@ -3,18 +3,20 @@ the webhook asks). Run it with reserved concurrency 1 so two evaluations never o
 
 Environment variables (set by the fleet template; see docs/autoscaler.md):
 
-    RUNNERFLEET_ASG_NAME            required  the Auto Scaling group to scale
-    RUNNERFLEET_STACK_NAME          required  stack name: metric dimension, rolling-update check
-    RUNNERFLEET_POLICY              required  JSON: {"policy": "idle", "idle_count": 2, ...}
+    RUNNERFLEET_GROUP               required  the Auto Scaling group to scale
+    RUNNERFLEET_FLEET               required  stack name: metric dimension, rolling-update check
+    RUNNERFLEET_SCALING             required  JSON: {"scaling": <environment file's scaling
+                                              section>, "concurrent": 4, "tags": [...],
+                                              "projects": [...], "run_untagged": false}
+    RUNNERFLEET_POLICY              unset     JSON {"policy": "idle", ...}: overrides the policy
     RUNNERFLEET_METRICS_PORT        9252      runner Prometheus port
+    RUNNERFLEET_METRIC_NAMESPACE    Runnerfleet/Autoscaler
     RUNNERFLEET_SCRAPE_TIMEOUT_S    3         per-runner request timeout
     RUNNERFLEET_SCRAPE_DEADLINE_S   20        deadline for scraping the whole fleet
     RUNNERFLEET_SCRAPE_CONCURRENCY  64        simultaneous scrapes
-    RUNNERFLEET_GITLAB_URL          unset     with the next three: read GitLab's pending jobs
-    RUNNERFLEET_GITLAB_PROJECT_IDS  unset     comma-separated project ids to watch
-    RUNNERFLEET_GITLAB_TOKEN_PARAM  unset     SSM SecureString name holding a read_api token
-    RUNNERFLEET_RUNNER_TAGS         ""        comma-separated tags of the fleet's runners
-    RUNNERFLEET_RUN_UNTAGGED        false     the runners also take untagged jobs
+    RUNNERFLEET_GITLAB_URL          unset     queue policy: GitLab base URL
+    RUNNERFLEET_GITLAB_TOKEN_PARAMETER unset  queue policy: SSM SecureString with a read_api token
+    RUNNERFLEET_GITLAB_PROJECT_IDS  unset     comma-separated; overrides "projects" above
     RUNNERFLEET_PUBLISH_METRICS     true      publish CloudWatch metrics
     RUNNERFLEET_DRY_RUN             false     decide and report, change nothing
 
@@ -30,30 +32,31 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from runnerfleet.aws.autoscale_config import pending_from_scaling, policy_from_scaling
 from runnerfleet.aws.autoscale_run import EvaluationConfig, evaluate
 from runnerfleet.aws.autoscaling import AddressMapper, AutoScalingAdapter, private_ip
 from runnerfleet.aws.clients import AwsTarget, ClientFactory, env_region
 from runnerfleet.gitlab.pending import PendingQuery
 from runnerfleet.gitlab.scrape import ScrapeSettings
-from runnerfleet.scaling import policy_from_mapping
+from runnerfleet.scaling import Policy, metric_names, policy_from_mapping
 
-ENV_ASG = "RUNNERFLEET_ASG_NAME"
-ENV_STACK = "RUNNERFLEET_STACK_NAME"
+ENV_ASG = "RUNNERFLEET_GROUP"
+ENV_STACK = "RUNNERFLEET_FLEET"
+ENV_SCALING = "RUNNERFLEET_SCALING"
 ENV_POLICY = "RUNNERFLEET_POLICY"
 ENV_PORT = "RUNNERFLEET_METRICS_PORT"
+ENV_NAMESPACE = "RUNNERFLEET_METRIC_NAMESPACE"
 ENV_TIMEOUT = "RUNNERFLEET_SCRAPE_TIMEOUT_S"
 ENV_DEADLINE = "RUNNERFLEET_SCRAPE_DEADLINE_S"
 ENV_CONCURRENCY = "RUNNERFLEET_SCRAPE_CONCURRENCY"
 ENV_GITLAB_URL = "RUNNERFLEET_GITLAB_URL"
 ENV_PROJECTS = "RUNNERFLEET_GITLAB_PROJECT_IDS"
-ENV_TOKEN_PARAM = "RUNNERFLEET_GITLAB_TOKEN_PARAM"  # noqa: S105 - a variable name, not a token
-ENV_TAGS = "RUNNERFLEET_RUNNER_TAGS"
-ENV_UNTAGGED = "RUNNERFLEET_RUN_UNTAGGED"
+ENV_TOKEN_PARAM = "RUNNERFLEET_GITLAB_TOKEN_PARAMETER"  # noqa: S105 - a variable name
 ENV_PUBLISH = "RUNNERFLEET_PUBLISH_METRICS"
 ENV_DRY_RUN = "RUNNERFLEET_DRY_RUN"
 ENV_VARS = (
-    ENV_ASG, ENV_STACK, ENV_POLICY, ENV_PORT, ENV_TIMEOUT, ENV_DEADLINE, ENV_CONCURRENCY,
-    ENV_GITLAB_URL, ENV_PROJECTS, ENV_TOKEN_PARAM, ENV_TAGS, ENV_UNTAGGED, ENV_PUBLISH,
+    ENV_ASG, ENV_STACK, ENV_SCALING, ENV_POLICY, ENV_PORT, ENV_NAMESPACE, ENV_TIMEOUT,
+    ENV_DEADLINE, ENV_CONCURRENCY, ENV_GITLAB_URL, ENV_TOKEN_PARAM, ENV_PROJECTS, ENV_PUBLISH,
     ENV_DRY_RUN,
 )  # fmt: skip
 
@@ -66,41 +69,48 @@ class ConfigError(ValueError):
 
 
 def config_from_env(env: Mapping[str, str]) -> EvaluationConfig:
-    missing = [name for name in (ENV_ASG, ENV_STACK, ENV_POLICY) if not env.get(name)]
+    missing = [name for name in (ENV_ASG, ENV_STACK) if not env.get(name)]
+    if not env.get(ENV_SCALING) and not env.get(ENV_POLICY):
+        missing.append(ENV_SCALING)
     if missing:
         raise ConfigError(f"environment variables missing: {', '.join(missing)}")
     try:
-        raw = json.loads(env[ENV_POLICY])
-        params = dict(raw)
-        policy = policy_from_mapping(str(params.pop("policy", "idle")), params)
+        scaling = json.loads(env.get(ENV_SCALING) or "{}")
+        policy = _policy(env, scaling)
         scrape = ScrapeSettings(
             port=int(env.get(ENV_PORT, "9252")),
             timeout_s=float(env.get(ENV_TIMEOUT, "3")),
             deadline_s=float(env.get(ENV_DEADLINE, "20")),
             concurrency=int(env.get(ENV_CONCURRENCY, "64")),
         )
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{ENV_POLICY} or scrape settings invalid: {exc}") from exc
+        pending = _pending(env, scaling)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ConfigError(f"{ENV_SCALING}, {ENV_POLICY} or scrape settings invalid: {exc}") from exc
     return EvaluationConfig(
         group_name=env[ENV_ASG],
         stack_name=env[ENV_STACK],
         policy=policy,
         scrape=scrape,
-        pending=_pending_query(env),
+        pending=pending,
         dry_run=_flag(env.get(ENV_DRY_RUN, "false")),
+        namespace=env.get(ENV_NAMESPACE) or metric_names.NAMESPACE,
     )
 
 
-def _pending_query(env: Mapping[str, str]) -> PendingQuery | None:
-    url, projects = env.get(ENV_GITLAB_URL, ""), env.get(ENV_PROJECTS, "")
-    if not url or not projects or not env.get(ENV_TOKEN_PARAM):
+def _policy(env: Mapping[str, str], scaling: dict[str, Any]) -> Policy:
+    if env.get(ENV_POLICY):
+        params = dict(json.loads(env[ENV_POLICY]))
+        return policy_from_mapping(str(params.pop("policy", "idle")), params)
+    return policy_from_scaling(scaling)
+
+
+def _pending(env: Mapping[str, str], scaling: dict[str, Any]) -> PendingQuery | None:
+    if not env.get(ENV_TOKEN_PARAM):
         return None
-    try:
-        ids = tuple(int(p) for p in projects.split(",") if p.strip())
-    except ValueError as exc:
-        raise ConfigError(f"{ENV_PROJECTS} must be comma-separated numbers") from exc
-    tags = frozenset(t.strip() for t in env.get(ENV_TAGS, "").split(",") if t.strip())
-    return PendingQuery(url, ids, tags, run_untagged=_flag(env.get(ENV_UNTAGGED, "false")))
+    if env.get(ENV_PROJECTS):
+        projects = [int(p) for p in env[ENV_PROJECTS].split(",") if p.strip()]
+        scaling = {**scaling, "projects": projects}
+    return pending_from_scaling(scaling, env.get(ENV_GITLAB_URL))
 
 
 def _flag(value: str) -> bool:

@@ -6,7 +6,7 @@ from an SSM SecureString, which is never logged or echoed.
 
 Environment variables (besides the autoscaler's, see ``handlers/autoscaler.py``):
 
-    RUNNERFLEET_WEBHOOK_SECRET_PARAM     required  SSM SecureString name of the webhook secret
+    RUNNERFLEET_WEBHOOK_SECRET_PARAMETER required  SSM SecureString name of the webhook secret
     RUNNERFLEET_AUTOSCALER_FUNCTION      unset     autoscaler function to invoke asynchronously
                                                    (recommended: keeps evaluations serial under
                                                    its reserved concurrency of 1); when unset,
@@ -28,7 +28,7 @@ from typing import Any
 from runnerfleet.aws.clients import ClientFactory
 from runnerfleet.handlers.autoscaler import default_factory, run_once, secure_parameter
 
-ENV_SECRET_PARAM = "RUNNERFLEET_WEBHOOK_SECRET_PARAM"  # noqa: S105 - a variable name
+ENV_SECRET_PARAM = "RUNNERFLEET_WEBHOOK_SECRET_PARAMETER"  # noqa: S105 - a variable name
 ENV_FUNCTION = "RUNNERFLEET_AUTOSCALER_FUNCTION"
 ENV_MIN_INTERVAL = "RUNNERFLEET_WEBHOOK_MIN_INTERVAL_S"
 ENV_VARS = (ENV_SECRET_PARAM, ENV_FUNCTION, ENV_MIN_INTERVAL)

@@ -39,6 +39,7 @@ class Target:
     cooldown_s: float
     code: ReasonCode  # the reason code when adding
     reason: str
+    floor: int = 0  # instances to keep at least: max(min_size, the policy's min_instances)
 
 
 def decide(snapshot: FleetSnapshot, policy: Policy) -> ScalingDecision:
@@ -54,7 +55,8 @@ def decide(snapshot: FleetSnapshot, policy: Policy) -> ScalingDecision:
         if isinstance(policy, SeedPolicy)
         else (_idle_target(snapshot, fleet, policy))
     )
-    decision = _apply_rules(snapshot, fleet, target)
+    floor = max(snapshot.min_size, min(policy.min_instances, snapshot.max_size))
+    decision = _apply_rules(snapshot, fleet, dataclasses.replace(target, floor=floor))
     notes = _notes(snapshot, fleet, policy)
     return dataclasses.replace(
         decision,
@@ -127,7 +129,7 @@ def _idle_target(
 
 def _apply_rules(snapshot: FleetSnapshot, fleet: FleetView, target: Target) -> ScalingDecision:
     current = snapshot.desired
-    if target.add > 0 or current < snapshot.min_size:
+    if target.add > 0 or current < target.floor:
         return _scale_out(snapshot, fleet, target)
     phantoms, victims = _plan_scale_in(snapshot, fleet, target)
     if not phantoms and not victims:
@@ -173,7 +175,7 @@ def _apply_rules(snapshot: FleetSnapshot, fleet: FleetView, target: Target) -> S
 
 
 def _scale_out(snapshot: FleetSnapshot, fleet: FleetView, target: Target) -> ScalingDecision:
-    current, low, high = snapshot.desired, snapshot.min_size, snapshot.max_size
+    current, low, high = snapshot.desired, target.floor, snapshot.max_size
     wanted = max(current + target.add, low)
     desired = min(wanted, high)
     code = target.code if current >= low else ReasonCode.SCALE_OUT_MIN
@@ -211,7 +213,9 @@ def _plan_scale_in(
     snapshot: FleetSnapshot, fleet: FleetView, target: Target
 ) -> tuple[int, list[InstanceView]]:
     """Launches not yet started go first (nothing dies), then the longest-idle instances."""
-    budget = min(target.remove_max, snapshot.desired - snapshot.min_size)
+    if fleet.in_group > snapshot.desired:
+        return 0, []  # the group is shrinking already: a decrement now lets it pick a victim
+    budget = min(target.remove_max, snapshot.desired - target.floor)
     room = None if target.keep_slots is None else fleet.capacity() - target.keep_slots
     phantoms = 0
     while phantoms < fleet.phantom and budget > 0 and _fits(room, fleet.slots_per_instance):
@@ -234,7 +238,7 @@ def _fits(room: int | None, slots: int) -> bool:
 
 
 def _wanted_less(snapshot: FleetSnapshot, fleet: FleetView, target: Target) -> bool:
-    if snapshot.desired <= snapshot.min_size or target.remove_max <= 0:
+    if snapshot.desired <= target.floor or target.remove_max <= 0:
         return False
     if target.keep_slots is None:
         return True

@@ -28,9 +28,11 @@ class SeedPolicy:
     headroom_jobs: int
     cooldown_s: float = 600.0
     stale_after_s: float = 180.0
+    min_instances: int = 0  # a floor above the group's MinSize (schedules raise it by day)
 
     def __post_init__(self) -> None:
         _check(self.concurrent >= 1, "seed.concurrent must be at least 1")
+        _check(self.min_instances >= 0, "seed.min_instances must be 0 or more")
         _check(self.headroom_jobs >= 0, "seed.headroom_jobs must be 0 or more")
         _check(self.cooldown_s >= 0 and self.stale_after_s > 0, "seed: durations must be >= 0")
 
@@ -51,6 +53,7 @@ class IdlePolicy:
     cooldown_s: float = 300.0
     stale_after_s: float = 180.0
     concurrent: int | None = None
+    min_instances: int = 0
 
     def __post_init__(self) -> None:
         _validate_idle(self, "idle")
@@ -72,6 +75,7 @@ class QueuePolicy:
     stale_after_s: float = 180.0
     concurrent: int | None = None
     pending_weight: float = 1.0
+    min_instances: int = 0
 
     def __post_init__(self) -> None:
         _validate_idle(self, "queue")
@@ -86,6 +90,7 @@ def _validate_idle(policy: IdlePolicy | QueuePolicy, name: str) -> None:
     _check(policy.cooldown_s >= 0, f"{name}.cooldown_s must be 0 or more")
     _check(policy.stale_after_s > 0, f"{name}.stale_after_s must be more than 0")
     _check(policy.concurrent is None or policy.concurrent >= 1, f"{name}.concurrent must be >= 1")
+    _check(policy.min_instances >= 0, f"{name}.min_instances must be 0 or more")
 
 
 BasePolicy = SeedPolicy | IdlePolicy | QueuePolicy

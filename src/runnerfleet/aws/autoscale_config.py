@@ -1,0 +1,98 @@
+"""The environment file's ``scaling`` section, as plain JSON, mapped to a scaling policy.
+
+The fleet template passes the section to the autoscaler function as ``RUNNERFLEET_SCALING``
+(``{"scaling": {...}, "concurrent": 4, "tags": [...], "projects": [...]}``); the
+``runnerfleet autoscale`` command builds the same mapping from the loaded spec. Working on plain
+data keeps pydantic out of the Lambda package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from runnerfleet.gitlab.pending import PendingQuery
+from runnerfleet.scaling import (
+    BasePolicy,
+    IdlePolicy,
+    Period,
+    Policy,
+    QueuePolicy,
+    Schedule,
+    SeedPolicy,
+    parse_duration,
+)
+
+# environment-file key in a schedule period -> policy field it overrides
+PERIOD_KEYS = {"min": "min_instances", "idle_count": "idle_count", "idle_time_s": "idle_time_s"}
+
+
+def policy_from_scaling(config: Mapping[str, Any]) -> Policy:
+    """The policy for a ``RUNNERFLEET_SCALING`` mapping; raises ValueError naming the key."""
+    scaling: Mapping[str, Any] = config.get("scaling") or {}
+    base = _base_policy(scaling, config.get("concurrent"))
+    periods = tuple(_period(raw, base) for raw in scaling.get("schedule") or ())
+    return Schedule(base=base, periods=periods) if periods else base
+
+
+def _base_policy(scaling: Mapping[str, Any], concurrent: Any) -> BasePolicy:
+    name = str(scaling.get("policy", "queue"))
+    cooldown_s = parse_duration(scaling.get("cooldown_s", 300))
+    stale_after_s = parse_duration(scaling.get("stale_after_s", 180))
+    if name == "seed":
+        return SeedPolicy(
+            concurrent=int(concurrent or 1),
+            headroom_jobs=int(scaling.get("headroom_jobs", 2)),
+            cooldown_s=cooldown_s,
+            stale_after_s=stale_after_s,
+        )
+    kinds: dict[str, type[IdlePolicy] | type[QueuePolicy]] = {
+        "idle": IdlePolicy,
+        "queue": QueuePolicy,
+    }
+    if name not in kinds:
+        raise ValueError(f"scaling.policy {name!r} is not one of seed, idle, queue")
+    return kinds[name](
+        idle_count=int(scaling.get("idle_count", 2)),
+        idle_time_s=parse_duration(scaling.get("idle_time_s", 600)),
+        scale_factor=float(scaling.get("scale_factor", 0.0)),
+        scale_factor_limit=int(scaling.get("scale_factor_limit", 0)),
+        concurrent=int(concurrent) if concurrent else None,
+        cooldown_s=cooldown_s,
+        stale_after_s=stale_after_s,
+    )
+
+
+def _period(raw: Mapping[str, Any], base: BasePolicy) -> Period:
+    overrides: dict[str, Any] = {}
+    for key, field in PERIOD_KEYS.items():
+        value = raw.get(key)
+        if value is None:
+            continue
+        if isinstance(base, SeedPolicy) and field != "min_instances":
+            raise ValueError(f"scaling.schedule: the seed policy has no {key}; use min")
+        overrides[field] = parse_duration(value) if field.endswith("_s") else int(value)
+    return Period(
+        cron=str(raw["cron"]),
+        timezone=str(raw.get("timezone", "UTC")),
+        overrides=overrides,
+        name=str(raw.get("name", "")),
+    )
+
+
+def pending_from_scaling(config: Mapping[str, Any], gitlab_url: str | None) -> PendingQuery | None:
+    """What to ask GitLab for the queue policy: None when the policy or the data is missing.
+
+    GitLab lists pending jobs per project only, so the queue is read for the projects the
+    fleet's runners are registered to (``projects``); group and instance runners see no queue.
+    """
+    scaling: Mapping[str, Any] = config.get("scaling") or {}
+    projects = tuple(int(p) for p in config.get("projects") or ())
+    if scaling.get("policy", "queue") != "queue" or not gitlab_url or not projects:
+        return None
+    return PendingQuery(
+        base_url=gitlab_url,
+        project_ids=projects,
+        tags=frozenset(str(t) for t in config.get("tags") or ()),
+        run_untagged=bool(config.get("run_untagged", False)),
+    )
