@@ -152,3 +152,14 @@ def test_endpoint_id_from_stack_outputs() -> None:
     stub.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": "acc"})
     with stub:
         assert aws_ops.endpoint_from_stack(cfn, "acc") == ENDPOINT_ID
+
+
+def test_server_certificate_expiry_is_checked_before_deploy(factory: ClientFactory) -> None:
+    now = dt.datetime.now(dt.UTC)
+    acm = factory.client("acm")
+    short = aws_ops.import_certificate(acm, certs.generate("vpn.example.internal", now, days=10))
+    assert "re-import with --certificate-arn" in aws_ops.certificate_warnings(acm, short, now)[0]
+    with pytest.raises(SpecError, match="expired on"):
+        aws_ops.certificate_warnings(acm, short, now + dt.timedelta(days=11))
+    fine = aws_ops.import_certificate(acm, certs.generate("vpn.example.internal", now))
+    assert aws_ops.certificate_warnings(acm, fine, now) == []

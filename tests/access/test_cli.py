@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import shutil
 import socket
 import stat
@@ -16,6 +17,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from typer.testing import CliRunner
 
+from runnerfleet.access import aws_ops, certs
 from runnerfleet.aws.clients import AwsTarget, ClientFactory
 from runnerfleet.cli import commands_access
 from runnerfleet.errors import RunnerfleetError
@@ -127,17 +129,20 @@ def test_deploy_output_renders_template(workdir: Path) -> None:
 
 
 @pytest.fixture
-def aws() -> Iterator[None]:
+def aws() -> Iterator[str]:
+    """moto for the test's duration; yields the ARN of an imported server certificate."""
     with mock_aws():
-        yield
+        acm = ClientFactory(AwsTarget(region="eu-west-1")).client("acm")
+        bundle = certs.generate("vpn.dev.example.internal", dt.datetime.now(dt.UTC))
+        yield aws_ops.import_certificate(acm, bundle)
 
 
-def test_deploy_through_change_sets_rotation_and_replacement_guard(
-    workdir: Path, aws: None
-) -> None:
+def test_deploy_through_change_sets_rotation_and_replacement_guard(workdir: Path, aws: str) -> None:
     config = str(workdir / "access.yaml")
     common = ["--group", GROUP, "--region", "eu-west-1", "--yes"]
     code, text = run("deploy", config, "--certificate-arn", CERT, *common)
+    assert code == 5 and "cannot read server certificate" in text  # not in ACM
+    code, text = run("deploy", config, "--certificate-arn", aws, *common)
     assert code == 0 and "CREATE_COMPLETE" in text, text
     code, text = run("deploy", config, *common)
     assert code == 0 and "no changes" in text
@@ -150,7 +155,7 @@ def test_deploy_through_change_sets_rotation_and_replacement_guard(
     assert code == 3 and "would replace ClientVpnEndpoint (ClientCidrBlock changes" in text
 
 
-def test_deploy_refuses_hand_made_provider_with_same_name(workdir: Path, aws: None) -> None:
+def test_deploy_refuses_hand_made_provider_with_same_name(workdir: Path, aws: str) -> None:
     iam = ClientFactory(AwsTarget(region="eu-west-1")).client("iam")
     iam.create_saml_provider(
         SAMLMetadataDocument=metadata_xml(make_idp()).decode(), Name="runnerfleet-dev-client-vpn"
@@ -169,12 +174,12 @@ def test_deploy_refuses_hand_made_provider_with_same_name(workdir: Path, aws: No
     assert code == 2 and "already exist" in text
 
 
-def test_deploy_declined_deletes_the_change_set(workdir: Path, aws: None) -> None:
+def test_deploy_declined_deletes_the_change_set(workdir: Path, aws: str) -> None:
     code, text = run(
         "deploy",
         str(workdir / "access.yaml"),
         "--certificate-arn",
-        CERT,
+        aws,
         "--group",
         GROUP,
         "--region",

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,30 @@ def import_certificate(
             hint="run `runnerfleet access cert --check DIR` to see what ACM objects to "
             "(validity, key size, chain)",
         ) from None
+
+
+def certificate_warnings(acm: Any, arn: str, now: dt.datetime, warn_days: int = 30) -> list[str]:
+    """Refuse a missing or expired server certificate; warn when it expires soon."""
+    try:
+        cert = acm.describe_certificate(CertificateArn=arn)["Certificate"]
+    except botocore.exceptions.ClientError as exc:
+        raise AwsError(
+            f"cannot read server certificate {arn}: {_code(exc)}",
+            hint="check --certificate-arn and the region (ACM is regional)",
+        ) from exc
+    not_after = cert.get("NotAfter")
+    if not_after is not None and not_after <= now:
+        raise SpecError(
+            f"the server certificate expired on {not_after:%Y-%m-%d}",
+            hint="generate a new one and re-import it: runnerfleet access cert "
+            f"--domain NAME --force --certificate-arn {arn}",
+        )
+    if not_after is not None and not_after - now <= dt.timedelta(days=warn_days):
+        return [
+            f"the server certificate expires on {not_after:%Y-%m-%d}; ACM does not renew "
+            f"imported certificates: re-import with --certificate-arn {arn}"
+        ]
+    return []
 
 
 @dataclass(frozen=True)

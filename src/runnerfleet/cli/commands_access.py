@@ -374,6 +374,7 @@ def _deploy(
     access_deploy.guard_replacements(plan, allow)
     access_deploy.guard_name_collisions(factory.client("iam"), spec, now_state.state)
     arn = access_deploy.certificate_arn_for(spec, cert_option, now_state.state)
+    _warn(aws_ops.certificate_warnings(factory.client("acm"), arn, now))
     request = access_deploy.request_for(plan, arn)
     state = now_state.state
     if state is not None and now_state.template is not None and ops.unchanged(request, state):
