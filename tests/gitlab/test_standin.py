@@ -204,3 +204,18 @@ def test_standin_refuses_non_loopback_and_stops() -> None:
     server.stop()
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.get(url + "/api/v4/user", timeout=2)
+
+
+def test_pending_counter_reads_the_standin_across_pages(standin: GitLabStandIn) -> None:
+    """The autoscaler's pending-jobs reader walks X-Next-Page over the stand-in's pages."""
+    from runnerfleet.gitlab.pending import PendingQuery, count_pending_sync
+
+    for i in range(130):
+        standin.enqueue_job(42 if i % 2 else 43, tags=["docker"] if i % 3 else ["gpu"])
+    standin.enqueue_job(42)  # untagged
+    query = PendingQuery(standin.url, (42, 43), frozenset({"docker"}), per_page=20)
+    expected = sum(1 for i in range(130) if i % 3)
+    assert count_pending_sync(query, PAT).count == expected
+    untagged = PendingQuery(standin.url, (42,), frozenset({"docker"}), run_untagged=True)
+    assert count_pending_sync(untagged, PAT).count == sum(1 for i in range(1, 130, 2) if i % 3) + 1
+    assert count_pending_sync(query, "glpat-wrong").count is None
