@@ -106,7 +106,7 @@ def test_webhook_evaluation_scales_out_before_the_tick() -> None:
 
 @pytest.fixture(scope="module")
 def synth() -> object:
-    return generate(SynthParams(days=2.0), seed=3)
+    return generate(SynthParams(days=1.0), seed=3)
 
 
 @pytest.mark.parametrize("name", ["seed", "idle", "queue", "schedule", "static"])

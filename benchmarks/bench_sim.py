@@ -1,0 +1,173 @@
+"""Simulator benchmark: speed and memory on the whole shared trace, and the policy figures.
+
+Run: .venv/bin/python -m benchmarks.bench_sim [--write] [--runs 3]
+
+1. Speed: the 42-day shared trace (16,919 replayable jobs) through the default policy,
+   boot 180 s, 4 slots: median wall time of ``--runs`` runs (trace loading excluded, timed
+   separately) and the peak RSS of this process (resource.getrusage), measured before anything
+   else runs.
+2. Figures: every policy, including ``seed`` and a ``static`` fleet sized for the zero-wait
+   peak, with 4 slots per instance and boot times of 180 s and 30 s, all side by side.
+   The default policy must beat ``seed`` on both p95 wait and cost at both boot times.
+
+``--write`` replaces the ``## Simulator`` section of docs/benchmarks.md with the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from runnerfleet.sim.catalog import DEFAULT_POLICY, PROPOSED, build_policy
+from runnerfleet.sim.convert import read_source
+from runnerfleet.sim.engine import simulate
+from runnerfleet.sim.model import BootProfile, SimConfig
+from runnerfleet.sim.report import PolicyResult, lower_bound_seconds, peak_running, summarize
+from runnerfleet.sim.trace import Trace
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_TRACE = REPO.parent / "shared" / "traces" / "bitcoin-core-gha-2025-09.csv.gz"
+DOC = REPO / "docs" / "benchmarks.md"
+POLICIES = ("seed", "idle", "queue", "schedule", "static", "proposed")
+PROPOSED_LABEL = "proposed"  # the default policy with the parameters the simulator recommends
+BOOTS = (180.0, 30.0)
+SLOTS = 4
+SPEED_LIMIT_S = 5.0
+RSS_LIMIT_MB = 300.0
+
+LABELS = {
+    DEFAULT_POLICY: f"{DEFAULT_POLICY} (environment-file defaults)",
+    PROPOSED_LABEL: f"**{DEFAULT_POLICY}, proposed defaults** "
+    + ", ".join(f"{k}={v:g}" for k, v in PROPOSED[DEFAULT_POLICY].items()),
+    "static": "static (sized for the peak)",
+}
+
+_TRACE: Trace | None = None
+
+
+def _trace() -> Trace:
+    global _TRACE  # noqa: PLW0603  (one load per worker process)
+    if _TRACE is None:
+        _TRACE = read_source(SHARED_TRACE).trace
+    return _TRACE
+
+
+def _config(boot: float) -> SimConfig:
+    return SimConfig(slots=SLOTS, boot=BootProfile(cold_s=boot))
+
+
+def speed(runs: int) -> dict[str, float]:
+    t0 = time.perf_counter()
+    trace = _trace()
+    load_s = time.perf_counter() - t0
+    policy = build_policy(DEFAULT_POLICY, SLOTS)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        simulate(trace, policy, _config(180.0))
+        times.append(time.perf_counter() - t0)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"load_s": load_s, "median_s": statistics.median(times), "max_s": max(times),
+            "rss_mb": rss_mb}  # fmt: skip
+
+
+def one(job: tuple[str, float]) -> tuple[str, float, PolicyResult]:
+    name, boot = job
+    trace = _trace()
+    if name == PROPOSED_LABEL:
+        params = PROPOSED[DEFAULT_POLICY]
+        policy = build_policy(DEFAULT_POLICY, SLOTS, params, label=PROPOSED_LABEL)
+    else:
+        policy = build_policy(name, SLOTS, peak_running=peak_running(trace))
+    run = simulate(trace, policy, _config(boot))
+    return name, boot, summarize(run, lower_bound_seconds(trace, SLOTS))
+
+
+def figures() -> dict[tuple[str, float], PolicyResult]:
+    jobs = [(name, boot) for boot in BOOTS for name in POLICIES]
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        return {(n, b): r for n, b, r in pool.map(one, jobs)}
+
+
+def verdicts(results: dict[tuple[str, float], PolicyResult], label: str) -> list[str]:
+    lines = []
+    for boot in BOOTS:
+        ours, seed = results[(label, boot)], results[("seed", boot)]
+        wait_ok = ours.wait_p95_s < seed.wait_p95_s
+        cost_ok = ours.cost < seed.cost
+        lines.append(
+            f"- boot {boot:g} s, `{label}`: p95 {ours.wait_p95_s:g} s vs seed "
+            f"{seed.wait_p95_s:g} s ({ours.wait_p95_s / seed.wait_p95_s:.2f}x), cost "
+            f"{ours.cost:.2f} vs {seed.cost:.2f} ({ours.cost / seed.cost:.2f}x): "
+            + ("beats seed on both" if wait_ok and cost_ok else "**does not beat seed on both**")
+        )
+    return lines
+
+
+def render(speed_row: dict[str, float], results: dict[tuple[str, float], PolicyResult],
+           runs: int) -> str:  # fmt: skip
+    any_result = next(iter(results.values()))
+    out = [
+        "## Simulator",
+        "",
+        "Command: `.venv/bin/python -m benchmarks.bench_sim --write` (the shared 42-day trace,"
+        " converted in memory; 16,919 replayable jobs).",
+        "",
+        f"Speed, `{DEFAULT_POLICY}` policy, 4 slots, boot 180 s, median of {runs} runs:"
+        f" **{speed_row['median_s']:.2f} s** (max {speed_row['max_s']:.2f} s; limit"
+        f" {SPEED_LIMIT_S:g} s); loading and converting the trace {speed_row['load_s']:.2f} s;"
+        f" peak RSS **{speed_row['rss_mb']:.0f} MB** (limit {RSS_LIMIT_MB:g} MB).",
+        "",
+        f"Figures: 4 slots per instance, price {0.0416} per instance-hour, check_interval 3 s,"
+        f" autoscaler tick 60 s, seed 0. Lower bound {any_result.lower_bound_instance_hours:g}"
+        " instance-hours (integral of ceil(running / 4) with zero wait).",
+        "",
+        "| boot | policy | p50 s | p95 s | p99 s | max s | inst-h | / bound | cost | util"
+        " | out/in | killed |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (name, boot), r in results.items():
+        label = LABELS.get(name, name)
+        out.append(
+            f"| {boot:g} s | {label} | {r.wait_p50_s:g} | {r.wait_p95_s:g} | {r.wait_p99_s:g} |"
+            f" {r.wait_max_s:g} | {r.instance_hours:g} | {r.ratio_to_lower_bound:.2f} |"
+            f" {r.cost:.2f} | {r.utilisation:.0%} | {r.scale_out_events}/{r.scale_in_events} |"
+            f" {r.jobs_killed} |"
+        )
+    out += ["", *verdicts(results, DEFAULT_POLICY), *verdicts(results, PROPOSED_LABEL), ""]
+    return "\n".join(out) + "\n"
+
+
+def replace_section(text: str, section: str) -> str:
+    start = text.find("## Simulator")
+    if start < 0:
+        return text.rstrip("\n") + "\n\n" + section
+    end = text.find("\n## ", start + 1)
+    tail = "" if end < 0 else text[end + 1 :]
+    return text[:start] + section + ("\n" + tail if tail else "")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    args = parser.parse_args()
+    speed_row = speed(args.runs)
+    print(f"speed: {speed_row}")
+    results = figures()
+    section = render(speed_row, results, args.runs)
+    print(section)
+    if args.write:
+        DOC.write_text(replace_section(DOC.read_text() if DOC.exists() else "", section))
+    fast = speed_row["median_s"] < SPEED_LIMIT_S and speed_row["rss_mb"] < RSS_LIMIT_MB
+    beats = all("beats seed on both" in line for line in verdicts(results, PROPOSED_LABEL))
+    return 0 if fast and beats else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

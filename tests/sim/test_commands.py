@@ -1,0 +1,114 @@
+"""Policy catalog, parameter search, the generator's calibration, and the CLI commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from runnerfleet.cli.main import main
+from runnerfleet.errors import SpecError
+from runnerfleet.sim.catalog import DEFAULTS, build_policy, parse_overrides
+from runnerfleet.sim.convert import read_source
+from runnerfleet.sim.model import BootProfile, SimConfig
+from runnerfleet.sim.synthetic import SynthParams, calibrate, generate
+from runnerfleet.sim.tune import env_snippet, tune
+from runnerfleet.spec.models import ScalingSection
+from tests.conftest import SHARED
+
+SHARED_TRACE = SHARED / "traces" / "bitcoin-core-gha-2025-09.csv.gz"
+
+
+def test_simulated_defaults_are_the_environment_file_defaults() -> None:
+    section = ScalingSection()
+    assert section.policy == "queue"
+    for name in ("idle", "queue"):
+        for key, value in DEFAULTS[name].items():
+            assert getattr(section, key) == value, (name, key)
+    assert DEFAULTS["seed"]["headroom_jobs"] == section.headroom_jobs
+
+
+def test_overrides_and_unknown_names() -> None:
+    assert parse_overrides(["queue.idle_count=4", "queue.scale_factor=0.5", "static.size=3"]) == {
+        "queue": {"idle_count": 4, "scale_factor": 0.5},
+        "static": {"size": 3},
+    }
+    with pytest.raises(SpecError, match=r"POLICY\.KEY=VALUE"):
+        parse_overrides(["idle_count=4"])
+    with pytest.raises(SpecError, match="unknown policy 'fifo'"):
+        build_policy("fifo", 4)
+    with pytest.raises(SpecError, match="unknown keys"):
+        build_policy("queue", 4, {"idel_count": 1})
+    assert build_policy("static", 4, peak_running=9).static_size == 3
+
+
+def test_generator_is_deterministic_and_bursty() -> None:
+    a = generate(SynthParams(days=3), seed=5)
+    assert a == generate(SynthParams(days=3), seed=5)
+    assert a != generate(SynthParams(days=3), seed=6)
+    pipelines = set(a.pipeline_ids)
+    assert len(a) / len(pipelines) > 10  # pipelines arrive as bursts of jobs
+
+
+def test_calibration_recovers_the_generator_parameters() -> None:
+    params = SynthParams(days=28)
+    measured = calibrate(generate(params, seed=2))
+    assert measured.pipelines_per_weekday == pytest.approx(params.pipelines_per_weekday, rel=0.1)
+    assert measured.weekend_factor == pytest.approx(params.weekend_factor, abs=0.08)
+    assert measured.diurnal_amplitude == pytest.approx(params.diurnal_amplitude, abs=0.1)
+    assert measured.peak_hour_utc == pytest.approx(params.peak_hour_utc, abs=1.0)
+    assert measured.full_size == params.full_size
+    assert measured.long_median_s == pytest.approx(params.long_median_s, rel=0.1)
+
+
+@pytest.mark.skipif(not SHARED_TRACE.exists(), reason="shared trace not present")
+def test_defaults_are_the_calibration_of_the_shared_trace() -> None:
+    measured = calibrate(read_source(SHARED_TRACE).trace)
+    defaults = SynthParams()
+    for name in ("pipelines_per_weekday", "weekend_factor", "diurnal_amplitude", "peak_hour_utc",
+                 "full_fraction", "full_size", "late_fraction", "late_median_s",
+                 "quick_fraction", "long_median_s", "long_sigma", "max_duration_s"):  # fmt: skip
+        assert getattr(measured, name) == pytest.approx(getattr(defaults, name), rel=0.02), name
+
+
+def test_tune_finds_a_cheaper_setting_that_meets_the_target() -> None:
+    trace = generate(SynthParams(days=1), seed=1)
+    config = SimConfig(slots=4, boot=BootProfile(cold_s=60))
+    outcome = tune(trace, "queue", config, 400.0, max_evals=8)
+    assert outcome.met and outcome.best.wait_p95_s <= 400
+    assert len(outcome.tried) <= 8
+    assert outcome.best.cost == min(r.cost for r in outcome.tried if r.wait_p95_s <= 400)
+    snippet = env_snippet("queue", outcome.params)
+    assert snippet.startswith("scaling:\n  policy: queue\n")
+    assert "idle_count:" in snippet
+
+
+def test_cli_synth_simulate_json_and_plots(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trace = tmp_path / "demo.csv.gz"
+    assert main(["trace", "synth", str(trace), "--days", "1", "--seed", "4"]) == 0
+    capsys.readouterr()
+    argv = ["simulate", "--trace", str(trace), "--slots", "4", "--boot", "60",
+            "--policy", "seed", "--policy", "queue", "--policy", "static", "--json",
+            "--plots", str(tmp_path / "plots")]  # fmt: skip
+    assert main(argv) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert [r["policy"] for r in rows] == ["seed", "queue", "static"]
+    for row in rows:
+        for key in ("policy", "jobs", "wait_p50_s", "wait_p95_s", "wait_p99_s",
+                    "instance_hours", "lower_bound_instance_hours", "jobs_killed"):  # fmt: skip
+            assert key in row
+        assert row["instance_hours"] >= row["lower_bound_instance_hours"]
+    assert (tmp_path / "plots" / "fleet-vs-demand.png").stat().st_size > 1000
+    assert (tmp_path / "plots" / "wait-vs-cost.png").stat().st_size > 1000
+
+
+def test_cli_bad_trace_exit_code_and_position(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("arrival_ts,duration_s\n5,1\n4,1\n")
+    assert main(["simulate", "--trace", str(bad)]) == 2
+    assert "line 3, column 1 (arrival_ts)" in capsys.readouterr().err
