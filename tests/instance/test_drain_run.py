@@ -78,9 +78,9 @@ def test_drain_of_one_action_runs_once(booted: Instance) -> None:
 def test_max_drain_time_aborts_jobs_then_completes(booted: Instance) -> None:
     out = _drain(booted, max_drain="1", STUB_STOP_SECONDS="30")
     assert out.startswith("exit 0"), out
-    assert booted.index("systemctl", "kill", "--signal=SIGTERM", "gitlab-runner") < booted.index(
-        "gitlab-runner", "unregister"
-    )
+    assert booted.index(
+        "systemctl", "kill", "--kill-who=main", "--signal=SIGTERM", "gitlab-runner"
+    ) < booted.index("gitlab-runner", "unregister")
     assert booted.count("aws", "autoscaling", "complete-lifecycle-action") == 1
     assert "maximum drain time reached" in out
 
