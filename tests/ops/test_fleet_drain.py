@@ -221,3 +221,23 @@ def test_lingering_hooks_time_out_then_a_rerun_waits_for_the_rest() -> None:
         seen: list[int] = []
         result = drain_fleet_to_zero(**kw, on_progress=lambda p: seen.append(p.remaining))
     assert seen == [1, 0] and result.group == "g"
+
+
+def test_records_claim_resume_and_prune_on_moto() -> None:
+    import time
+
+    from runnerfleet.aws.lifecycle_ssm import ActionRecords
+
+    with mock_aws():
+        records = ActionRecords(
+            boto3.client("ssm", region_name="us-east-1"), "/rf/dev/drain-actions"
+        )
+        token = "87654321-4321-4321-4321-210987654321"
+        assert records.claim(token, "i-0a", now=100.0, lease_s=60).outcome == "new"
+        assert records.claim(token, "i-0a", now=120.0, lease_s=60).outcome == "duplicate"
+        resumed = records.claim(token, "i-0a", now=200.0, lease_s=60)
+        assert resumed.outcome == "resume" and resumed.record.started_at == 100.0
+        for n in range(12):
+            records.claim(f"00000000-0000-4000-8000-{n:012d}", "i-0b", now=1.0, lease_s=1)
+        assert records.prune(older_than=time.time() + 5, limit=100) == 13
+        assert records.get(token) is None

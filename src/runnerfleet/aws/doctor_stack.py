@@ -48,6 +48,13 @@ def _recent_failures(cfn: Any, name: str, limit: int = 5) -> Iterator[Finding]:
 
 def drift(ctx: DoctorContext) -> Iterator[Finding]:
     cfn, name = ctx.clients.client("cloudformation"), ctx.spec.stack
+    if ctx.emulated:
+        yield warn(
+            "drift",
+            "drift detection is not emulated by the sandbox",
+            "run doctor against the real account to check drift",
+        )
+        return
     try:
         cfn.describe_stacks(StackName=name)
     except ClientError as exc:

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from runnerfleet.aws.fleet_resources import FleetResources, find_fleet, stack_exists
 from runnerfleet.aws.lifecycle import LifecycleActions, aws_error
+from runnerfleet.aws.lifecycle_ssm import ActionRecords
 from runnerfleet.errors import AwsError
 
 _PROTECTION_BATCH = 50  # SetInstanceProtection takes at most 50 ids
@@ -124,9 +125,14 @@ def drain_step(
     stack: str,
     *,
     timeout_s: float,
+    records_prefix: str | None = None,
     on_progress: Callable[[DrainProgress], None] = lambda _p: None,
 ) -> Callable[[], str]:
-    """The drain step ``runnerfleet destroy`` runs before deleting the stack (a closure)."""
+    """The drain step ``runnerfleet destroy`` runs before deleting the stack (a closure).
+
+    ``records_prefix`` (``<ssm_path>/drain-actions``): the handlers' dedupe records, deleted
+    once the fleet is empty.
+    """
     import time
 
     def step() -> str:
@@ -142,6 +148,10 @@ def drain_step(
         )
         if result.already_gone:
             return "no stack: nothing to drain"
+        if records_prefix:  # the drain records are no stack resource: they go with the fleet
+            ActionRecords(factory.client("ssm"), records_prefix).prune(
+                older_than=time.time() + 1, limit=10_000
+            )
         paused = ", ".join(result.paused_rules) or "no schedule rule"
         return (
             f"fleet {result.group} drained to zero in {result.elapsed_s:.0f}s "

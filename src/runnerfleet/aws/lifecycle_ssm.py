@@ -97,7 +97,7 @@ class ActionRecords:
         cutoff = datetime.fromtimestamp(older_than, tz=UTC)
         names: list[str] = []
         pages = self._ssm.get_paginator("get_parameters_by_path").paginate(
-            Path=self._prefix, PaginationConfig={"MaxItems": 500}
+            Path=self._prefix, PaginationConfig={"MaxItems": max(500, limit)}
         )
         for page in pages:
             names += [

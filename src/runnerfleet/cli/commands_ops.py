@@ -11,14 +11,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from runnerfleet.aws.awscall import aws_call
-from runnerfleet.aws.clients import AwsTarget, ClientFactory
+from runnerfleet.aws.clients import ClientFactory
 from runnerfleet.aws.drain_watch import WatchStep, watch_drain
 from runnerfleet.aws.fleet_resources import FleetResources, find_fleet
 from runnerfleet.aws.lifecycle import LifecycleActions
 from runnerfleet.aws.lifecycle_ssm import DrainCommands
 from runnerfleet.aws.logs import FleetLogs
 from runnerfleet.aws.refresh import InstanceRefresh, RefreshProgress
-from runnerfleet.cli.console import emulated_banner, err, out
+from runnerfleet.cli.console import err, out
 from runnerfleet.errors import SpecError
 from runnerfleet.spec import load_environment
 from runnerfleet.spec.models import FleetSpec
@@ -30,27 +30,20 @@ INSTANCE_RE = re.compile(r"^i-[0-9a-f]{8,17}$")
 
 
 def connect(envfile: Path, sandbox: bool, profile: str | None) -> tuple[FleetSpec, ClientFactory]:
-    """The environment and a client factory for its account (or for the sandbox)."""
-    spec = load_environment(envfile)
-    if sandbox:
-        from runnerfleet.sandbox.state import require_running
+    """The environment and a client factory for its account (or for the sandbox).
 
-        state = require_running()
-        emulated_banner(state.endpoint)
-        return spec, ClientFactory(AwsTarget(region=state.region, endpoint_url=state.endpoint))
-    target = AwsTarget(
-        region=spec.aws.region,
-        profile=profile or spec.aws.profile,
-        role_arn=spec.aws.role_arn,
-        expected_account=spec.aws.account_id,
-    )
-    return spec, ClientFactory(target)
+    Same targets as deploy: in the sandbox the environment is rewritten onto the seeded VPC.
+    """
+    from runnerfleet.cli.commands_deploy import targets
+
+    spec, factory = targets([load_environment(envfile)], sandbox, profile)[0]
+    return spec, factory
 
 
 def fleet_of(spec: FleetSpec, factory: ClientFactory) -> FleetResources:
     return aws_call(
         lambda: find_fleet(factory.client("cloudformation"), factory.client("events"), spec.stack),
-        f"finding the fleet of stack {spec.stack}",
+        f"find the fleet of stack {spec.stack}",
     )
 
 
@@ -77,7 +70,7 @@ def relaunch(
     api = InstanceRefresh(factory.client("autoscaling"))
     refresh_id = aws_call(
         lambda: api.start(group, min_healthy=min_healthy, warmup_s=warmup),
-        f"starting an instance refresh of {group}",
+        f"start an instance refresh of {group}",
     )
     err.print(f"instance refresh {refresh_id} started on {group} (min healthy {min_healthy}%)")
     if not wait:
@@ -159,7 +152,7 @@ def logs(
         lambda: FleetLogs(factory.client("logs")).fetch(
             list(fleet.log_groups), since=start, instance_id=instance, limit=limit
         ),
-        "reading CloudWatch Logs",
+        "read CloudWatch Logs",
     )
     for line in lines:
         out.print(escape(line.render()))

@@ -56,6 +56,7 @@ from runnerfleet.handlers.drain_support import (
     require,
 )
 
+RECORD_RETENTION_S = 7 * 86400.0
 # The drain document's parameters (the document itself lives in runnerfleet.stack).
 DOC_PARAMS = (
     "AutoScalingGroupName",
@@ -279,4 +280,17 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, str]:
     """Lambda entry point: ``runnerfleet.handlers.lifecycle.handler``."""
     cfg = DrainConfig.from_env(os.environ)
     deps = _real_deps(cfg, os.environ)
-    return handle_terminate(event, deps, cfg, deadline_of(context, deps.clock.now()))
+    result = handle_terminate(event, deps, cfg, deadline_of(context, deps.clock.now()))
+    _prune_old_records(deps)
+    return result
+
+
+def _prune_old_records(deps: DrainDeps) -> None:
+    """Keep the record path small: drop a few records older than a week, best effort."""
+    prune = getattr(deps.records, "prune", None)
+    if prune is None:
+        return
+    try:
+        prune(older_than=deps.clock.now() - RECORD_RETENTION_S, limit=10)
+    except Exception as exc:  # housekeeping must never fail a drain
+        report("drain_records_prune_failed", reason=str(exc)[:200])
