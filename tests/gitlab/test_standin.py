@@ -219,3 +219,47 @@ def test_pending_counter_reads_the_standin_across_pages(standin: GitLabStandIn) 
     untagged = PendingQuery(standin.url, (42,), frozenset({"docker"}), run_untagged=True)
     assert count_pending_sync(untagged, PAT).count == sum(1 for i in range(1, 130, 2) if i % 3) + 1
     assert count_pending_sync(query, "glpat-wrong").count is None
+
+
+def test_standin_runs_as_a_process_for_the_sandbox(tmp_path: object) -> None:
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from runnerfleet.gitlab.standin import SANDBOX_ACCESS_TOKEN
+
+    ready = Path(str(tmp_path)) / "url"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "runnerfleet.gitlab.standin",
+            "--ready-file",
+            str(ready),
+            "--lifetime-s",
+            "60",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            if ready.exists() and ready.read_text().strip():
+                break
+            time.sleep(0.05)
+        url = ready.read_text().strip()
+        assert url.startswith("http://127.0.0.1:")
+        gl = gitlab.Gitlab(url, private_token=SANDBOX_ACCESS_TOKEN)
+        created = _create(gl, runner_type="project_type", project_id=1234, tag_list=["x"])
+        assert created.token.startswith("glrt-")  # unknown ids exist on first use
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
+
+
+def test_strict_and_auto_targets() -> None:
+    auto = StandInState(auto_targets=True)
+    assert auto.project(5).path == "sandbox/project-5"
+    with pytest.raises(Exception) as exc:
+        StandInState().project(5)
+    assert getattr(exc.value, "status", None) == 404

@@ -109,6 +109,8 @@ async def _scrape_one(
             return _failed(iid, url, f"no answer within {cfg.timeout_s:g}s")
         except (httpx.HTTPError, MetricsParseError, UnicodeDecodeError) as exc:
             return _failed(iid, url, f"{type(exc).__name__}: {exc}"[:300])
+        except Exception as exc:  # one odd host must never end the whole evaluation
+            return _failed(iid, url, f"unexpected {type(exc).__name__}")
     return ScrapeResult(iid, url, metrics, None, time.time())
 
 

@@ -125,8 +125,9 @@ class Job:
 class StandInState:
     """The whole model. Every public method takes the lock; helpers prefixed ``_`` assume it."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time, *, auto_targets: bool = False):
         self.lock = threading.RLock()
+        self.auto_targets = auto_targets  # sandbox: any project or group id exists on first use
         self.clock = clock
         self.tokens: dict[str, AccessToken] = {}
         self.projects: dict[int, Project] = {}
@@ -194,13 +195,17 @@ class StandInState:
     def project(self, project_id: int) -> Project:
         with self.lock:
             if project_id not in self.projects:
-                raise not_found("Project")
+                if not self.auto_targets:
+                    raise not_found("Project")
+                self.add_project(project_id, f"sandbox/project-{project_id}")
             return self.projects[project_id]
 
     def group(self, group_id: int) -> Group:
         with self.lock:
             if group_id not in self.groups:
-                raise not_found("Group")
+                if not self.auto_targets:
+                    raise not_found("Group")
+                self.add_group(group_id, f"sandbox-group-{group_id}")
             return self.groups[group_id]
 
     def runner(self, runner_id: int) -> Runner:
@@ -275,15 +280,23 @@ class StandInState:
             raise bad_request("runner_type does not have a valid value")
         if runner_type == "project_type":
             pid = _int_or_none(params.get("project_id"))
-            if pid is None or pid not in self.projects:
+            if pid is None or not self._exists(self.project, pid):
                 raise bad_request("Missing/invalid project ID")
             return runner_type, pid
         if runner_type == "group_type":
             gid = _int_or_none(params.get("group_id"))
-            if gid is None or gid not in self.groups:
+            if gid is None or not self._exists(self.group, gid):
                 raise bad_request("Missing/invalid group ID")
             return runner_type, gid
         return runner_type, None
+
+    @staticmethod
+    def _exists(lookup: Callable[[int], object], key: int) -> bool:
+        try:
+            lookup(key)
+        except ApiError:
+            return False
+        return True
 
     def delete_runner(self, runner_id: int) -> None:
         with self.lock:
