@@ -54,16 +54,37 @@ def _register_commands() -> None:
 
     commands_spec.register(app)
     commands_runners.register(app)
-    from runnerfleet.cli import commands_sim
+    from runnerfleet.cli import commands_deploy, commands_sandbox
 
-    commands_sim.register(app)
+    commands_deploy.register(app)
+    commands_sandbox.register(app)
+    from runnerfleet.cli import commands_ops
+
+    commands_ops.register(app)
     from runnerfleet.cli import commands_access
 
     commands_access.register(app)
+    from runnerfleet.cli import commands_sim
+
+    commands_sim.register(app)
+    from runnerfleet.cli import commands_synth
+
+    commands_synth.register(app)
+    from runnerfleet.cli import commands_autoscale
+
+    commands_autoscale.register(app)
+    from runnerfleet.cli import commands_demo
+
+    commands_demo.register(app)
+
+
+_registered: list[bool] = []
 
 
 def main(argv: list[str] | None = None) -> int:
-    _register_commands()
+    if not _registered:  # main() may run several times in one process (the demo, tests)
+        _register_commands()
+        _registered.append(True)
     try:
         result = app(args=argv, standalone_mode=False, prog_name="runnerfleet")
     except click.exceptions.Exit as exc:

@@ -24,6 +24,10 @@ class SimClock:
         """Sleep in simulated seconds; returns False at once when the clock is stopped."""
         return not self._stop.wait(max(0.0, sim_seconds) / self.speed)
 
+    def wait(self, sim_seconds: float) -> None:
+        """``sleep`` for callers that take a ``time.sleep``-shaped function."""
+        self.sleep(sim_seconds)
+
     def stop(self) -> None:
         self._stop.set()
 

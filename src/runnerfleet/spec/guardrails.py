@@ -132,12 +132,13 @@ def _lifetime(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
 
 
 def _checksum(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
-    if spec.runner.sha256 is None:
+    digest = spec.runner.sha256
+    if digest is None or len(set(digest)) == 1:  # missing, or an obvious placeholder
         yield Finding(
             "RF108",
             "error" if rules.require_checksum else "warning",
             "runner.sha256",
-            "the gitlab-runner binary is not checked against a SHA-256",
+            "the gitlab-runner binary is not checked against a real SHA-256",
             "add the sha256 of gitlab-runner-linux-amd64 from the version's release.sha256",
         )
 
