@@ -1,0 +1,178 @@
+"""``runnerfleet autoscale``: one autoscaler evaluation from the operator's machine.
+
+The same ``evaluate`` the Lambda runs: observe the group, scrape the runners, read the queue,
+decide, show the decision and its reasons, then apply it unless ``--dry-run``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from runnerfleet.aws.autoscale_config import pending_from_scaling, policy_from_scaling
+from runnerfleet.aws.autoscale_run import Evaluation, EvaluationConfig, evaluate
+from runnerfleet.aws.autoscaling import AddressMapper, AutoScalingAdapter, private_ip
+from runnerfleet.aws.clients import ClientFactory
+from runnerfleet.cli.console import err, out
+from runnerfleet.errors import AwsError, GitLabError, RunnerfleetError, SpecError
+from runnerfleet.gitlab.pending import PendingQuery
+from runnerfleet.spec.models import FleetSpec
+
+SANDBOX_ADDRESSES = "sandbox-addresses.json"  # {instance id: "127.x.y.z:port"}, by the sandbox
+
+
+def scaling_config(spec: FleetSpec) -> dict[str, Any]:
+    """The environment file's scaling settings as the fleet template passes them to the
+    autoscaler function (``RUNNERFLEET_SCALING``), plus the projects to read the queue of."""
+    regs = spec.registrations
+    return {
+        "scaling": spec.scaling.model_dump(mode="json", exclude={"webhook"}),
+        "concurrent": spec.runner.concurrent,
+        "tags": sorted({t for r in regs for t in r.tags}),
+        "projects": sorted({r.project_id for r in regs if r.project_id is not None}),
+        "run_untagged": any(r.run_untagged for r in regs),
+    }
+
+
+def _config(spec: FleetSpec, dry_run: bool) -> EvaluationConfig:
+    from runnerfleet.stack.userdata import asg_name
+
+    raw = scaling_config(spec)
+    try:
+        policy = policy_from_scaling(raw)
+    except ValueError as exc:
+        raise SpecError(f"scaling: {exc}", hint="fix the scaling section") from exc
+    return EvaluationConfig(
+        group_name=asg_name(spec),
+        stack_name=spec.stack,
+        policy=policy,
+        pending=pending_from_scaling(raw, spec.runner.gitlab_url),
+        dry_run=dry_run,
+    )
+
+
+def _token(spec: FleetSpec, query: PendingQuery | None, factory: ClientFactory) -> str | None:
+    if query is None:
+        return None
+    from runnerfleet.gitlab.client import resolve_access_token
+
+    try:
+        return resolve_access_token(spec.runner.gitlab_token, factory.client("ssm"))
+    except (GitLabError, SpecError) as exc:
+        err.print(f"[yellow]queue unknown: {escape(exc.message)}[/]")
+        return None
+
+
+def _sandbox_mapper() -> AddressMapper:
+    """Sandbox instances are reached on loopback only; never at their 172.31 address."""
+    from runnerfleet.sandbox.state import home
+
+    path = home() / SANDBOX_ADDRESSES
+    known: dict[str, str] = json.loads(path.read_text()) if path.is_file() else {}
+    if not known:
+        err.print("[yellow]no runner addresses published by the sandbox: metrics unknown[/]")
+    return lambda instance_id, _ip: known.get(instance_id)
+
+
+def run(envfile: Path, sandbox: bool, dry_run: bool, profile: str | None) -> Evaluation:
+    from runnerfleet.cli.commands_deploy import targets
+    from runnerfleet.spec import load_environment
+
+    spec, factory = targets([load_environment(envfile)], sandbox, profile)[0]
+    config = _config(spec, dry_run)
+    adapter = AutoScalingAdapter(
+        factory.client("autoscaling"),
+        factory.client("ec2"),
+        _sandbox_mapper() if sandbox else private_ip,
+        cloudformation=factory.client("cloudformation"),
+        stack_name=spec.stack,
+    )
+    token = _token(spec, config.pending, factory)
+    err.print(f"evaluating {escape(config.group_name)} ({config.policy.__class__.__name__})")
+    try:
+        return evaluate(
+            config, adapter, cloudwatch=factory.client("cloudwatch"), gitlab_token=token
+        )
+    except LookupError as exc:
+        raise AwsError(
+            str(exc), hint=f"deploy the environment first: runnerfleet deploy {envfile}"
+        ) from exc
+
+
+def render(result: Evaluation) -> None:
+    decision, snapshot = result.decision, result.snapshot
+    table = Table(title=f"{result.group.name}: {len(snapshot.instances)} instance(s)")
+    table.add_column("instance", no_wrap=True, min_width=19)
+    for column in ("state", "jobs/slots", "idle for", "protected", "action"):
+        table.add_column(column, no_wrap=True)
+    for inst in sorted(snapshot.instances, key=lambda i: i.instance_id):
+        jobs = "?" if inst.running_jobs is None else str(inst.running_jobs)
+        idle = "-" if inst.idle_since is None else f"{snapshot.now - inst.idle_since:.0f}s"
+        table.add_row(
+            inst.instance_id,
+            inst.state.value,
+            f"{jobs}/{inst.slots or '?'}",
+            idle,
+            "yes" if inst.protected else "",
+            _action_of(inst.instance_id, result),
+        )
+    out.print(table)
+    out.print(
+        f"[bold]{decision.action}[/] desired {snapshot.desired} -> {decision.desired} "
+        f"(policy {decision.policy}, pending jobs {_unknown(snapshot.pending_jobs)})"
+    )
+    for reason in decision.reasons:
+        out.print(f"  - {escape(reason)}")
+    for note in result.group.notes:
+        out.print(f"  [dim]note: {escape(note)}[/]")
+
+
+def _action_of(instance_id: str, result: Evaluation) -> str:
+    d = result.decision
+    if instance_id in d.terminate:
+        return "[red]terminate[/]"
+    if instance_id in d.protect:
+        return "protect"
+    return "unprotect" if instance_id in d.unprotect else ""
+
+
+def _unknown(value: int | None) -> str:
+    return "unknown" if value is None else str(value)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("autoscale")
+    def autoscale(
+        envfile: Path = typer.Argument(..., exists=True, dir_okay=False, help="Environment file."),
+        sandbox: bool = typer.Option(False, "--sandbox", help="Use the embedded AWS emulator."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Decide and show; change nothing."),
+        profile: str | None = typer.Option(None, "--profile", help="AWS profile to use."),
+    ) -> int:
+        """Run one autoscaler evaluation now and show the decision with its reasons.
+
+        Examples:
+
+          runnerfleet autoscale examples/dev.yaml --sandbox --dry-run
+
+          runnerfleet autoscale envs/prod.yaml --profile prod
+        """
+        result = run(envfile, sandbox, dry_run, profile)
+        render(result)
+        if result.report is None:
+            err.print("[yellow]dry run: nothing changed[/]")
+            return 0
+        for line in result.report.calls:
+            err.print(f"  done: {escape(line)}")
+        for line in result.report.errors:
+            err.print(f"  [red]failed: {escape(line)}[/]")
+        if result.report.errors:
+            raise RunnerfleetError(
+                f"{len(result.report.errors)} change(s) failed",
+                hint="the next evaluation retries them; check the errors above",
+            )
+        return 0

@@ -1,0 +1,71 @@
+"""``runnerfleet autoscale``: the command against moto with fake runners on loopback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from runnerfleet.aws.clients import ClientFactory
+from runnerfleet.cli import commands_autoscale, commands_deploy
+from runnerfleet.cli.main import main
+from runnerfleet.scaling import QueuePolicy, Schedule
+from runnerfleet.spec import load_environment
+from tests.autoscaler.conftest import make_group
+from tests.autoscaler.runner_server import Endpoint, render_metrics, runner_server
+from tests.conftest import EXAMPLES
+
+
+def test_scaling_config_matches_the_environment_file() -> None:
+    spec = load_environment(EXAMPLES / "dev.yaml")
+    raw = commands_autoscale.scaling_config(spec)
+    assert 1234 in raw["projects"] and {"backend", "docker"} <= set(raw["tags"])
+    policy = commands_autoscale.policy_from_scaling(raw)
+    assert isinstance(policy, Schedule) and isinstance(policy.base, QueuePolicy)
+    assert dict(policy.periods[0].overrides) == {"min_instances": 1, "idle_count": 4}
+
+
+def test_autoscale_command_dry_run_then_apply(
+    aws: ClientFactory, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("GITLAB_TOKEN", raising=False)
+    spec = load_environment(EXAMPLES / "dev.yaml")
+    group = make_group(aws, desired=2)
+    aws.client("autoscaling").delete_auto_scaling_group(
+        AutoScalingGroupName=group.name, ForceDelete=True
+    )
+    group = _named_group(aws, f"{spec.stack}-asg")
+    with runner_server() as server:
+        hosts = {
+            group[0]: server.add("127.0.0.1", 0, Endpoint(render_metrics(3))),
+            group[1]: server.add("127.0.0.1", 0, Endpoint(render_metrics(0))),
+        }
+        monkeypatch.setattr(commands_deploy, "targets", lambda specs, *_a: [(specs[0], aws)])
+        monkeypatch.setattr(commands_autoscale, "private_ip", lambda iid, _ip: hosts.get(iid))
+        assert main(["autoscale", str(EXAMPLES / "dev.yaml"), "--dry-run"]) == 0
+        dry = capsys.readouterr()
+        assert main(["autoscale", str(EXAMPLES / "dev.yaml")]) == 0
+        applied = capsys.readouterr()
+    assert group[0] in dry.out and "3/4" in dry.out and "desired 2 ->" in dry.out
+    assert "dry run: nothing changed" in dry.err
+    assert "queue unknown" in dry.err  # no GitLab token in the test environment
+    assert "SetInstanceProtection(True)" in applied.err  # the busy runner gets protection
+
+
+def _named_group(aws: ClientFactory, name: str) -> list[str]:
+    ec2, asg = aws.client("ec2"), aws.client("autoscaling")
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    ec2.create_launch_template(
+        LaunchTemplateName=f"{name}-lt",
+        LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"},
+    )
+    asg.create_auto_scaling_group(
+        AutoScalingGroupName=name,
+        LaunchTemplate={"LaunchTemplateName": f"{name}-lt"},
+        MinSize=0,
+        MaxSize=6,
+        DesiredCapacity=2,
+        VPCZoneIdentifier=subnet,
+    )
+    found: dict[str, Any] = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])
+    return sorted(i["InstanceId"] for i in found["AutoScalingGroups"][0]["Instances"])
