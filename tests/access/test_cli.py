@@ -27,6 +27,7 @@ from tests.conftest import EXAMPLES
 GROUP = "Runner Operators=a1b2c3d4e5-11112222-3333-4444-5555-666677778888"
 # moto's CloudFormation skips the Client VPN and SAML provider types (it says so, loudly)
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
+PORTAL = "https://self-service.clientvpn.amazonaws.com/endpoints/"
 CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"
 
 
@@ -129,12 +130,27 @@ def test_deploy_output_renders_template(workdir: Path) -> None:
 
 
 @pytest.fixture
-def aws() -> Iterator[str]:
-    """moto for the test's duration; yields the ARN of an imported server certificate."""
+def aws(workdir: Path) -> Iterator[str]:
+    """moto with the example's VPC and subnets (IDs rewritten in the copy) and a server
+    certificate in ACM, whose ARN is yielded."""
     with mock_aws():
-        acm = ClientFactory(AwsTarget(region="eu-west-1")).client("acm")
+        factory = ClientFactory(AwsTarget(region="eu-west-1"))
+        _network(factory.client("ec2"), workdir / "access.yaml")
         bundle = certs.generate("vpn.dev.example.internal", dt.datetime.now(dt.UTC))
-        yield aws_ops.import_certificate(acm, bundle)
+        yield aws_ops.import_certificate(factory.client("acm"), bundle)
+
+
+def _network(ec2: Any, config: Path) -> None:
+    text = config.read_text()
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    text = text.replace("vpc-0a1b2c3d4e5f60718", vpc)
+    for old, cidr, az in (
+        ("subnet-0aa11bb22cc33dd44", "10.20.1.0/24", "eu-west-1a"),
+        ("subnet-0ee55ff66aa77bb88", "10.20.2.0/24", "eu-west-1b"),
+    ):
+        made = ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=az)["Subnet"]
+        text = text.replace(old, made["SubnetId"])
+    config.write_text(text)
 
 
 def test_deploy_through_change_sets_rotation_and_replacement_guard(workdir: Path, aws: str) -> None:
@@ -222,7 +238,11 @@ def test_profile_writes_ovpn_and_prints_portal(
         "describe_client_vpn_endpoints",
         {
             "ClientVpnEndpoints": [
-                {"ClientVpnEndpointId": endpoint, "Status": {"Code": "available"}}
+                {
+                    "ClientVpnEndpointId": endpoint,
+                    "Status": {"Code": "available"},
+                    "SelfServicePortalUrl": PORTAL + endpoint,
+                }
             ]
         },
         {"ClientVpnEndpointIds": [endpoint]},
@@ -232,5 +252,25 @@ def test_profile_writes_ovpn_and_prints_portal(
     with stub:
         code, text = run("profile", "--endpoint-id", endpoint, "--out", str(target))
     assert code == 0, text
-    assert f"https://self-service.clientvpn.amazonaws.com/endpoints/{endpoint}" in text
+    assert f"self-service portal: {PORTAL}{endpoint}" in text
     assert "auth-federate" in target.read_text()
+
+
+def test_deploy_checks_subnets_against_aws(workdir: Path, aws: str) -> None:
+    config = workdir / "access.yaml"
+    swapped = config.read_text().replace("az: eu-west-1a", "az: eu-west-1c")
+    config.write_text(swapped.replace("10.20.0.0/16\n", "10.30.0.0/16\n", 1))
+    code, text = run(
+        "deploy",
+        str(config),
+        "--certificate-arn",
+        aws,
+        "--group",
+        GROUP,
+        "--region",
+        "eu-west-1",
+        "--yes",
+    )
+    assert code == 2, text
+    assert "subnets[0].az: says eu-west-1c, the subnet is in eu-west-1a" in text
+    assert "vpc_cidr: 10.30.0.0/16 is not a CIDR of vpc-" in text

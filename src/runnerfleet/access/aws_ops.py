@@ -17,6 +17,7 @@ from typing import Any
 import botocore.exceptions
 
 from runnerfleet.access.certs import CertBundle
+from runnerfleet.access.spec import AccessSpec
 from runnerfleet.access.template import PORTAL_URL
 from runnerfleet.errors import AwsError, SpecError
 
@@ -69,6 +70,53 @@ def certificate_warnings(acm: Any, arn: str, now: dt.datetime, warn_days: int = 
         return [
             f"the server certificate expires on {not_after:%Y-%m-%d}; ACM does not renew "
             f"imported certificates: re-import with --certificate-arn {arn}"
+        ]
+    return []
+
+
+def check_network(ec2: Any, spec: AccessSpec) -> None:
+    """The VPC, its CIDR and every subnet's VPC and AZ, as AWS sees them; all problems at once."""
+    try:
+        vpcs = ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [spec.vpc_id]}])["Vpcs"]
+        subnets = ec2.describe_subnets(
+            Filters=[{"Name": "subnet-id", "Values": [s.id for s in spec.subnets]}]
+        )["Subnets"]
+    except botocore.exceptions.ClientError as exc:
+        raise AwsError(
+            f"cannot read the VPC and subnets: {_code(exc)}",
+            hint="the caller needs ec2:DescribeVpcs and ec2:DescribeSubnets",
+        ) from exc
+    problems = _vpc_problems(spec, vpcs)
+    found = {s["SubnetId"]: s for s in subnets}
+    for i, subnet in enumerate(spec.subnets):
+        real = found.get(subnet.id)
+        if real is None:
+            problems.append(f"subnets[{i}].id: {subnet.id} does not exist in this region")
+        elif real.get("VpcId") != spec.vpc_id:
+            problems.append(
+                f"subnets[{i}].id: {subnet.id} is in {real.get('VpcId')}, not {spec.vpc_id}"
+            )
+        elif real.get("AvailabilityZone") != subnet.az:
+            problems.append(
+                f"subnets[{i}].az: says {subnet.az}, the subnet is in "
+                f"{real.get('AvailabilityZone')}"
+            )
+    if problems:
+        raise SpecError(
+            f"{len(problems)} network problem(s) in the access configuration",
+            problems=problems,
+            hint="fix vpc_id, vpc_cidr and subnets to match the VPC (and --region)",
+        )
+
+
+def _vpc_problems(spec: AccessSpec, vpcs: list[dict[str, Any]]) -> list[str]:
+    if not vpcs:
+        return [f"vpc_id: {spec.vpc_id} does not exist in this region"]
+    cidrs = {str(a.get("CidrBlock")) for a in vpcs[0].get("CidrBlockAssociationSet", [])}
+    cidrs.add(str(vpcs[0].get("CidrBlock")))
+    if spec.vpc_cidr not in cidrs:
+        return [
+            f"vpc_cidr: {spec.vpc_cidr} is not a CIDR of {spec.vpc_id} ({', '.join(sorted(cidrs))})"
         ]
     return []
 

@@ -105,3 +105,27 @@ def build_plan(
         )
     replaced = tuple(replacements(deployed, template)) if deployed else ()
     return AccessPlan(spec, template, render(template), group_ids, tuple(warnings), replaced)
+
+
+def parse_instant(at: str | None) -> dt.datetime:
+    """``--at``: an ISO 8601 instant, or now (read here, at the edge, never in the checks)."""
+    if at is None:
+        return dt.datetime.now(dt.UTC)
+    try:
+        parsed = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise SpecError(
+            f"--at {at!r} is not an ISO 8601 time", hint="write it like 2026-06-01T12:00:00Z"
+        ) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def group_pairs(items: list[str]) -> dict[str, str]:
+    """``--group NAME=ID`` options as a mapping."""
+    pairs = {}
+    for item in items:
+        name, sep, gid = item.partition("=")
+        if not sep or not name or not gid:
+            raise SpecError(f"--group {item!r} is not NAME=ID", hint="e.g. --group 'Ops=9067...'")
+        pairs[name] = gid
+    return pairs

@@ -21,7 +21,7 @@ from runnerfleet.access.assertion import AssertionReport, check_assertion, mask_
 from runnerfleet.access.groups import names_to_resolve
 from runnerfleet.access.limits import load_access
 from runnerfleet.access.metadata import check_metadata, read_metadata_file, summary
-from runnerfleet.access.plan import build_plan, resolve_names
+from runnerfleet.access.plan import build_plan, group_pairs, parse_instant, resolve_names
 from runnerfleet.access.preflight import VPN_PORT, port_free
 from runnerfleet.access.rules import rule_views
 from runnerfleet.access.spec import AccessSpec
@@ -62,18 +62,6 @@ def factory_for(region: str | None, profile: str | None, sandbox: bool) -> Clien
         emulated_banner(state.endpoint)
         return ClientFactory(AwsTarget(region=state.region, endpoint_url=state.endpoint))
     return ClientFactory(AwsTarget(region=region or env_region(), profile=profile))
-
-
-def instant(at: str | None) -> dt.datetime:
-    if at is None:
-        return dt.datetime.now(dt.UTC)
-    try:
-        parsed = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise SpecError(
-            f"--at {at!r} is not an ISO 8601 time", hint="write it like 2026-06-01T12:00:00Z"
-        ) from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def render_problems(problems: list[Problem], ok_text: str) -> None:
@@ -164,7 +152,7 @@ def check_metadata_cmd(
     for key, value in summary(md):
         table.add_row(key, escape(value))
     out.print(table)
-    problems = check_metadata(md, instant(at))
+    problems = check_metadata(md, parse_instant(at))
     render_problems(problems, f"{file} is usable for Client VPN")
     return int(ExitCode.INVALID_INPUT) if _errors(problems) else 0
 
@@ -201,9 +189,9 @@ def check_assertion_cmd(
             spec.saml.portal_metadata if portal else spec.saml.vpn_metadata
         )
     assert metadata is not None
-    rules = rule_views(spec, _pairs(group)) if spec else []
+    rules = rule_views(spec, group_pairs(group)) if spec else []
     raw = _read_input(file)
-    report = check_assertion(raw, read_metadata_file(metadata), instant(at), rules)
+    report = check_assertion(raw, read_metadata_file(metadata), parse_instant(at), rules)
     _render_report(report)
     return 0 if report.ok else int(ExitCode.INVALID_INPUT)
 
@@ -213,16 +201,6 @@ def _read_input(file: Path) -> bytes:
         return file.read_bytes()[: 4 * 1024 * 1024]  # anything bigger is refused as oversize
     except OSError as exc:
         raise SpecError(f"cannot read {file}: {exc.strerror}", hint="check the path") from exc
-
-
-def _pairs(items: list[str]) -> dict[str, str]:
-    pairs = {}
-    for item in items:
-        name, sep, gid = item.partition("=")
-        if not sep or not name or not gid:
-            raise SpecError(f"--group {item!r} is not NAME=ID", hint="e.g. --group 'Ops=9067...'")
-        pairs[name] = gid
-    return pairs
 
 
 def _render_report(report: AssertionReport) -> None:
@@ -273,7 +251,8 @@ def profile(
     path = aws_ops.write_profile(output, config, overwrite=force)
     info = aws_ops.describe_endpoint(ec2, endpoint_id)
     out.print(f"wrote {escape(str(path))} (endpoint {endpoint_id}, status {info.status})")
-    out.print(f"self-service portal: {info.portal_url}")
+    portal = info.portal_url if info.portal_enabled else "disabled (self_service_portal: false)"
+    out.print(f"self-service portal: {portal}")
     out.print("open it in the AWS VPN client (File > Manage profiles > Add profile)")
 
 
@@ -324,7 +303,7 @@ def deploy(
       runnerfleet access deploy access.yaml --certificate-arn arn:aws:acm:...
     """
     spec = load_access(config)
-    overrides = _pairs(group)
+    overrides = group_pairs(group)
     now = dt.datetime.now(dt.UTC)
     if output is not None:
         needs_aws = any(n not in overrides for n in names_to_resolve(spec))
@@ -375,6 +354,7 @@ def _deploy(
     access_deploy.guard_name_collisions(factory.client("iam"), spec, now_state.state)
     arn = access_deploy.certificate_arn_for(spec, cert_option, now_state.state)
     _warn(aws_ops.certificate_warnings(factory.client("acm"), arn, now))
+    aws_ops.check_network(factory.client("ec2"), spec)
     request = access_deploy.request_for(plan, arn)
     state = now_state.state
     if state is not None and now_state.template is not None and ops.unchanged(request, state):
