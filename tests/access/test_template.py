@@ -179,3 +179,14 @@ def test_oversized_metadata_is_refused_before_any_aws_call(tmp_path: Path) -> No
     now = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
     with pytest.raises(SpecError, match="at most 51,200 inline"):
         build_plan(parse_access(raw), now, GROUPS)
+
+
+GOLDEN = Path(__file__).parent / "golden" / "access-example.json"
+
+
+def test_example_matches_golden_snapshot() -> None:
+    """Review template changes as a diff. Regenerate: RUNNERFLEET_UPDATE_GOLDEN=1 pytest ..."""
+    body = render(_template(_spec()))
+    if os.environ.get("RUNNERFLEET_UPDATE_GOLDEN"):
+        GOLDEN.write_text(body)
+    assert body == GOLDEN.read_text()
