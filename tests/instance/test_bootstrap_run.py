@@ -233,3 +233,13 @@ def test_logs_ship_to_the_stack_log_groups(instance: Instance, settings_for: Set
     assert ctl[1:4] == ["-a", "fetch-config", "-m"] and ctl[-1].endswith("/runnerfleet.json")
     logging = instance.path("/etc/systemd/system/gitlab-runner.service.d/logging.conf")
     assert "StandardOutput=append:" in logging.read_text()
+
+
+def test_spot_notice_during_boot_keeps_the_runner_stopped(
+    instance: Instance, settings_for: Settings
+) -> None:
+    instance.path("/var/lib/runnerfleet").mkdir(parents=True)
+    instance.path("/var/lib/runnerfleet/interruption-notice").touch()
+    out = _boot(instance, settings_for())
+    assert out.startswith("exit 0") and "the runner stays stopped" in out, out
+    assert instance.count("systemctl", "start", "gitlab-runner") == 0

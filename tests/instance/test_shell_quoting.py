@@ -1,0 +1,30 @@
+"""Every value the renderers put into a script reaches bash unchanged: no injection, no mangling."""
+
+from __future__ import annotations
+
+import subprocess
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from runnerfleet.stack.shell import array, assign
+
+# Single-line text, as the settings checks allow (no NUL or other control characters).
+TEXT = st.text(st.characters(min_codepoint=0x20, exclude_characters="\x7f"), max_size=40)
+
+
+def _bash(script: str) -> bytes:
+    return subprocess.run(["bash", "-c", script], capture_output=True, check=True).stdout
+
+
+@settings(max_examples=60, deadline=None)
+@given(value=TEXT)
+def test_assign_round_trips(value: str) -> None:
+    assert _bash(f"set -eu\n{assign('V', value)}\nprintf '%s' \"$V\"").decode() == value
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=st.lists(TEXT, max_size=5))
+def test_array_round_trips(values: list[str]) -> None:
+    script = f'set -eu\n{array("A", values)}\nfor x in "${{A[@]}}"; do printf "%s\\0" "$x"; done'
+    assert _bash(script).decode().split("\0")[:-1] == values
