@@ -34,11 +34,25 @@ from runnerfleet.sim.fleet_types import (
     FleetEvent,
     FleetModelError,
     FleetState,
+    HookConfig,
     InstanceStatus,
+    WarmPoolConfig,
     validation_error,
 )
 
-__all__ = ["Fleet", "FleetConfig", "FleetEvent", "FleetModelError", "FleetState", "InstanceStatus"]
+__all__ = [
+    "ABANDON",
+    "CONTINUE",
+    "EventKind",
+    "Fleet",
+    "FleetConfig",
+    "FleetEvent",
+    "FleetModelError",
+    "FleetState",
+    "HookConfig",
+    "InstanceStatus",
+    "WarmPoolConfig",
+]
 
 
 class Fleet(FleetCore):
