@@ -207,3 +207,23 @@ def test_handler_module_keeps_lambda_dependencies_pure() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_record_pruning_is_best_effort(caplog: pytest.LogCaptureFixture) -> None:
+    from runnerfleet.handlers.lifecycle import RECORD_RETENTION_S, _prune_old_records
+
+    class Records:
+        def __init__(self) -> None:
+            self.calls: list[float] = []
+
+        def prune(self, *, older_than: float, limit: int) -> int:
+            self.calls.append(older_than)
+            raise RuntimeError("AccessDenied")
+
+    deps, *_rest, clock = setup()
+    records = Records()
+    deps.records = records  # type: ignore[assignment]
+    caplog.set_level(logging.INFO, logger="runnerfleet.drain")
+    _prune_old_records(deps)  # must not raise
+    assert records.calls == [clock.t - RECORD_RETENTION_S]
+    assert "drain_records_prune_failed" in caplog.text
