@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from runnerfleet.stack.shell import array, assign
 
 # Single-line text, as the settings checks allow (no NUL or other control characters).
-TEXT = st.text(st.characters(min_codepoint=0x20, exclude_characters="\x7f"), max_size=40)
+TEXT = st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=40)
 
 
 def _bash(script: str) -> bytes:
