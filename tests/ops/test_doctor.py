@@ -157,3 +157,39 @@ def test_drift_lists_drifted_resources_and_properties() -> None:
         found = list(drift(ctx))
     assert [(f.id, f.status) for f in found] == [("drift FleetGroup", "warn")]
     assert "/MaxSize" in found[0].message
+
+
+def test_gitlab_reachable_and_runner_tokens_against_the_stand_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gitlab
+    from runnerfleet.aws.doctor_gitlab import gitlab_reachable, runner_tokens
+    from runnerfleet.gitlab.standin import GitLabStandIn
+
+    pat = "glpat-doctor-0000000000"
+    with GitLabStandIn() as server, mock_aws():
+        server.state.add_access_token(pat, scopes=("api",), admin=True)
+        server.state.add_project(1234, "acme/backend")
+        token = gitlab.Gitlab(server.url, private_token=pat).http_post(
+            "/user/runners", post_data={"runner_type": "project_type", "project_id": 1234}
+        )["token"]
+        spec = load_environment(EXAMPLES / "dev.yaml")
+        spec = spec.model_copy(
+            update={"runner": spec.runner.model_copy(update={"gitlab_url": server.url})}
+        )
+        clients = Clients()
+        ssm = clients.client("ssm")
+        for reg, value in zip(spec.registrations, ("glrt-not-a-real-token", token), strict=True):
+            ssm.put_parameter(Name=spec.token_parameter(reg), Value=value, Type="SecureString")
+        ctx = DoctorContext(spec, clients, sleep=lambda _s: None)
+        monkeypatch.setenv("GITLAB_TOKEN", "glpat-wrong-000000000")
+        assert [f.status for f in gitlab_reachable(ctx)] == ["fail"]
+        monkeypatch.setenv("GITLAB_TOKEN", pat)
+        reach = list(gitlab_reachable(ctx))
+        tokens = by_id(list(runner_tokens(ctx)))
+        url = server.url
+    assert reach[0].status == "ok" and url in reach[0].message
+    names = [r.name for r in spec.registrations]
+    assert tokens[f"runner {names[0]}"].status == "fail"
+    assert tokens[f"runner {names[1]}"].status == "ok"
+    assert "glrt-" not in " ".join(f.message + f.fix for f in tokens.values())
