@@ -285,6 +285,15 @@ class StackOperations:
             hint="fix the failing resources listed above, then deploy again",
         )
 
+    def recent_events(self, stack_id: str, count: int) -> list[StackEvent]:
+        """The latest ``count`` events, newest first."""
+        events: list[StackEvent] = []
+        for raw in self._event_pages(stack_id):
+            if len(events) >= count:
+                break
+            events.append(StackEvent.from_api(raw))
+        return events
+
     def _newest_event_id(self, stack_id: str) -> str | None:
         page = aws_call(
             lambda: self._client.describe_stack_events(StackName=stack_id), "read stack events"

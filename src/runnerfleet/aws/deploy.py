@@ -99,6 +99,14 @@ class EnvResult:
         return self.error is None
 
 
+def location(factory: ClientFactory) -> str:
+    """Short enough for a table column: account/region, or region (emulated)."""
+    target = factory.target
+    if target.emulated:
+        return f"{target.region} (emulated)"
+    return f"{target.expected_account or '?'}/{target.region}"
+
+
 def stack_tags(spec: FleetSpec) -> dict[str, str]:
     """Stack-level tags (CloudFormation propagates them to every resource that takes tags)."""
     return {**spec.tags, "runnerfleet:environment": spec.name}
@@ -191,7 +199,7 @@ def _change_set(
 def execute(prepared: Prepared, reporter: Reporter) -> EnvResult:
     """Run the change set with live events; no change set means no changes, a success."""
     spec, env, started = prepared.spec, prepared.env, time.monotonic()
-    where = prepared.factory.target.label()
+    where = location(prepared.factory)
     if prepared.change_set is None:
         outputs = prepared.state.outputs if prepared.state else {}
         return EnvResult(env, spec.stack, where, "no changes", outputs)
@@ -216,12 +224,12 @@ def cancel(prepared: Prepared) -> EnvResult:
     """The operator said no: delete the change set, change nothing."""
     if prepared.change_set is not None:
         prepared.ops.delete_change_set(prepared.change_set, prepared.spec.stack)
-    where = prepared.factory.target.label()
+    where = location(prepared.factory)
     return EnvResult(prepared.env, prepared.spec.stack, where, "cancelled")
 
 
 def failed(spec: FleetSpec, factory: ClientFactory, error: RunnerfleetError) -> EnvResult:
-    return EnvResult(spec.name, spec.stack, factory.target.label(), "failed", error=error)
+    return EnvResult(spec.name, spec.stack, location(factory), "failed", error=error)
 
 
 def package_code() -> tuple[bytes, str]:
@@ -238,8 +246,8 @@ def run_parallel(items: Sequence[T], work: Callable[[T], R]) -> list[R | Runnerf
         except RunnerfleetError as exc:
             return exc
 
-    if len(items) == 1:
-        return [guarded(items[0])]
+    if len(items) <= 1:
+        return [guarded(item) for item in items]
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(items))) as pool:
         return list(pool.map(guarded, items))
 

@@ -173,6 +173,8 @@ def stop() -> SandboxState | None:
 
 def _is_our_emulator(pid: int, port: int) -> bool:
     """Guard against a recycled PID: the process must be a moto server on our port."""
+    if pid <= 1:  # 0, -1 and 1 would signal groups, everyone, or init
+        return False
     cmdline = Path(f"/proc/{pid}/cmdline")
     if cmdline.exists():
         args = cmdline.read_bytes().split(b"\0")

@@ -1,0 +1,82 @@
+"""`runnerfleet sandbox start|status|stop`: the embedded AWS emulator on 127.0.0.1.
+
+``sandbox_app`` is importable on purpose: other modules add commands to it (e.g. ``demo``)
+with ``sandbox_app.command()(...)`` before the CLI runs.
+"""
+
+from __future__ import annotations
+
+import typer
+from rich.markup import escape
+
+from runnerfleet.cli.console import emulated_banner, err, out
+from runnerfleet.sandbox import emulator
+from runnerfleet.sandbox.state import SandboxState, state_path
+
+sandbox_app = typer.Typer(
+    name="sandbox",
+    help=(
+        "The embedded AWS emulator (moto) on 127.0.0.1: no AWS account needed.\n\n"
+        "Start it, then add --sandbox to deploy, diff, status, outputs and destroy:\n\n"
+        "  runnerfleet sandbox start\n\n"
+        "  runnerfleet deploy examples/dev.yaml --sandbox --yes\n\n"
+        "  runnerfleet sandbox stop\n\n"
+        "Emulated means: stacks and instances are records, nothing boots, nothing is billed."
+    ),
+    no_args_is_help=True,
+)
+
+
+@sandbox_app.command()
+def start(
+    region: str = typer.Option(emulator.DEFAULT_REGION, help="Region the sandbox is seeded in."),
+    port: int = typer.Option(0, help="Port on 127.0.0.1 (0: a free one)."),
+) -> int:
+    """Start the emulator in the background, seed a VPC, subnets and a bucket, record it.
+
+    Example: runnerfleet sandbox start
+    """
+    err.print("starting the emulator on 127.0.0.1 ...")
+    state = emulator.start(region=region, port=port or None)
+    emulated_banner(state.endpoint)
+    _describe(state)
+    return 0
+
+
+@sandbox_app.command()
+def status() -> int:
+    """Say whether the sandbox runs, where, and what it was seeded with (exit 7 if not)."""
+    state, answering = emulator.status()
+    if state is None:
+        out.print("sandbox: not running (start it: runnerfleet sandbox start)")
+        return 7
+    emulated_banner(state.endpoint)
+    out.print(f"sandbox: {'running' if answering else '[red]not answering[/]'}")
+    _describe(state)
+    return 0 if answering else 7
+
+
+@sandbox_app.command()
+def stop() -> int:
+    """Stop the emulator this machine started (that PID only) and forget its state.
+
+    Everything in it is gone afterwards.
+    """
+    state = emulator.stop()
+    if state is None:
+        out.print("sandbox: was not running")
+    else:
+        out.print(f"sandbox: stopped (pid {state.pid}, {escape(state.endpoint)})")
+    return 0
+
+
+def _describe(state: SandboxState) -> None:
+    out.print(f"  endpoint: {escape(state.endpoint)}  pid: {state.pid}  region: {state.region}")
+    out.print(f"  account:  {state.account_id}")
+    out.print(f"  vpc:      {state.vpc_id}  private subnets: {', '.join(state.subnet_ids)}")
+    out.print(f"  bucket:   {state.bucket}")
+    out.print(f"  state:    {escape(str(state_path()))}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(sandbox_app, name="sandbox")

@@ -1,0 +1,128 @@
+"""The deploy commands end to end through `main()`, against the session's moto server."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from runnerfleet.aws.cloudformation import StackState
+from runnerfleet.cli import commands_deploy, console, deploy_hooks
+from runnerfleet.cli.main import main
+from runnerfleet.sandbox import emulator, state
+from tests.conftest import EXAMPLES
+from tests.deploy.helpers import small_synth
+
+
+@pytest.fixture(autouse=True)
+def _small_template(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(deploy_hooks, "synthesizer", small_synth)
+    # Tests read content, not layout: a wide console keeps table cells whole.
+    monkeypatch.setattr(console.out, "width", 200)
+    monkeypatch.setattr(console.err, "width", 200)
+
+
+@pytest.fixture(scope="session")
+def seeded(moto_endpoint: str) -> emulator.Seeded:
+    return emulator.seed(moto_endpoint, "us-east-1")
+
+
+@pytest.fixture
+def sandbox(moto_endpoint: str, seeded: emulator.Seeded) -> state.SandboxState:
+    """The state file a `sandbox start` would write, pointing at the test server."""
+    recorded = state.SandboxState(
+        endpoint=moto_endpoint,
+        pid=-1,  # not ours to stop: the session fixture owns the server
+        port=int(moto_endpoint.rsplit(":", 1)[1]),
+        region="us-east-1",
+        vpc_id=seeded.vpc_id,
+        subnet_ids=seeded.subnet_ids,
+        bucket=seeded.bucket,
+        log_file="",
+    )
+    state.save(recorded)
+    return recorded
+
+
+def envfile(tmp_path: Path, instance_type: str = "t3.medium", name: str = "") -> Path:
+    """dev.yaml under a unique stack name (and optionally another instance type)."""
+    path = tmp_path / f"env-{uuid.uuid4().hex[:6]}.yaml"
+    stack = name or f"t-{uuid.uuid4().hex[:10]}"
+    path.write_text(
+        f"extends: {EXAMPLES / 'dev.yaml'}\nstack_name: {stack}\n"
+        f"instances:\n  types: [{instance_type}]\n"
+    )
+    return path
+
+
+def test_missing_credentials_without_sandbox_says_how_to_fix(capsys):
+    code = main(["deploy", str(EXAMPLES / "dev.yaml"), "--yes"])
+    captured = capsys.readouterr()
+    assert code == 4
+    assert "no AWS credentials found" in captured.err
+    assert "--sandbox" in captured.err and "aws configure" in captured.err
+    assert main(["status", str(EXAMPLES / "dev.yaml")]) == 4
+
+
+def test_sandbox_flag_without_a_running_sandbox_is_an_error(capsys):
+    assert main(["deploy", str(EXAMPLES / "dev.yaml"), "--sandbox", "--yes"]) == 7
+    assert "runnerfleet sandbox start" in capsys.readouterr().err
+
+
+def test_deploy_noop_diff_status_outputs_destroy_on_the_sandbox(sandbox, tmp_path, capsys):
+    first = envfile(tmp_path)
+    stack = first.read_text().split("stack_name: ")[1].split()[0]
+    assert main(["deploy", str(first), "--sandbox", "--yes"]) == 0
+    captured = capsys.readouterr()
+    assert "EMULATED" in captured.err and "sandbox_spec" in captured.err
+    assert "created" in captured.out and "Add" in captured.out
+    assert main(["deploy", str(first), "--sandbox", "--yes"]) == 0
+    assert "no changes" in capsys.readouterr().out
+    bigger = envfile(tmp_path, "t3.large", name=stack)
+    assert main(["diff", str(bigger), "--sandbox"]) == 0
+    shown = capsys.readouterr().out
+    assert "InstanceType" in shown and "t3.medium" in shown and "t3.large" in shown
+    assert main(["status", str(first), "--sandbox"]) == 0
+    assert "CREATE_COMPLETE" in capsys.readouterr().out  # diff changed nothing
+    assert main(["outputs", str(first), "--sandbox", "--json"]) == 0
+    json.loads(capsys.readouterr().out or "{}")
+    assert main(["destroy", str(first), "--sandbox", "--yes"]) == 0
+    assert "deleted" in capsys.readouterr().out
+    assert main(["status", str(first), "--sandbox"]) == 0
+    assert "not deployed" in capsys.readouterr().out
+
+
+def test_parallel_deploy_reports_one_result_per_environment(sandbox, tmp_path, capsys):
+    files = [envfile(tmp_path), envfile(tmp_path, "t3.large")]
+    assert main(["deploy", *map(str, files), "--sandbox", "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("created") == 2
+
+
+def test_declined_deploy_changes_nothing(sandbox, tmp_path, monkeypatch, capsys):
+    path = envfile(tmp_path)
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    assert main(["deploy", str(path), "--sandbox"]) == 130
+    capsys.readouterr()
+    assert main(["status", str(path), "--sandbox"]) == 0
+    assert "not deployed" in capsys.readouterr().out
+
+
+def test_destroy_needs_the_typed_stack_name(sandbox, tmp_path, monkeypatch, capsys):
+    path = envfile(tmp_path)
+    assert main(["deploy", str(path), "--sandbox", "--yes"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("wrong-name\n"))
+    assert main(["destroy", str(path), "--sandbox"]) == 130
+    capsys.readouterr()
+    assert main(["status", str(path), "--sandbox"]) == 0
+    assert "CREATE_COMPLETE" in capsys.readouterr().out
+
+
+def test_rollback_complete_offer_explains_and_never_deletes_on_yes(capsys):
+    stuck = StackState("id", "runnerfleet-dev", "ROLLBACK_COMPLETE", "LT failed", {}, {}, {}, False)
+    assert commands_deploy._settings(None, yes=True).offer_delete(stuck) is False
+    err = capsys.readouterr().err
+    assert "cannot be updated" in err and "LT failed" in err
