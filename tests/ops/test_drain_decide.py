@@ -168,6 +168,7 @@ def test_parse_rejects_malformed_terminate_events() -> None:
     stopped=st.booleans(),
     unregistered=st.booleans(),
     command=st.sampled_from(list(CommandStatus)),
+    kill_in=st.one_of(st.none(), st.floats(-300, 300)),
 )
 def test_properties(
     *,
@@ -178,6 +179,7 @@ def test_properties(
     stopped: bool,
     unregistered: bool,
     command: CommandStatus,
+    kill_in: float | None,
 ) -> None:
     limits = DrainLimits(heartbeat_timeout_s=hb, max_drain_s=budget)
     s = DrainState(
@@ -187,6 +189,7 @@ def test_properties(
         running_jobs=jobs,
         runner_stopped=stopped,
         unregistered=unregistered,
+        kill_at=None if kill_in is None else T0 + elapsed + kill_in,
     )
     d = decide_drain(s, limits)
     # ABANDON only when the instance cannot run the command, and only after the give-up time
@@ -196,8 +199,9 @@ def test_properties(
     # never complete while jobs run inside the budget; never complete before unregistering
     if d.action is DrainAction.CONTINUE:
         assert unregistered
+        spot_due = kill_in is not None and kill_in <= 30
         if command is not CommandStatus.SUCCEEDED:
-            assert not s.busy or elapsed >= limits.drain_budget_s
+            assert not s.busy or elapsed >= limits.drain_budget_s or spot_due
     # a heartbeat never extends past the global timeout
     if d.action is DrainAction.HEARTBEAT:
         assert elapsed < limits.global_timeout_s - limits.heartbeat_timeout_s

@@ -50,6 +50,7 @@ def test_relaunch_starts_a_refresh_with_min_healthy_and_follows_it() -> None:
                     "StandbyInstances": "Terminate",
                     "SkipMatching": False,
                     "InstanceWarmup": 120,
+                    "MaxHealthyPercentage": 150,
                 },
             },
         )
@@ -60,7 +61,7 @@ def test_relaunch_starts_a_refresh_with_min_healthy_and_follows_it() -> None:
                 {"AutoScalingGroupName": "g", "InstanceRefreshIds": [RID]},
             )
         api = InstanceRefresh(asg)
-        rid = api.start("g", min_healthy=75, warmup_s=120)
+        rid = api.start("g", min_healthy=75, max_healthy=150, warmup_s=120)
         seen: list[RefreshProgress] = []
         final = api.follow("g", rid, sleep=lambda _s: None, on_progress=seen.append)
     assert final.status == "Successful" and [p.percent for p in seen] == [0, 50, 100]
@@ -83,6 +84,8 @@ def test_relaunch_while_a_refresh_is_already_running_is_refused() -> None:
 def test_bad_min_healthy_is_refused_before_any_call() -> None:
     with pytest.raises(SpecError, match=r"outside 0\.\.100"):
         InstanceRefresh(client("autoscaling")).start("g", min_healthy=120)
+    with pytest.raises(SpecError, match="at most 100 above"):
+        InstanceRefresh(client("autoscaling")).start("g", min_healthy=50, max_healthy=200)
 
 
 def test_ctrl_c_cancels_the_refresh() -> None:

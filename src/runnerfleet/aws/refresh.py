@@ -51,12 +51,26 @@ class InstanceRefresh:
                 return progress
         return None
 
-    def start(self, group: str, *, min_healthy: int, warmup_s: int | None = None) -> str:
+    def start(
+        self,
+        group: str,
+        *,
+        min_healthy: int,
+        max_healthy: int | None = None,
+        warmup_s: int | None = None,
+    ) -> str:
         """Start a refresh; refuses when one is already running."""
         if not 0 <= min_healthy <= 100:
             raise SpecError(
                 f"--min-healthy {min_healthy} is outside 0..100",
                 hint="pass a percentage of desired capacity, e.g. 90",
+            )
+        if max_healthy is not None and not (
+            100 <= max_healthy <= 200 and max_healthy - min_healthy <= 100
+        ):
+            raise SpecError(
+                f"--max-healthy {max_healthy} must be 100..200 and at most 100 above --min-healthy",
+                hint="e.g. --min-healthy 90 --max-healthy 120 (launch before terminating)",
             )
         running = self.active(group)
         if running is not None:
@@ -69,6 +83,8 @@ class InstanceRefresh:
         }
         if warmup_s is not None:
             prefs["InstanceWarmup"] = warmup_s
+        if max_healthy is not None:
+            prefs["MaxHealthyPercentage"] = max_healthy
         try:
             out = self._asg.start_instance_refresh(
                 AutoScalingGroupName=group, Strategy="Rolling", Preferences=prefs

@@ -53,6 +53,13 @@ def relaunch(
     min_healthy: int = typer.Option(
         90, "--min-healthy", min=0, max=100, help="Percent of desired capacity kept in service."
     ),
+    max_healthy: int | None = typer.Option(
+        None,
+        "--max-healthy",
+        min=100,
+        max=200,
+        help="Above 100: launch replacements before terminating (needs spare max size).",
+    ),
     warmup: int | None = typer.Option(None, "--warmup", min=0, help="Instance warmup, seconds."),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Follow the refresh to its end."),
     sandbox: bool = SANDBOX,
@@ -69,7 +76,7 @@ def relaunch(
     group = fleet_of(spec, factory).group
     api = InstanceRefresh(factory.client("autoscaling"))
     refresh_id = aws_call(
-        lambda: api.start(group, min_healthy=min_healthy, warmup_s=warmup),
+        lambda: api.start(group, min_healthy=min_healthy, max_healthy=max_healthy, warmup_s=warmup),
         f"start an instance refresh of {group}",
     )
     err.print(f"instance refresh {refresh_id} started on {group} (min healthy {min_healthy}%)")
@@ -92,7 +99,9 @@ def terminate(
         False, "--replace/--no-replace", help="Launch a replacement (desired capacity stays)."
     ),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Follow the drain to its end."),
-    timeout: int = typer.Option(4 * 3600, "--timeout", help="Give up following after seconds."),
+    timeout: int | None = typer.Option(
+        None, "--timeout", help="Stop following after this many seconds (default: drain budget)."
+    ),
     sandbox: bool = SANDBOX,
     profile: str | None = PROFILE,
 ) -> int:
@@ -122,10 +131,15 @@ def terminate(
         now=time.monotonic,
         sleep=time.sleep,
         on_step=_show_step,
-        timeout_s=timeout,
+        timeout_s=timeout or _drain_wait_s(spec),
     )
     out.print(f"{instance} drained and terminated after {last.elapsed_s:.0f}s")
     return 0
+
+
+def _drain_wait_s(spec: FleetSpec) -> float:
+    """Long enough for the longest drain the fleet allows, plus the hook and shutdown."""
+    return float(spec.drain.max_drain_s + spec.drain.heartbeat_timeout_s + 600)
 
 
 def _show_step(step: WatchStep) -> None:
