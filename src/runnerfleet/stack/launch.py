@@ -1,0 +1,314 @@
+"""Instances: security groups, instance profile, launch template, Auto Scaling group, warm pool."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from runnerfleet.errors import SpecError
+from runnerfleet.spec.models import FleetSpec
+from runnerfleet.stack.cfn import ASG_NAME, STACK_TAG, Json, getatt, ref, sub, tags_list
+from runnerfleet.stack.userdata import LAUNCH_HOOK, TERMINATE_HOOK
+
+METRICS_PORT = 9252
+ROOT_DEVICE = "/dev/xvda"  # Amazon Linux 2023 and most Linux AMIs
+
+
+CREATION_TIMEOUT = "PT15M"
+SUSPEND_DURING_UPDATE = [
+    "AZRebalance",
+    "AlarmNotification",
+    "HealthCheck",
+    "ReplaceUnhealthy",
+    "ScheduledActions",
+]
+GROUP_METRICS = [
+    "GroupDesiredCapacity",
+    "GroupInServiceInstances",
+    "GroupMaxSize",
+    "GroupMinSize",
+    "GroupPendingInstances",
+    "GroupTerminatingInstances",
+    "GroupTotalInstances",
+]
+
+
+def instance_tags(spec: FleetSpec) -> dict[str, str | Json]:
+    """spec.tags, plus Name and the stack tag that scopes SSM SendCommand to our instances."""
+    tags: dict[str, str | Json] = dict(spec.tags)
+    tags["Name"] = spec.instances.name
+    tags[STACK_TAG] = ref("AWS::StackName")
+    return tags
+
+
+def gitlab_port(spec: FleetSpec) -> int:
+    parts = urlsplit(spec.runner.gitlab_url)
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def security_groups(spec: FleetSpec) -> dict[str, Json]:
+    """Runners accept one thing: the metrics port, from the autoscaler's group only."""
+    vpc = spec.network.vpc_id
+    runner_sg = {
+        "Type": "AWS::EC2::SecurityGroup",
+        "Properties": {
+            "GroupDescription": "GitLab runners: metrics port from the autoscaler only",
+            "VpcId": vpc,
+            "SecurityGroupIngress": [
+                {
+                    "Description": "Prometheus metrics, scraped by the autoscaler",
+                    "IpProtocol": "tcp",
+                    "FromPort": METRICS_PORT,
+                    "ToPort": METRICS_PORT,
+                    "SourceSecurityGroupId": getatt("AutoscalerSecurityGroup", "GroupId"),
+                }
+            ],
+            "SecurityGroupEgress": [
+                {
+                    "Description": "CI jobs reach GitLab, registries and package mirrors",
+                    "IpProtocol": "-1",
+                    "CidrIp": "0.0.0.0/0",
+                }
+            ],
+            "Tags": tags_list({"Name": f"{spec.stack}-runners"}),
+        },
+    }
+    return {
+        "RunnerSecurityGroup": runner_sg,
+        "AutoscalerSecurityGroup": _autoscaler_sg(spec),
+        "AutoscalerToRunnerMetrics": {
+            "Type": "AWS::EC2::SecurityGroupEgress",
+            "Properties": {
+                "Description": "Scrape runner metrics",
+                "GroupId": getatt("AutoscalerSecurityGroup", "GroupId"),
+                "IpProtocol": "tcp",
+                "FromPort": METRICS_PORT,
+                "ToPort": METRICS_PORT,
+                "DestinationSecurityGroupId": getatt("RunnerSecurityGroup", "GroupId"),
+            },
+        },
+    }
+
+
+def _autoscaler_sg(spec: FleetSpec) -> Json:
+    ports = sorted({443, gitlab_port(spec)})
+    egress = [
+        {
+            "Description": f"AWS APIs and the GitLab API on {port} (through NAT)",
+            "IpProtocol": "tcp",
+            "FromPort": port,
+            "ToPort": port,
+            "CidrIp": "0.0.0.0/0",
+        }
+        for port in ports
+    ]
+    return {
+        "Type": "AWS::EC2::SecurityGroup",
+        "Properties": {
+            "GroupDescription": "Autoscaler function: scrapes runners, calls AWS and GitLab",
+            "VpcId": spec.network.vpc_id,
+            "SecurityGroupEgress": egress,
+            "Tags": tags_list({"Name": f"{spec.stack}-autoscaler"}),
+        },
+    }
+
+
+def instance_profile() -> Json:
+    return {"Type": "AWS::IAM::InstanceProfile", "Properties": {"Roles": [ref("InstanceRole")]}}
+
+
+def _root_volume(spec: FleetSpec) -> Json:
+    vol = spec.instances.volume
+    ebs: Json = {
+        "DeleteOnTermination": True,
+        "Encrypted": vol.encrypted,
+        "VolumeSize": vol.size_gb,
+        "VolumeType": vol.type,
+    }
+    if vol.kms_key_id:
+        ebs["KmsKeyId"] = vol.kms_key_id
+    if vol.iops is not None:
+        ebs["Iops"] = vol.iops
+    if vol.throughput is not None and vol.type == "gp3":
+        ebs["Throughput"] = vol.throughput
+    return {"DeviceName": ROOT_DEVICE, "Ebs": ebs}
+
+
+def launch_template(spec: FleetSpec, user_data: Json) -> Json:
+    """IMDSv2 only; hop limit 1 keeps job containers away from the role's credentials."""
+    tags = [{"Key": k, "Value": v} for k, v in sorted(instance_tags(spec).items())]
+    data: Json = {
+        "ImageId": ref("ImageId"),
+        "InstanceType": spec.instances.types[0],
+        "IamInstanceProfile": {"Arn": getatt("InstanceProfile", "Arn")},
+        "MetadataOptions": {
+            "HttpEndpoint": "enabled",
+            "HttpTokens": "required",
+            "HttpPutResponseHopLimit": 2 if spec.instances.jobs_use_instance_role else 1,
+            "InstanceMetadataTags": "disabled",
+        },
+        "BlockDeviceMappings": [_root_volume(spec)],
+        "NetworkInterfaces": [
+            {
+                "DeviceIndex": 0,
+                "AssociatePublicIpAddress": False,
+                "DeleteOnTermination": True,
+                "Groups": [getatt("RunnerSecurityGroup", "GroupId")],
+            }
+        ],
+        "Monitoring": {"Enabled": spec.instances.detailed_monitoring},
+        "UserData": user_data,
+        "TagSpecifications": [
+            {"ResourceType": kind, "Tags": tags} for kind in ("network-interface", "volume")
+        ],
+    }
+    return {
+        "Type": "AWS::EC2::LaunchTemplate",
+        "Properties": {
+            "LaunchTemplateName": sub("${AWS::StackName}-runner"),
+            "LaunchTemplateData": data,
+        },
+    }
+
+
+def _uses_mixed(spec: FleetSpec) -> bool:
+    return spec.instances.spot is not None or len(spec.instances.types) > 1
+
+
+def _template_spec() -> Json:
+    return {
+        "LaunchTemplateId": ref("LaunchTemplate"),
+        "Version": getatt("LaunchTemplate", "LatestVersionNumber"),
+    }
+
+
+def _mixed_policy(spec: FleetSpec) -> Json:
+    spot = spec.instances.spot
+    if spot is None:  # several types, all on-demand, in the order given
+        dist: Json = {
+            "OnDemandAllocationStrategy": "prioritized",
+            "OnDemandBaseCapacity": 0,
+            "OnDemandPercentageAboveBaseCapacity": 100,
+        }
+    else:
+        dist = {
+            "OnDemandAllocationStrategy": "prioritized",
+            "OnDemandBaseCapacity": spot.on_demand_base_capacity,
+            "OnDemandPercentageAboveBaseCapacity": spot.on_demand_percentage_above_base,
+            "SpotAllocationStrategy": spot.allocation_strategy,
+        }
+    return {
+        "InstancesDistribution": dist,
+        "LaunchTemplate": {
+            "LaunchTemplateSpecification": _template_spec(),
+            "Overrides": [{"InstanceType": t} for t in spec.instances.types],
+        },
+    }
+
+
+def _hooks(spec: FleetSpec) -> list[Json]:
+    timeout = spec.drain.heartbeat_timeout_s
+    return [
+        {
+            # An instance goes InService only once its bootstrap verified the runner;
+            # a bootstrap that never reports back is abandoned (terminated and replaced).
+            "LifecycleHookName": LAUNCH_HOOK,
+            "LifecycleTransition": "autoscaling:EC2_INSTANCE_LAUNCHING",
+            "HeartbeatTimeout": timeout,
+            "DefaultResult": "ABANDON",
+        },
+        {
+            # The drain records heartbeats while jobs run; CONTINUE on timeout lets other
+            # hooks finish (the instance is terminated either way).
+            "LifecycleHookName": TERMINATE_HOOK,
+            "LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING",
+            "HeartbeatTimeout": timeout,
+            "DefaultResult": "CONTINUE",
+        },
+    ]
+
+
+def _group_tags(spec: FleetSpec) -> list[Json]:
+    return [
+        {"Key": k, "Value": v, "PropagateAtLaunch": True}
+        for k, v in sorted(instance_tags(spec).items())
+    ]
+
+
+def auto_scaling_group(spec: FleetSpec, depends_on: list[str]) -> Json:
+    cap = spec.capacity
+    props: Json = {
+        "AutoScalingGroupName": sub(ASG_NAME),
+        "MinSize": str(cap.min),
+        "MaxSize": str(cap.max),
+        "DesiredCapacity": str(cap.initial_desired),
+        "Cooldown": str(spec.scaling.cooldown_s),
+        "VPCZoneIdentifier": list(spec.network.subnet_ids),
+        "HealthCheckType": "EC2",
+        "HealthCheckGracePeriod": 60,
+        "DefaultInstanceWarmup": 60,
+        "LifecycleHookSpecificationList": _hooks(spec),
+        "MetricsCollection": [{"Granularity": "1Minute", "Metrics": GROUP_METRICS}],
+        "Tags": _group_tags(spec),
+    }
+    if _uses_mixed(spec):
+        props["MixedInstancesPolicy"] = _mixed_policy(spec)
+        props["TerminationPolicies"] = [
+            "AllocationStrategy",
+            "OldestLaunchTemplate",
+            "OldestInstance",
+        ]
+    else:
+        props["LaunchTemplate"] = _template_spec()
+        props["TerminationPolicies"] = ["OldestLaunchTemplate", "OldestInstance"]
+    if spec.instances.spot is not None:
+        props["CapacityRebalance"] = spec.instances.spot.capacity_rebalance
+    if spec.instances.max_lifetime_s:
+        props["MaxInstanceLifetime"] = spec.instances.max_lifetime_s
+    resource: Json = {
+        "Type": "AWS::AutoScaling::AutoScalingGroup",
+        "DependsOn": sorted(depends_on),
+        "Properties": props,
+        "UpdatePolicy": _update_policy(spec),
+    }
+    if cap.initial_desired > 0:
+        # Every instance of the first launch must signal; with desired 0 there is nothing to
+        # wait for, and a CreationPolicy would time out the create, so none is set.
+        resource["CreationPolicy"] = {
+            "AutoScalingCreationPolicy": {"MinSuccessfulInstancesPercent": 100},
+            "ResourceSignal": {"Count": cap.initial_desired, "Timeout": CREATION_TIMEOUT},
+        }
+    return resource
+
+
+def _update_policy(spec: FleetSpec) -> Json:
+    rolling = spec.capacity.rolling_update
+    return {
+        "AutoScalingRollingUpdate": {
+            "MaxBatchSize": rolling.max_batch_size,
+            "MinInstancesInService": rolling.min_in_service,
+            "PauseTime": rolling.pause_time,
+            "SuspendProcesses": SUSPEND_DURING_UPDATE,
+            "WaitOnResourceSignals": True,
+        }
+    }
+
+
+def warm_pool(spec: FleetSpec) -> dict[str, Json]:
+    pool = spec.capacity.warm_pool
+    if pool is None:
+        return {}
+    if _uses_mixed(spec):
+        raise SpecError(
+            "capacity.warm_pool cannot be combined with spot or several instance types",
+            hint="AWS refuses a warm pool on a group with a mixed instances policy: remove "
+            "instances.spot and keep one instance type, or remove capacity.warm_pool",
+        )
+    props: Json = {
+        "AutoScalingGroupName": ref("AutoScalingGroup"),
+        "MinSize": pool.min_size,
+        "PoolState": pool.state,
+        "InstanceReusePolicy": {"ReuseOnScaleIn": False},
+    }
+    if pool.max_prepared is not None:
+        props["MaxGroupPreparedCapacity"] = pool.max_prepared
+    return {"WarmPool": {"Type": "AWS::AutoScaling::WarmPool", "Properties": props}}

@@ -1,0 +1,244 @@
+"""Which functions a fleet gets, their environment, roles, rules and permissions.
+
+Environment variable names are the handlers' own (documented at the top of each
+``runnerfleet/handlers/*.py``): the stack sets them, the handler reads them.
+"""
+
+from __future__ import annotations
+
+import json
+
+from runnerfleet.errors import SpecError
+from runnerfleet.scaling import metric_names
+from runnerfleet.spec.models import FleetSpec
+from runnerfleet.stack import iam
+from runnerfleet.stack.cfn import Json, ref, sub, tags_list
+from runnerfleet.stack.functions import (
+    Function,
+    dead_letter_queue,
+    function_resources,
+    permission,
+    rule,
+    webhook_url,
+)
+from runnerfleet.stack.launch import METRICS_PORT
+from runnerfleet.stack.userdata import DRAIN_NAMESPACE, TERMINATE_HOOK, asg_name
+
+LIFECYCLE_TIMEOUT_S = 180  # above the handler's unreachable timeout (<= 120 s) plus 20 s
+SPOT_TIMEOUT_S = 240  # the spot handler waits for the interruption before retrying jobs
+WEBHOOK_RESERVED = 2  # a public URL: cap what a flood can cost and take from the account
+
+
+def _common(spec: FleetSpec) -> dict[str, object]:
+    return {"RUNNERFLEET_FLEET": spec.stack, "RUNNERFLEET_GROUP": asg_name(spec)}
+
+
+def _gitlab(spec: FleetSpec) -> dict[str, object]:
+    env: dict[str, object] = {"RUNNERFLEET_GITLAB_URL": spec.runner.gitlab_url}
+    token = spec.runner.gitlab_token
+    if token is not None and token.ssm_parameter:
+        env["RUNNERFLEET_GITLAB_TOKEN_PARAMETER"] = token.ssm_parameter
+    return env
+
+
+def _scaling_config(spec: FleetSpec) -> str:
+    """The autoscaler's policy settings as compact JSON (no secrets: the webhook is left out)."""
+    scaling = spec.scaling.model_dump(mode="json", exclude={"webhook"})
+    tags = sorted({t for r in spec.registrations for t in r.tags})
+    config = {
+        "scaling": scaling,
+        "min": spec.capacity.min,
+        "max": spec.capacity.max,
+        "concurrent": spec.runner.concurrent,
+        "tags": tags,
+    }
+    return json.dumps(config, sort_keys=True, separators=(",", ":"))
+
+
+def autoscaler(spec: FleetSpec) -> Function:
+    env = {
+        **_common(spec),
+        **_gitlab(spec),
+        "RUNNERFLEET_GROUP": ref("AutoScalingGroup"),  # deleted before the group: see template
+        "RUNNERFLEET_METRIC_NAMESPACE": metric_names.NAMESPACE,
+        "RUNNERFLEET_METRICS_PORT": str(METRICS_PORT),
+        "RUNNERFLEET_SCALING": _scaling_config(spec),
+    }
+    return Function(
+        key="Autoscaler",
+        suffix="autoscaler",
+        description="runnerfleet: scrape runners, read the queue, resize the group",
+        timeout=50,  # below the 1-minute schedule, so runs never overlap
+        memory=512,
+        environment=env,
+        reserved=1,
+        vpc=True,
+    )
+
+
+def lifecycle(spec: FleetSpec) -> Function:
+    env = {
+        **_common(spec),
+        "RUNNERFLEET_DRAIN_DOCUMENT": ref("DrainDocument"),
+        "RUNNERFLEET_RECORD_PREFIX": spec.ssm_path + iam.ACTION_RECORDS_SUFFIX,
+        "RUNNERFLEET_METRIC_NAMESPACE": DRAIN_NAMESPACE,
+        "RUNNERFLEET_HEARTBEAT_TIMEOUT_S": str(spec.drain.heartbeat_timeout_s),
+        "RUNNERFLEET_MAX_DRAIN_S": str(spec.drain.max_drain_s),
+        "RUNNERFLEET_COMMAND_LOG_GROUP": ref("DrainLogGroup"),
+    }
+    return Function(
+        key="Lifecycle",
+        suffix="lifecycle",
+        description="runnerfleet: terminate lifecycle action -> drain document (Run Command)",
+        timeout=LIFECYCLE_TIMEOUT_S,
+        memory=256,
+        environment=env,
+    )
+
+
+def spot(spec: FleetSpec) -> Function:
+    env = {
+        **_common(spec),
+        "RUNNERFLEET_SPOT_DOCUMENT": ref("SpotDocument"),
+        "RUNNERFLEET_RECORD_PREFIX": spec.ssm_path + iam.ACTION_RECORDS_SUFFIX,
+        "RUNNERFLEET_METRIC_NAMESPACE": DRAIN_NAMESPACE,
+        "RUNNERFLEET_RETRY_LOST_JOBS": "1" if spec.drain.retry_lost_jobs else "0",
+        "RUNNERFLEET_COMMAND_LOG_GROUP": ref("DrainLogGroup"),
+    }
+    if spec.drain.retry_lost_jobs:
+        env.update(_gitlab(spec))
+    return Function(
+        key="Spot",
+        suffix="spot",
+        description="runnerfleet: spot interruption or rebalance -> stop taking jobs",
+        timeout=SPOT_TIMEOUT_S,
+        memory=256,
+        environment=env,
+    )
+
+
+def webhook_secret(spec: FleetSpec) -> str | None:
+    hook = spec.scaling.webhook
+    if hook is None:
+        return None
+    if not hook.secret.ssm_parameter:
+        raise SpecError(
+            "scaling.webhook.secret must name an SSM parameter: the webhook function reads it",
+            hint="store the secret with `aws ssm put-parameter --type SecureString` and set "
+            "scaling.webhook.secret.ssm_parameter",
+        )
+    return hook.secret.ssm_parameter
+
+
+def webhook(spec: FleetSpec, secret: str) -> Function:
+    env: dict[str, object] = {
+        "RUNNERFLEET_FLEET": spec.stack,
+        "RUNNERFLEET_WEBHOOK_SECRET_PARAMETER": secret,
+        "RUNNERFLEET_AUTOSCALER_FUNCTION": ref("AutoscalerFunction"),
+    }
+    return Function(
+        key="Webhook",
+        suffix="webhook",
+        description="runnerfleet: GitLab job events (X-Gitlab-Token checked) -> evaluate now",
+        timeout=10,
+        memory=256,
+        environment=env,
+        reserved=WEBHOOK_RESERVED,
+        dead_letter=False,
+    )
+
+
+def _role(spec: FleetSpec, key: str, statements: list[Json], what: str) -> Json:
+    tags = tags_list({**spec.tags, "Name": f"{spec.stack}-{key.lower()}"})
+    return iam.role(iam.LAMBDA_TRUST, key.lower(), statements, tags, f"runnerfleet {what}")
+
+
+def function_stack(spec: FleetSpec) -> dict[str, Json]:
+    """Every function with its role, log group, trigger and permission, plus the DLQ."""
+    out: dict[str, Json] = {}
+    ns_scaling = metric_names.NAMESPACE
+    fns: list[tuple[Function, list[Json]]] = [
+        (
+            autoscaler(spec),
+            iam.autoscaler_statements(
+                spec, ns_scaling, "AutoscalerSecurityGroup", "AutoscalerLogGroup",
+                "DeadLetterQueue",
+            ),
+        ),
+        (
+            lifecycle(spec),
+            iam.lifecycle_statements(
+                spec, DRAIN_NAMESPACE, "DrainDocument", "LifecycleLogGroup", "DeadLetterQueue"
+            ),
+        ),
+    ]  # fmt: skip
+    if spec.instances.spot is not None:
+        fns.append(
+            (
+                spot(spec),
+                iam.spot_statements(
+                    spec, DRAIN_NAMESPACE, "SpotDocument", "SpotLogGroup", "DeadLetterQueue"
+                ),
+            )
+        )
+    secret = webhook_secret(spec)
+    if secret is not None:
+        fns.append(
+            (
+                webhook(spec, secret),
+                iam.webhook_statements(spec, secret, "AutoscalerFunction", "WebhookLogGroup"),
+            )
+        )
+    for fn, statements in fns:
+        out[f"{fn.key}Role"] = _role(spec, fn.key, statements, f"{fn.suffix} function")
+        out.update(function_resources(spec, fn))
+    out.update(_triggers(spec))
+    if secret is not None:
+        out.update(webhook_url())
+    return out
+
+
+def _triggers(spec: FleetSpec) -> dict[str, Json]:
+    out: dict[str, Json] = {
+        "AutoscalerSchedule": rule(
+            "runnerfleet: evaluate the fleet",
+            "Autoscaler",
+            schedule=spec.scaling.interval,
+            max_age_s=60,  # a missed tick is replaced by the next one
+            retries=0,
+            dead_letter=False,
+        ),
+        "AutoscalerPermission": permission("Autoscaler", "AutoscalerSchedule"),
+        "LifecycleRule": rule(
+            "runnerfleet: drain instances before they terminate",
+            "Lifecycle",
+            pattern={
+                "source": ["aws.autoscaling"],
+                "detail-type": ["EC2 Instance-terminate Lifecycle Action"],
+                "detail": {
+                    "AutoScalingGroupName": [sub("${AWS::StackName}-asg")],
+                    "LifecycleHookName": [TERMINATE_HOOK],
+                },
+            },
+        ),
+        "LifecyclePermission": permission("Lifecycle", "LifecycleRule"),
+    }
+    rules = ["LifecycleRule"]
+    if spec.instances.spot is not None:
+        out["SpotRule"] = rule(
+            "runnerfleet: spot notices (the handler keeps only this group's instances)",
+            "Spot",
+            pattern={
+                "source": ["aws.ec2"],
+                "detail-type": [
+                    "EC2 Instance Rebalance Recommendation",
+                    "EC2 Spot Instance Interruption Warning",
+                ],
+            },
+            max_age_s=120,  # a spot notice is worthless after two minutes
+            retries=3,
+        )
+        out["SpotPermission"] = permission("Spot", "SpotRule")
+        rules.append("SpotRule")
+    out.update(dead_letter_queue(rules))
+    return out
