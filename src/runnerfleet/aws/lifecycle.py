@@ -122,8 +122,9 @@ class LifecycleActions:
         if member is None:
             raise SpecError(
                 f"instance {instance_id} is not in this fleet (group {group})",
-                hint="list the fleet's instances with `runnerfleet status ENVFILE` and pass one "
-                "of those ids; plain EC2 termination is refused because it skips the drain",
+                hint="pass one of the group's instances (aws autoscaling "
+                f"describe-auto-scaling-groups --auto-scaling-group-names {group}); "
+                "plain EC2 termination is refused because it skips the drain",
             )
         if member.terminating:
             raise SpecError(
