@@ -139,8 +139,13 @@ def prune(
     (instances that died without unregistering), runners of registrations removed from the
     file, and runners named for this stack that have no token in SSM (left by a failed run).
 
-    Example: runnerfleet runners prune examples/dev.yaml            (shows what would go)
-             runnerfleet runners prune examples/dev.yaml --apply    (removes it)
+    Examples:
+
+      runnerfleet runners prune examples/dev.yaml            (dry run: what would go)
+
+      runnerfleet runners prune examples/dev.yaml --apply    (removes it)
+
+      runnerfleet runners prune examples/dev.yaml --sandbox  (against the sandbox)
     """
     ctx = _context(envfile, sandbox, gitlab_url)
     views, orphans = _inventory(ctx, orphans=True)
