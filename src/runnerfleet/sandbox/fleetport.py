@@ -142,7 +142,7 @@ class FleetModelAutoScaling:
     def complete_lifecycle_action(self, **kwargs: Any) -> dict[str, Any]:
         with self._call("CompleteLifecycleAction"):
             self.fleet.complete_lifecycle_action(
-                str(kwargs["InstanceId"]), str(kwargs["LifecycleActionResult"]), self.clock()
+                self._instance_of(kwargs), str(kwargs["LifecycleActionResult"]), self.clock()
             )
         return {}
 
