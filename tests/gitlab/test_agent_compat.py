@@ -1,0 +1,52 @@
+"""The sandbox's runner agent against the stand-in: verify, poll, run, finish, unregister."""
+
+from __future__ import annotations
+
+import time
+
+from gitlab.v4.objects import CurrentUserRunnerManager
+
+import gitlab
+from runnerfleet.gitlab.standin import GitLabStandIn
+from runnerfleet.sandbox.agent import AgentConfig, RunnerAgent
+from runnerfleet.sandbox.clock import SimClock
+
+
+def _wait(predicate: object, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_agent_runs_jobs_from_the_standin(standin: GitLabStandIn, gl: gitlab.Gitlab) -> None:
+    runner = CurrentUserRunnerManager(gl).create(
+        {"runner_type": "project_type", "project_id": 42, "tag_list": ["docker"]}
+    )
+    jobs = [standin.enqueue_job(42, tags=["docker"], duration=30.0) for _ in range(3)]
+    other = standin.enqueue_job(42, tags=["gpu"])
+    clock = SimClock(speed=600.0)
+    config = AgentConfig(
+        instance_id="i-0123456789abcdef0",
+        address="127.0.0.1",
+        gitlab_url=standin.url,
+        tokens=(("backend", runner.token),),
+        concurrent=2,
+        check_interval=3.0,
+        port=0,
+    )
+    agent = RunnerAgent(config, clock)
+    agent.start()
+    try:
+        managers = gl.http_get(f"/runners/{runner.id}/managers")
+        assert [m["system_id"] for m in managers] == [config.system_id]
+        assert _wait(lambda: all(standin.state.jobs[j.id].status == "success" for j in jobs))
+        assert standin.state.jobs[other.id].status == "pending"
+        assert {standin.state.jobs[j.id].system_id for j in jobs} == {config.system_id}
+        assert agent.drain(timeout_sim_s=60.0)
+        assert gl.http_get(f"/runners/{runner.id}/managers") == []
+    finally:
+        clock.stop()
+        agent.shutdown()
