@@ -115,3 +115,13 @@ def test_desired_from_spec(tmp_path: Path) -> None:
     params = backend.create_params("runnerfleet-test", "test")
     assert params["description"] == "runnerfleet:runnerfleet-test/backend (test)"
     assert params["project_id"] == 42 and params["tag_list"] == ["docker"]
+
+
+def test_server_text_quoted_in_errors_is_scrubbed_of_tokens() -> None:
+    from runnerfleet.gitlab.client import http_error, redact
+
+    body = "bad token glrt-abcdEFGH1234_x and glpat-zzzzzzzzzzzz, GR1348941qwertyuiop"
+    assert redact(body) == "bad token [redacted] and [redacted], [redacted]"
+    for code in (403, 404, 500):
+        error = http_error("create the runner", code, body)
+        assert "glrt-" not in str(error) and "glpat-" not in str(error) and error.hint
