@@ -60,6 +60,7 @@ EC2_TRUST = policy(
     [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]
 )
 
+IDLE_TAG = "runnerfleet:idle-since"  # the autoscaler marks idle instances (aws/autoscaling.py)
 ACTION_RECORDS_SUFFIX = "/drain-actions"  # the drain and spot handlers' dedupe records
 ANY_INSTANCE = "instance/*"
 _SSM_READ = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"]
@@ -210,11 +211,26 @@ def autoscaler_statements(
         statement(
             "ScaleOwnGroup",
             [
+                "autoscaling:CreateOrUpdateTags",
                 "autoscaling:SetDesiredCapacity",
                 "autoscaling:SetInstanceProtection",
                 "autoscaling:TerminateInstanceInAutoScalingGroup",
             ],
             [asg_arn()],
+        ),
+        statement(
+            "TagOwnInstancesIdle",
+            ["ec2:CreateTags", "ec2:DeleteTags"],
+            [arn("ec2", ANY_INSTANCE)],
+            {
+                "StringEquals": {f"aws:ResourceTag/{STACK_TAG}": ref("AWS::StackName")},
+                "ForAllValues:StringEquals": {"aws:TagKeys": [IDLE_TAG]},
+            },
+        ),
+        statement(
+            "ReadOwnStack",
+            ["cloudformation:DescribeStacks"],
+            [arn("cloudformation", "stack/${AWS::StackName}/*")],
         ),
         metrics_statement(namespace),
         own_logs_statement([log_group]),

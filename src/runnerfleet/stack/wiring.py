@@ -44,13 +44,14 @@ def _gitlab(spec: FleetSpec) -> dict[str, object]:
 def _scaling_config(spec: FleetSpec) -> str:
     """The autoscaler's policy settings as compact JSON (no secrets: the webhook is left out)."""
     scaling = spec.scaling.model_dump(mode="json", exclude={"webhook"})
-    tags = sorted({t for r in spec.registrations for t in r.tags})
+    regs = spec.registrations
     config = {
         "scaling": scaling,
-        "min": spec.capacity.min,
-        "max": spec.capacity.max,
         "concurrent": spec.runner.concurrent,
-        "tags": tags,
+        "tags": sorted({t for r in regs for t in r.tags}),
+        # GitLab lists pending jobs per project: the queue policy reads these projects.
+        "projects": sorted({r.project_id for r in regs if r.project_id is not None}),
+        "run_untagged": any(r.run_untagged for r in regs),
     }
     return json.dumps(config, sort_keys=True, separators=(",", ":"))
 
