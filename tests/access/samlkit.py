@@ -160,12 +160,15 @@ def response_b64(idp: Idp, **kwargs: object) -> bytes:
 
 
 def write_examples(directory: Path) -> None:
-    """The example metadata files: same local test IdP, valid for ten years."""
+    """The example metadata files and a sample response: one local test IdP, valid ten years."""
     idp = make_idp(not_before=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), days=3650)
     vpn = ENTITY.replace("EXAMPLEAPPID", "ins-example-vpn")
     portal = ENTITY.replace("EXAMPLEAPPID", "ins-example-portal")
     (directory / "vpn-client-metadata.xml").write_bytes(metadata_xml(idp, entity=vpn))
     (directory / "self-service-metadata.xml").write_bytes(metadata_xml(idp, entity=portal))
+    # A captured sign-in of a fictitious user in group GROUP_A, valid 12:00-12:05 on NOW's day.
+    sample = response_b64(idp, entity=vpn, email="operator@example.com")
+    (directory / "sample-response.b64").write_bytes(sample + b"\n")
 
 
 if __name__ == "__main__":

@@ -274,3 +274,19 @@ def test_deploy_checks_subnets_against_aws(workdir: Path, aws: str) -> None:
     assert code == 2, text
     assert "subnets[0].az: says eu-west-1c, the subnet is in eu-west-1a" in text
     assert "vpc_cidr: 10.30.0.0/16 is not a CIDR of vpc-" in text
+
+
+def test_example_sample_response_checks_out() -> None:
+    """The documented try-it command works on the shipped example files."""
+    code, text = run(
+        "check-assertion",
+        str(EXAMPLES / "access" / "sample-response.b64"),
+        "--config",
+        str(EXAMPLES / "access" / "access.yaml"),
+        "--at",
+        "2026-06-01T12:01:00Z",
+        "--group",
+        GROUP,
+    )
+    assert code == 0, text
+    assert "o***@example.com" in text and "10.20.8.0/24" in text
