@@ -143,3 +143,11 @@ def test_arns_are_checked() -> None:
     joined = "\n".join(problems)
     assert "server_certificate_arn: 'vpn-cert' is not an ACM certificate ARN" in joined
     assert "logging.kms_key_arn: 'alias/logs' is not a KMS key ARN" in joined
+
+
+def test_duplicate_rules_and_routes() -> None:
+    rule = {"cidr": "10.20.0.0/16", "group": "Runner Operators"}
+    route = {"cidr": "172.16.0.0/16"}
+    joined = "\n".join(_problems(rules=[rule, rule], routes=[route, route]))
+    assert "rules[1]: repeats the rule for Runner Operators on 10.20.0.0/16" in joined
+    assert "routes[1]: repeats the route to 172.16.0.0/16" in joined

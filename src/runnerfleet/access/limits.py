@@ -145,11 +145,24 @@ def _check_subnets(spec: AccessSpec) -> list[Finding]:
 
 def _check_rules(spec: AccessSpec) -> list[Finding]:
     found: list[Finding] = []
+    seen: set[tuple[str, str]] = set()
     for i, rule in enumerate(spec.rules):
         path = f"rules[{i}]"
         if _net(rule.cidr) is None:
             found.append(_bad_cidr(f"{path}.cidr", rule.cidr))
         found += _check_rule_target(path, rule)
+        key = (rule.cidr, rule.group or rule.group_id or "*")
+        if key in seen:  # the service refuses a second identical rule
+            found.append(
+                Finding(path, f"repeats the rule for {key[1]} on {key[0]}", "delete the duplicate")
+            )
+        seen.add(key)
+    routes = [r.cidr for r in spec.routes]
+    for i, cidr in enumerate(routes):
+        if cidr in routes[:i]:
+            found.append(
+                Finding(f"routes[{i}]", f"repeats the route to {cidr}", "delete the duplicate")
+            )
     return found
 
 
