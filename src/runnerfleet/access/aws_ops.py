@@ -45,7 +45,7 @@ def import_certificate(
         # The message may quote the request; never echo it (it could contain the key).
         raise AwsError(
             f"ACM refused the certificate import: {_code(exc)}",
-            hint="run `runnerfleet access cert --check DIR` to see what ACM objects to "
+            hint="run `runnerfleet access cert --out DIR --check` to see what ACM objects to "
             "(validity, key size, chain)",
         ) from None
 
