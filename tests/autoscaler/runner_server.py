@@ -9,10 +9,12 @@ Prometheus text.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 STAGES = ("get_sources", "step_script", "upload_artifacts_on_success", "restore_cache")
 
@@ -54,11 +56,38 @@ def render_metrics(running: int, concurrent: int = 4, limits: tuple[int, ...] = 
         "# HELP gitlab_runner_jobs_total Total number of handled jobs",
         "# TYPE gitlab_runner_jobs_total counter",
         'gitlab_runner_jobs_total{runner="tok000000",runner_name="fleet-0",system_id="s_1"} 17',
-        "# HELP process_open_fds Number of open file descriptors.",
-        "# TYPE process_open_fds gauge",
-        "process_open_fds 23",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _go_and_process_lines()) + "\n"
+
+
+def _go_and_process_lines() -> list[str]:
+    """The bulk of a real runner's page: Go runtime and process collectors (about 2/3)."""
+    lines = [
+        "# HELP go_gc_duration_seconds A summary of the wall-time pause duration.",
+        "# TYPE go_gc_duration_seconds summary",
+    ]
+    for q in ("0", "0.25", "0.5", "0.75", "1"):
+        lines.append(f'go_gc_duration_seconds{{quantile="{q}"}} 4.1e-05')
+    lines += ["go_gc_duration_seconds_sum 0.012", "go_gc_duration_seconds_count 211"]
+    for name in ("alloc_bytes", "buck_hash_sys_bytes", "frees_total", "gc_sys_bytes",
+                 "heap_alloc_bytes", "heap_idle_bytes", "heap_inuse_bytes", "heap_objects",
+                 "heap_released_bytes", "heap_sys_bytes", "lookups_total", "mallocs_total",
+                 "mcache_inuse_bytes", "mcache_sys_bytes", "mspan_inuse_bytes",
+                 "mspan_sys_bytes", "next_gc_bytes", "other_sys_bytes", "stack_inuse_bytes",
+                 "stack_sys_bytes", "sys_bytes"):  # fmt: skip
+        lines += [
+            f"# HELP go_memstats_{name} Number of bytes or objects, see runtime.MemStats.",
+            f"# TYPE go_memstats_{name} gauge",
+            f"go_memstats_{name} 1.2345678e+07",
+        ]
+    for name in ("cpu_seconds_total", "max_fds", "open_fds", "resident_memory_bytes",
+                 "start_time_seconds", "virtual_memory_bytes"):  # fmt: skip
+        lines += [
+            f"# HELP process_{name} Process collector value.",
+            f"# TYPE process_{name} gauge",
+            f"process_{name} 1.7e+09",
+        ]
+    return lines
 
 
 @dataclass
@@ -66,6 +95,7 @@ class Endpoint:
     body: str = field(default_factory=lambda: render_metrics(0))
     mode: str = "ok"  # ok | hang | error | garbage
     hits: int = 0
+    delay_s: float = 0.0  # think time before answering, like a busy runner
 
 
 class RunnerMetricsServer:
@@ -102,6 +132,8 @@ class RunnerMetricsServer:
             ep.hits += 1
             if ep.mode == "hang":
                 await asyncio.sleep(3600)
+            if ep.delay_s:
+                await asyncio.sleep(ep.delay_s)
             status = "500 Internal Server Error" if ep.mode == "error" else "200 OK"
             body = ("\x00not metrics{{{" if ep.mode == "garbage" else ep.body).encode()
             head = (
@@ -136,3 +168,38 @@ def runner_server() -> Iterator[RunnerMetricsServer]:
         yield server
     finally:
         server.close()
+
+
+def _serve_forever(hosts: list[str], port: int, delay_s: float, hung: int, events: Any) -> None:
+    ready, stop = events
+    server = RunnerMetricsServer()
+    try:
+        for n, host in enumerate(hosts):
+            mode = "hang" if n < hung else "ok"
+            server.add(host, port, Endpoint(render_metrics(n % 5), mode=mode, delay_s=delay_s))
+        ready.set()
+        stop.wait(600)  # bounded: never outlives a forgotten benchmark by more than 10 minutes
+    finally:
+        server.close()
+
+
+@contextmanager
+def runner_fleet_process(
+    hosts: list[str], port: int, delay_s: float = 0.0, hung: int = 0
+) -> Iterator[None]:
+    """Serve fake runners on ``hosts`` from a child process, so that the scraper measured in
+    this process does not share its interpreter lock with the servers."""
+    ctx = multiprocessing.get_context("fork")
+    ready, stop = ctx.Event(), ctx.Event()
+    proc = ctx.Process(target=_serve_forever, args=(hosts, port, delay_s, hung, (ready, stop)))
+    proc.start()
+    try:
+        if not ready.wait(60):
+            raise RuntimeError("fake runners did not start within 60 s")
+        yield
+    finally:
+        stop.set()
+        proc.join(30)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(5)

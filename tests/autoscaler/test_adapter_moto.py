@@ -106,3 +106,15 @@ def test_metrics_published_with_stack_and_group_dimensions(aws: ClientFactory) -
     found = cloudwatch.list_metrics(Namespace=mn.NAMESPACE, MetricName=mn.RUNNING_JOBS)["Metrics"]
     dims = [{d["Name"]: d["Value"] for d in m["Dimensions"]} for m in found]
     assert {mn.DIM_STACK: "stack-x", mn.DIM_ASG: "fleet-x"} in dims
+
+
+def test_failed_termination_neither_lowers_desired_nor_starts_a_cooldown(
+    aws: ClientFactory, group3: Group
+) -> None:
+    ad = adapter(aws, {})
+    state = ad.observe(group3.name)
+    report = ad.apply(state, _decision(2, action="scale_in", terminate=("i-00000000dead",)), 5.0)
+    assert report.errors and not any("SetDesiredCapacity" in c for c in report.calls)
+    after = ad.observe(group3.name)
+    assert after.desired == 3 and after.last_scale_in_at is None
+    assert instance_ids(aws, group3.name) == group3.ids

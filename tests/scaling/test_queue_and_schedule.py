@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -115,3 +116,30 @@ def test_policy_from_mapping_builds_every_kind_and_rejects_typos() -> None:
         policy_from_mapping("schedule", {"periods": [{"cron": "* * * * *", "timezone": "Mars/X"}]})
     with pytest.raises(ValueError, match="unknown scaling policy"):
         policy_from_mapping("magic", {})
+
+
+@pytest.mark.parametrize(
+    "cron",
+    [
+        "* 8-18 * * mon-fri",
+        "*/15 0 1,15 * 0",
+        "* * * * 7",
+        "0 12 L * *",
+        "30 6 * jan-mar sun",
+        "* * 13 * 5",
+        "0 9 * * 1#2",
+    ],
+)
+def test_fast_cron_matching_agrees_with_croniter(cron: str) -> None:
+    from croniter import croniter
+
+    from runnerfleet.scaling.schedule import matches
+
+    period = Period(cron, "America/New_York")
+    tz = ZoneInfo("America/New_York")
+    fire = croniter(cron, datetime(2026, 1, 1, tzinfo=tz))
+    for _ in range(40):  # the next 40 firings, and the minute after each
+        hit = fire.get_next(datetime)
+        assert matches(period, hit.timestamp()), (cron, hit)
+        after = hit + timedelta(minutes=1)
+        assert matches(period, after.timestamp()) == croniter.match(cron, after), (cron, after)

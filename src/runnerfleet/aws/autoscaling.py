@@ -169,11 +169,15 @@ class AutoScalingAdapter:
         report = ApplyReport()
         self._protect(group.name, decision.protect, True, report)
         removed = self._terminate(decision.terminate, report)
-        expected = group.desired - removed
-        if decision.desired != expected and decision.action != "hold":
-            self._set_desired(group.name, decision.desired, report)
+        changed = removed > 0
+        # an instance that could not be terminated keeps its place: lowering desired for it
+        # would let the group choose a victim itself
+        wanted = decision.desired + len(decision.terminate) - removed
+        if wanted != group.desired - removed and decision.action != "hold":
+            changed = self._set_desired(group.name, wanted, report) or changed
         self._protect(group.name, decision.unprotect, False, report)
-        self._stamp(group, decision, removed, now, report)
+        if changed:  # the cooldown starts only when the group really changed
+            self._stamp(group.name, decision.action, now, report)
         self._tag_idle(idle_tags or {}, report)
         return report
 
@@ -207,8 +211,8 @@ class AutoScalingAdapter:
             done += int(ok)
         return done
 
-    def _set_desired(self, name: str, desired: int, report: ApplyReport) -> None:
-        _try(
+    def _set_desired(self, name: str, desired: int, report: ApplyReport) -> bool:
+        return _try(
             report,
             f"SetDesiredCapacity {desired}",
             lambda: self._asg.set_desired_capacity(
@@ -216,21 +220,10 @@ class AutoScalingAdapter:
             ),
         )
 
-    def _stamp(
-        self,
-        group: GroupState,
-        decision: ScalingDecision,
-        removed: int,
-        now: float,
-        report: ApplyReport,
-    ) -> None:
-        key = {"scale_out": TAG_LAST_OUT, "scale_in": TAG_LAST_IN}.get(decision.action)
-        if key is None or (decision.action == "scale_in" and decision.desired >= group.desired):
-            return
-        if decision.action == "scale_in" and not removed and decision.terminate:
-            return  # nothing happened: do not start a cooldown
+    def _stamp(self, name: str, action: str, now: float, report: ApplyReport) -> None:
+        key = TAG_LAST_OUT if action == "scale_out" else TAG_LAST_IN
         tag = {
-            "ResourceId": group.name,
+            "ResourceId": name,
             "ResourceType": "auto-scaling-group",
             "Key": key,
             "Value": f"{now:.0f}",

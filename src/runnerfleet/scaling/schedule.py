@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -29,7 +30,44 @@ def check_period(cron: str, timezone: str) -> None:
 
 def matches(period: Period, now: float) -> bool:
     local = datetime.fromtimestamp(now, ZoneInfo(period.timezone)).replace(second=0, microsecond=0)
-    return bool(croniter.match(period.cron, local))
+    fields = _fields(period.cron)
+    if fields is None:  # L, W or # syntax: let croniter decide (slower)
+        return bool(croniter.match(period.cron, local))
+    minutes, hours, days, months, weekdays = fields
+    if not (_has(minutes, local.minute) and _has(hours, local.hour)):
+        return False
+    if not _has(months, local.month):
+        return False
+    day_ok, dow_ok = _has(days, local.day), _has(weekdays, (local.weekday() + 1) % 7)
+    if days is not None and weekdays is not None:
+        return day_ok or dow_ok  # cron: both restricted means either may match
+    return day_ok and dow_ok
+
+
+Fields = tuple[frozenset[int] | None, ...]
+
+
+@lru_cache(maxsize=256)
+def _fields(cron: str) -> Fields | None:
+    """The expression as sets of allowed values per field (None = any), or None when it uses
+    syntax beyond plain lists and ranges. croniter.match re-walks the schedule on every call;
+    the simulator asks once per simulated minute, so this is worth caching."""
+    expanded, nth = croniter.expand(cron)
+    if nth:
+        return None
+    out: list[frozenset[int] | None] = []
+    for field in expanded:
+        if field == ["*"]:
+            out.append(None)
+        elif all(isinstance(v, int) for v in field):
+            out.append(frozenset(int(v) for v in field))
+        else:
+            return None
+    return tuple(out)
+
+
+def _has(allowed: frozenset[int] | None, value: int) -> bool:
+    return allowed is None or value in allowed
 
 
 def active_period(schedule: Schedule, now: float) -> Period | None:
