@@ -33,6 +33,11 @@ def _common(spec: FleetSpec) -> dict[str, object]:
     return {"RUNNERFLEET_FLEET": spec.stack, "RUNNERFLEET_GROUP": asg_name(spec)}
 
 
+def _token_in_ssm(spec: FleetSpec) -> bool:
+    token = spec.runner.gitlab_token
+    return token is not None and bool(token.ssm_parameter)
+
+
 def _gitlab(spec: FleetSpec) -> dict[str, object]:
     env: dict[str, object] = {"RUNNERFLEET_GITLAB_URL": spec.runner.gitlab_url}
     token = spec.runner.gitlab_token
@@ -98,15 +103,18 @@ def lifecycle(spec: FleetSpec) -> Function:
 
 
 def spot(spec: FleetSpec) -> Function:
+    # Retrying lost jobs needs the GitLab token at run time, i.e. in SSM (an operator-side
+    # environment variable does not reach the function).
+    retry = spec.drain.retry_lost_jobs and _token_in_ssm(spec)
     env = {
         **_common(spec),
         "RUNNERFLEET_SPOT_DOCUMENT": ref("SpotDocument"),
         "RUNNERFLEET_RECORD_PREFIX": spec.ssm_path + iam.ACTION_RECORDS_SUFFIX,
         "RUNNERFLEET_METRIC_NAMESPACE": DRAIN_NAMESPACE,
-        "RUNNERFLEET_RETRY_LOST_JOBS": "1" if spec.drain.retry_lost_jobs else "0",
+        "RUNNERFLEET_RETRY_LOST_JOBS": "1" if retry else "0",
         "RUNNERFLEET_COMMAND_LOG_GROUP": ref("DrainLogGroup"),
     }
-    if spec.drain.retry_lost_jobs:
+    if retry:
         env.update(_gitlab(spec))
     return Function(
         key="Spot",
