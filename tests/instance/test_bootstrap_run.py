@@ -15,7 +15,10 @@ Settings = Callable[..., BootstrapSettings]
 
 def _boot(instance: Instance, settings: BootstrapSettings, **env: str) -> str:
     result = instance.run(render_user_data(settings), **env)
-    return f"exit {result.returncode}\n{result.stdout}{result.stderr}"
+    out = f"exit {result.returncode}\n{result.stdout}{result.stderr}"
+    for slip in ("command not found", "syntax error", "unbound variable", "No such file"):
+        assert slip not in out, out  # strict mode must fail on purpose, never by accident
+    return out
 
 
 def test_first_boot_runs_the_steps_in_order(instance: Instance, settings_for: Settings) -> None:

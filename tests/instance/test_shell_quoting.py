@@ -17,13 +17,13 @@ def _bash(script: str) -> bytes:
     return subprocess.run(["bash", "-c", script], capture_output=True, check=True).stdout
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(value=TEXT)
 def test_assign_round_trips(value: str) -> None:
     assert _bash(f"set -eu\n{assign('V', value)}\nprintf '%s' \"$V\"").decode() == value
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(values=st.lists(TEXT, max_size=5))
 def test_array_round_trips(values: list[str]) -> None:
     script = f'set -eu\n{array("A", values)}\nfor x in "${{A[@]}}"; do printf "%s\\0" "$x"; done'
