@@ -44,7 +44,8 @@ def plot_fleet(
             continue
         xs = [(t - start) / 3600 for t in tl.t if t <= stop]
         ax.step(xs, tl.instances[: len(xs)], where="post", linewidth=1, label=run.policy.label)
-    ax.set_xlabel(f"hours since {trace.source or 'trace start'} began (first {days:g} days)")
+    shown = min(days, (trace.end - start) / 86_400)
+    ax.set_xlabel(f"hours since the trace began (first {shown:.1f} days)")
     ax.set_ylabel("instances")
     ax.set_title("Fleet size against demand")
     ax.legend(loc="upper right", fontsize="small")
