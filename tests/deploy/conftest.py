@@ -11,6 +11,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from runnerfleet.aws.clients import AwsTarget, ClientFactory
+from runnerfleet.sandbox import emulator
 
 REGION = "us-east-1"
 
@@ -40,3 +41,9 @@ def bucket(factory: ClientFactory) -> str:
     name = f"artefacts-{uuid.uuid4().hex[:12]}"
     factory.client("s3").create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture(scope="session")
+def seeded(moto_endpoint: str) -> emulator.Seeded:
+    """The sandbox's VPC, private subnets and bucket, once per server."""
+    return emulator.seed(moto_endpoint, REGION)

@@ -25,11 +25,6 @@ def _small_template(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(console.err, "width", 200)
 
 
-@pytest.fixture(scope="session")
-def seeded(moto_endpoint: str) -> emulator.Seeded:
-    return emulator.seed(moto_endpoint, "us-east-1")
-
-
 @pytest.fixture
 def sandbox(moto_endpoint: str, seeded: emulator.Seeded) -> state.SandboxState:
     """The state file a `sandbox start` would write, pointing at the test server."""

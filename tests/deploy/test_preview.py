@@ -59,7 +59,7 @@ def test_effective_parameters_fill_in_template_defaults():
 def test_secret_heuristics_spare_plain_values_and_digests():
     assert not is_secret("CodeKey", "runnerfleet/lambda/runnerfleet-" + "a" * 64 + ".zip", False)
     assert not is_secret("Digest", "0123456789abcdef" * 4, False)
-    assert is_secret("Anything", "AKIAABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", False)
+    assert is_secret("Anything", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", False)
     assert is_secret("DbPassword", "short", False)
 
 
@@ -72,3 +72,28 @@ def test_status_classification():
     assert means_no_changes("No updates are to be performed.")
     assert not means_no_changes("Template format error")
     assert not means_no_changes(None)
+
+
+SSM_TEMPLATE = {
+    "Parameters": {
+        "ImageId": {"Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"},
+        "CodeKey": {"Type": "String"},
+    }
+}
+AMI_PATH = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+
+
+def test_ssm_typed_parameters_are_not_secrets_and_resolved_values_are_not_a_change():
+    assert not is_secret("ImageId", AMI_PATH, False)
+    assert parameter_diff({"ImageId": "ami-12345678"}, {"ImageId": AMI_PATH}, SSM_TEMPLATE) == []
+    moved = parameter_diff({"ImageId": "/old/path"}, {"ImageId": AMI_PATH}, SSM_TEMPLATE)
+    assert [(c.key, c.new) for c in moved] == [("ImageId", AMI_PATH)]
+
+
+def test_real_aws_leaves_ssm_typed_stacks_to_the_change_set():
+    """AWS resolves the latest AMI at every update: no local short-cut may hide a new one."""
+    from runnerfleet.aws.cloudformation import StackOperations, StackRequest, StackState
+
+    state = StackState("id", "s", "UPDATE_COMPLETE", "", {"ImageId": AMI_PATH}, {}, {}, False)
+    request = StackRequest("s", SSM_TEMPLATE, {"ImageId": AMI_PATH, "CodeKey": "k.zip"})
+    assert StackOperations(client=None, emulated=False).unchanged(request, state) is False

@@ -24,6 +24,7 @@ from runnerfleet.aws.preview import (
     effective_parameters,
     parameter_diff,
     same_value,
+    ssm_typed_keys,
 )
 from runnerfleet.aws.stackstatus import (
     REVIEW_IN_PROGRESS,
@@ -108,8 +109,10 @@ class StackOperations:
         sleep: Callable[[float], None] = time.sleep,
         poll_s: float = 2.0,
         timeout_s: float = 3 * 3600,
+        emulated: bool = False,
     ) -> None:
         self._client = client
+        self._emulated = emulated
         self._sleep = sleep
         self._poll_s = poll_s
         self._max_polls = max(1, int(timeout_s / max(poll_s, 0.001)))
@@ -134,12 +137,19 @@ class StackOperations:
     def unchanged(self, request: StackRequest, state: StackState) -> bool:
         """True when template, parameters and tags equal what is deployed (no change set needed).
 
-        AWS masks NoEcho values as ****, so those never compare equal and AWS decides.
+        AWS masks NoEcho values as ****, so those never compare equal and AWS decides. SSM-typed
+        parameters are resolved again at every update (a new AMI is a change), so on real AWS
+        their presence leaves the decision to AWS; the emulator stores a fixed resolved value.
         """
         wanted = effective_parameters(request.template, request.parameters)
+        resolved = ssm_typed_keys(request.template)
+        if resolved and not self._emulated:
+            return False
         if set(wanted) != set(state.parameters) or dict(request.tags) != dict(state.tags):
             return False
-        if not all(same_value(state.parameters[k], v) for k, v in wanted.items()):
+        if not all(
+            same_value(state.parameters[k], v) for k, v in wanted.items() if k not in resolved
+        ):
             return False
         deployed: Any = self.deployed_template(request.name)
         return bool(deployed == canonical_template(request.template))

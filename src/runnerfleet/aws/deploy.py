@@ -158,6 +158,7 @@ def prepare(
         sleep=settings.sleep,
         poll_s=settings.poll_s,
         timeout_s=settings.timeout_s,
+        emulated=factory.target.emulated,
     )
     state = _usable_state(ops, spec, reporter, settings)
     change_set = _change_set(ops, request, state, reporter, env)

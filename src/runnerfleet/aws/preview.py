@@ -64,7 +64,29 @@ def is_secret(key: str, value: str | None, no_echo: bool) -> bool:
         return False
     if TOKEN_PATTERN.search(value):
         return True
-    return bool(OPAQUE_VALUE.match(value)) and not HEX_DIGEST.match(value)
+    return _opaque(value)
+
+
+def _opaque(value: str) -> bool:
+    """Key-like: long, no path structure, mixed case and digits (not a hex digest or path)."""
+    if not OPAQUE_VALUE.match(value) or HEX_DIGEST.match(value) or value.count("/") > 2:
+        return False
+    return (
+        any(c.isupper() for c in value)
+        and any(c.islower() for c in value)
+        and any(c.isdigit() for c in value)
+    )
+
+
+SSM_TYPE_PREFIX = "AWS::SSM::Parameter::Value<"
+
+
+def ssm_typed_keys(template: Mapping[str, Any]) -> frozenset[str]:
+    """Parameters CloudFormation resolves from SSM at every deploy (e.g. the latest AMI)."""
+    params = template.get("Parameters", {}) or {}
+    return frozenset(
+        k for k, v in params.items() if str(v.get("Type", "")).startswith(SSM_TYPE_PREFIX)
+    )
 
 
 def no_echo_keys(template: Mapping[str, Any]) -> frozenset[str]:
@@ -76,12 +98,14 @@ def parameter_diff(
     old: Mapping[str, str], new: Mapping[str, str], template: Mapping[str, Any]
 ) -> list[ParameterChange]:
     """Changed, added and removed parameters, secrets replaced by a mask (old and new alike)."""
-    hidden = no_echo_keys(template)
+    hidden, resolved = no_echo_keys(template), ssm_typed_keys(template)
     changes = []
     for key in sorted(set(old) | set(new)):
         before, after = old.get(key), new.get(key)
         if before is not None and after is not None and same_value(before, after):
             continue
+        if key in resolved and before is not None and not before.startswith("/"):
+            continue  # the emulator stores the resolved value (an AMI id), not the SSM name
         masked = any(is_secret(key, v, key in hidden) for v in (before, after))
         show = (lambda v: None if v is None else MASK) if masked else (lambda v: v)
         changes.append(ParameterChange(key, show(before), show(after), masked))

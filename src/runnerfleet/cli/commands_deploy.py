@@ -164,8 +164,8 @@ def _finish(
     by_env = {spec.name: (spec, factory) for spec, factory in pairs}
     for result in results:
         if result.ok:
-            render_outputs(result.env, result.outputs)
             spec, factory = by_env[result.env]
+            render_outputs(result.env, result.outputs, factory.target.emulated)
             deploy_hooks.reconcile_registrations(spec, factory, sandbox, reporter)
     failures = [r.error for r in results if r.error is not None]
     return int(failures[0].exit_code) if failures else 0
@@ -242,7 +242,7 @@ def outputs(
     if as_json:
         out.print_json(json.dumps(dict(values), sort_keys=True))
     else:
-        render_outputs(spec.name, values)
+        render_outputs(spec.name, values, factory.target.emulated)
     return 0
 
 

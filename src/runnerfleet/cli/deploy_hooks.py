@@ -10,25 +10,18 @@ from runnerfleet.aws.artifacts import Artefact
 from runnerfleet.aws.clients import ClientFactory
 from runnerfleet.aws.deploy import RenderedStack, Reporter, Synthesizer
 from runnerfleet.aws.destroy import DestroySteps
-from runnerfleet.errors import RunnerfleetError
 from runnerfleet.spec.models import FleetSpec
 
 
 def synthesizer() -> Synthesizer:
     """FleetSpec + Lambda artefact -> template and parameters, from runnerfleet.stack."""
-    try:
-        import importlib
-
-        stack_template = importlib.import_module("runnerfleet.stack.template")
-    except ImportError as exc:
-        raise RunnerfleetError(
-            "template synthesis (runnerfleet.stack.template) is not part of this build",
-            hint="install a complete runnerfleet (make venv)",
-        ) from exc
+    from runnerfleet.stack import params
+    from runnerfleet.stack.template import synthesize
 
     def synth(spec: FleetSpec, artefact: Artefact) -> RenderedStack:
-        rendered = stack_template.synthesize(spec)
-        return RenderedStack(template=rendered, parameters={})
+        return RenderedStack(
+            template=synthesize(spec), parameters=params.parameter_values(spec, artefact.key)
+        )
 
     return synth
 

@@ -101,7 +101,7 @@ def resource_table(change_set: ChangeSet) -> Table | str:
         return "  resources: none listed (a parameter-only change; the emulator lists none)"
     table = Table(box=None, pad_edge=False)
     for column in ("Action", "Resource", "Type", "Replacement"):
-        table.add_column(column, no_wrap=column != "Type")
+        table.add_column(column, overflow="fold")
     for change in change_set.changes:
         style = ACTION_STYLE.get(change.action, "")
         replacement = change.replacement or "-"
@@ -117,7 +117,9 @@ def resource_table(change_set: ChangeSet) -> Table | str:
 
 
 def parameter_table(change_set: ChangeSet) -> Table:
-    table = Table("Parameter", "Old", "New", box=None, pad_edge=False)
+    table = Table(box=None, pad_edge=False)
+    for column in ("Parameter", "Old", "New"):
+        table.add_column(column, overflow="fold")
     for change in change_set.parameters:
         table.add_row(
             escape(change.key) + (" (secret)" if change.masked else ""),
@@ -144,9 +146,10 @@ def render_results(results: Sequence[EnvResult]) -> None:
                 err.print(f"  [bold]fix:[/] {escape(r.error.hint)}")
 
 
-def render_outputs(env: str, outputs: Mapping[str, str]) -> None:
+def render_outputs(env: str, outputs: Mapping[str, str], emulated: bool = False) -> None:
     if not outputs:
-        out.print(f"{escape(env)}: no outputs")
+        note = " (the emulator does not report outputs after a change set)" if emulated else ""
+        out.print(f"{escape(env)}: no outputs{note}")
         return
     table = Table("Output", "Value", title=f"{env} outputs", box=None, pad_edge=False)
     for key in sorted(outputs):

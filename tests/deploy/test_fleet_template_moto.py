@@ -1,0 +1,72 @@
+"""The real fleet template (examples/dev.yaml) through the engine into moto."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from runnerfleet.aws.clients import ClientFactory
+from runnerfleet.aws.deploy import execute, package_code, prepare
+from runnerfleet.aws.destroy import destroy
+from runnerfleet.cli.deploy_hooks import synthesizer
+from runnerfleet.sandbox import emulator
+from runnerfleet.sandbox.state import SandboxState
+from runnerfleet.spec import load_environment
+from tests.conftest import EXAMPLES
+from tests.deploy.helpers import Recorder, fast_settings, with_instance_type
+
+
+@pytest.fixture(scope="module")
+def code() -> tuple[bytes, str]:
+    return package_code()
+
+
+def _spec(seeded: emulator.Seeded):  # type: ignore[no-untyped-def]
+    recorded = SandboxState(
+        endpoint="http://127.0.0.1:1",
+        pid=0,
+        port=1,
+        region="us-east-1",
+        vpc_id=seeded.vpc_id,
+        subnet_ids=seeded.subnet_ids,
+        bucket=seeded.bucket,
+        log_file="",
+    )
+    spec = emulator.sandbox_spec(load_environment(EXAMPLES / "dev.yaml"), recorded)
+    return spec.model_copy(update={"stack_name": f"fleet-{uuid.uuid4().hex[:8]}"})
+
+
+def _run(spec, factory: ClientFactory, code, recorder: Recorder):  # type: ignore[no-untyped-def]
+    settings = fast_settings()
+    prepared = prepare(
+        spec, factory, synth=synthesizer(), code=code, reporter=recorder, settings=settings
+    )
+    return prepared, execute(prepared, recorder)
+
+
+def test_fleet_create_noop_instance_type_update_destroy(factory, seeded, code):
+    spec, recorder = _spec(seeded), Recorder()
+    prepared, result = _run(spec, factory, code, recorder)
+    assert result.outcome == "created"
+    assert prepared.change_set is not None
+    added = {c.resource_type for c in prepared.change_set.changes if c.action == "Add"}
+    assert {"AWS::AutoScaling::AutoScalingGroup", "AWS::Lambda::Function"} <= added
+    code_key = prepared.request.parameters["CodeKey"]
+    assert code_key.endswith(f"runnerfleet-{code[1]}.zip")
+
+    again, noop = _run(spec, factory, code, recorder)
+    assert noop.outcome == "no changes" and again.change_set is None
+
+    bigger, updated = _run(with_instance_type(spec, "t3.large"), factory, code, recorder)
+    assert updated.outcome == "updated" and bigger.change_set is not None
+    assert [(c.logical_id, c.action) for c in bigger.change_set.changes] == [
+        ("LaunchTemplate", "Modify")
+    ]
+    assert bigger.request.parameters["CodeKey"] == code_key  # same code, same key
+    assert bigger.uploaded is False
+
+    gone = destroy(
+        spec, factory, confirm=lambda _s: True, reporter=recorder, settings=fast_settings()
+    )
+    assert gone.outcome == "deleted"
