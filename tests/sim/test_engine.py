@@ -7,7 +7,7 @@ import calendar
 import pytest
 
 from runnerfleet.sim.catalog import build_policy
-from runnerfleet.sim.engine import simulate
+from runnerfleet.sim.engine import Simulation, simulate
 from runnerfleet.sim.model import BootProfile, SimConfig
 from runnerfleet.sim.report import lower_bound_seconds, peak_running, percentile, summarize
 from runnerfleet.sim.synthetic import SynthParams, generate
@@ -154,3 +154,36 @@ def test_warm_pool_shortens_waits(synth: object) -> None:
     cold = simulate(synth, policy, SimConfig(slots=4, boot=BootProfile(cold_s=300)))  # type: ignore[arg-type]
     warm = simulate(synth, policy, SimConfig(slots=4, boot=BootProfile(cold_s=300), warm_pool=3))  # type: ignore[arg-type]
     assert percentile(sorted(warm.waits), 95) < percentile(sorted(cold.waits), 95)
+
+
+def _terminate_busy_at(sim: Simulation, when: float) -> None:
+    """Wrap the autoscaler: at ``when`` terminate the busy instance, as `runnerfleet terminate`."""
+    evaluate = sim._evaluate
+
+    def patched() -> None:
+        evaluate()
+        if sim.now == when:
+            (busy,) = [n for n in sim.nodes.values() if n.running]
+            sim.fleet.terminate_instance(busy.instance_id, False, sim.now)
+            sim._pump()
+
+    sim._evaluate = patched  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize(("max_drain_s", "killed"), [(10_000.0, 0), (600.0, 1)])
+def test_drain_heartbeats_past_the_hook_timeout_up_to_max_drain(
+    max_drain_s: float, killed: int
+) -> None:
+    # a 3000 s job (started at 120, after the boot) on an instance terminated at 180: the hook
+    # times out after 300 s unless the drain records heartbeats, which it does up to max_drain_s
+    trace = make_trace([0], [3000])
+    policy = build_policy("queue", 2, {"idle_count": 0})
+    config = SimConfig(slots=2, heartbeat_timeout_s=300, max_drain_s=max_drain_s, **EXACT)  # type: ignore[arg-type]
+    sim = Simulation(trace, policy, config)
+    _terminate_busy_at(sim, 180.0)
+    run = sim.run()
+    assert run.killed == killed
+    assert run.hook_timeouts == killed  # without heartbeats the default result ends it
+    if not killed:
+        assert run.end == 3120  # drained: the job finished on the terminating instance
+    assert run.launches == 2  # no decrement: the group launched a replacement
