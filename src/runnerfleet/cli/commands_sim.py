@@ -52,7 +52,7 @@ def _config(**kw: object) -> SimConfig:
     return SimConfig(boot=boot, **kw)  # type: ignore[arg-type]
 
 
-def simulate(  # noqa: PLR0917  (typer maps each option to a parameter)
+def simulate(
     trace: Path = TRACE,
     slots: int = SLOTS,
     boot: float = BOOT,
@@ -140,7 +140,7 @@ def results_table(results: list[PolicyResult], title: str) -> Table:
     return table
 
 
-def tune(  # noqa: PLR0917  (typer maps each option to a parameter)
+def tune(
     trace: Path = TRACE,
     policy: str = typer.Option(DEFAULT_POLICY, "--policy", help="Policy to tune."),
     target_p95: float = typer.Option(..., "--target-p95", help="p95 queue wait to meet, s."),
