@@ -1,4 +1,4 @@
-# Sourced by every stub: append "name<TAB>arg<TAB>arg..." to $STUB_LOG.
+# Sourced by every stub: append "name<TAB>arg<TAB>arg..." to $STUB_LOG; helpers for the stubs.
 stub_log() {
   local line
   line=$(basename "$1")
@@ -8,3 +8,13 @@ stub_log() {
   printf '%s\n' "$line" >>"$STUB_LOG"
 }
 stub_log "$0" "$@"
+
+arg_after() {  # arg_after FLAG ARGS...: the value after FLAG (or of FLAG=value)
+  local flag=$1
+  shift
+  while (($#)); do
+    [[ $1 == "$flag" ]] && { printf '%s' "$2"; return 0; }
+    [[ $1 == "$flag="* ]] && { printf '%s' "${1#*=}"; return 0; }
+    shift
+  done
+}
