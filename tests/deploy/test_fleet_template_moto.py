@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from runnerfleet.aws.clients import ClientFactory
-from runnerfleet.aws.deploy import execute, package_code, prepare
+from runnerfleet.aws.deploy import execute, package_code, prepare, run_parallel
 from runnerfleet.aws.destroy import destroy
 from runnerfleet.cli.deploy_hooks import synthesizer
 from runnerfleet.sandbox import emulator
@@ -22,7 +22,7 @@ def code() -> tuple[bytes, str]:
     return package_code()
 
 
-def _spec(seeded: emulator.Seeded):  # type: ignore[no-untyped-def]
+def _spec(seeded: emulator.Seeded, env: str = "dev"):  # type: ignore[no-untyped-def]
     recorded = SandboxState(
         endpoint="http://127.0.0.1:1",
         pid=0,
@@ -33,7 +33,7 @@ def _spec(seeded: emulator.Seeded):  # type: ignore[no-untyped-def]
         bucket=seeded.bucket,
         log_file="",
     )
-    spec = emulator.sandbox_spec(load_environment(EXAMPLES / "dev.yaml"), recorded)
+    spec = emulator.sandbox_spec(load_environment(EXAMPLES / f"{env}.yaml"), recorded)
     return spec.model_copy(update={"stack_name": f"fleet-{uuid.uuid4().hex[:8]}"})
 
 
@@ -70,3 +70,18 @@ def test_fleet_create_noop_instance_type_update_destroy(factory, seeded, code):
         spec, factory, confirm=lambda _s: True, reporter=recorder, settings=fast_settings()
     )
     assert gone.outcome == "deleted"
+
+
+def test_large_production_template_goes_through_s3_in_a_parallel_deploy(factory, seeded, code):
+    specs = [_spec(seeded, "prod"), _spec(seeded, "dev")]
+    recorder = Recorder()
+
+    def both(spec):  # type: ignore[no-untyped-def]
+        return _run(spec, factory, code, recorder)
+
+    results = run_parallel(specs, both)
+    (prod_prepared, prod), (_dev_prepared, dev) = results  # type: ignore[misc]
+    assert prod.outcome == "created" and dev.outcome == "created"
+    url = prod_prepared.request.template_url
+    assert url and url.startswith(f"https://s3.us-east-1.amazonaws.com/{seeded.bucket}/")
+    assert recorder.said("termination protection: not available in the emulator")

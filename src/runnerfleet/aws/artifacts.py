@@ -163,6 +163,19 @@ def upload_if_absent(s3: Any, artefact: Artefact) -> bool:
     return True
 
 
+INLINE_TEMPLATE_LIMIT = 51200  # bytes CreateChangeSet takes as TemplateBody
+
+
+def template_url(s3: Any, *, bucket: str, prefix: str, stack: str, body: str, region: str) -> str:
+    """Store a template too large to pass inline; content-addressed, uploaded once."""
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    base = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+    artefact = Artefact(body.encode(), digest, bucket, f"{base}templates/{stack}-{digest}.json")
+    upload_if_absent(s3, artefact)
+    # Path style: bucket names with dots stay valid, and CloudFormation accepts it.
+    return f"https://s3.{region}.amazonaws.com/{bucket}/{artefact.key}"
+
+
 def check_bucket(s3: Any, bucket: str) -> None:
     try:
         s3.head_bucket(Bucket=bucket)

@@ -52,6 +52,10 @@ class StackRequest:
     template: Mapping[str, Any]
     parameters: Mapping[str, str]
     tags: Mapping[str, str] = field(default_factory=dict)
+    template_url: str | None = None  # set when the body is over the inline limit
+
+    def body(self) -> str:
+        return template_body(self.template)
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,7 @@ class StackOperations:
                 StackName=request.name,
                 ChangeSetName=name,
                 ChangeSetType=change_type,
-                TemplateBody=json.dumps(request.template, sort_keys=True),
+                **_template_argument(request),
                 Parameters=[
                     {"ParameterKey": k, "ParameterValue": v} for k, v in request.parameters.items()
                 ],
@@ -351,6 +355,17 @@ class StackOperations:
             ),
             f"set termination protection on {name}",
         )
+
+
+def template_body(template: Mapping[str, Any]) -> str:
+    """The exact text sent to CloudFormation (sorted keys: same template, same bytes)."""
+    return json.dumps(template, sort_keys=True, separators=(",", ":"))
+
+
+def _template_argument(request: StackRequest) -> dict[str, str]:
+    if request.template_url:
+        return {"TemplateURL": request.template_url}
+    return {"TemplateBody": request.body()}
 
 
 def _change_type(name: str, state: StackState | None) -> str:

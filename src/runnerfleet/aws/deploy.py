@@ -12,10 +12,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
-from runnerfleet.aws.artifacts import Artefact, artefact_key, build_zip, upload_if_absent
+from runnerfleet.aws.artifacts import (
+    INLINE_TEMPLATE_LIMIT,
+    Artefact,
+    artefact_key,
+    build_zip,
+    template_url,
+    upload_if_absent,
+)
 from runnerfleet.aws.clients import ClientFactory
 from runnerfleet.aws.cloudformation import (
     ChangeSet,
@@ -153,6 +160,7 @@ def prepare(
     )
     rendered = synth(spec, artefact)
     request = StackRequest(spec.stack, rendered.template, rendered.parameters, stack_tags(spec))
+    request = _large_template(request, spec, factory, reporter)
     ops = StackOperations(
         factory.client("cloudformation"),
         sleep=settings.sleep,
@@ -163,6 +171,20 @@ def prepare(
     state = _usable_state(ops, spec, reporter, settings)
     change_set = _change_set(ops, request, state, reporter, env)
     return Prepared(spec, factory, ops, request, state, change_set, artefact, uploaded)
+
+
+def _large_template(
+    request: StackRequest, spec: FleetSpec, factory: ClientFactory, reporter: Reporter
+) -> StackRequest:
+    body = request.body()
+    if len(body.encode()) <= INLINE_TEMPLATE_LIMIT:
+        return request
+    s3, bucket, prefix = factory.client("s3"), spec.artifacts.bucket, spec.artifacts.prefix
+    url = template_url(
+        s3, bucket=bucket, prefix=prefix, stack=spec.stack, body=body, region=factory.target.region
+    )
+    reporter.step(spec.name, f"template: {len(body) // 1024} KiB, too large to inline: {url}")
+    return replace(request, template_url=url)
 
 
 def _usable_state(
