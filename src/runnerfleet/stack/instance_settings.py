@@ -146,6 +146,24 @@ def _check_runner(s: BootstrapSettings, problems: list[str]) -> None:
         problems.append("concurrent and check_interval must be >= 1, shutdown_timeout >= 0")
 
 
+def _check_names(s: BootstrapSettings, problems: list[str]) -> None:
+    for label, value in (("stack_name", s.stack_name), ("asg_name", s.asg_name)):
+        if not _AWS_NAME_RE.match(value):
+            problems.append(f"{label}: {value!r} is not a valid name")
+    if s.launch_hook_name is not None and not _HOOK_NAME_RE.match(s.launch_hook_name):
+        problems.append("launch_hook_name: not a valid lifecycle hook name")
+    if s.region is not None and not _AWS_NAME_RE.match(s.region):
+        problems.append("region: not a region name")
+    groups = {"bootstrap_log_group": s.bootstrap_log_group, "runner_log_group": s.runner_log_group}
+    if s.metric_namespace is not None:
+        groups["metric_namespace"] = s.metric_namespace
+    for label, value in groups.items():
+        if not _LOG_GROUP_RE.match(value):
+            problems.append(f"{label}: {value!r} is not a valid name")
+    if not re.match(r"^[A-Za-z0-9]{1,255}$", s.cfn_resource):
+        problems.append("cfn_resource: a CloudFormation logical id")
+
+
 def check_bootstrap_settings(s: BootstrapSettings) -> None:
     """Raise one SpecError listing every problem of ``s``; return quietly when it is sound."""
     problems: list[str] = []
@@ -159,20 +177,7 @@ def check_bootstrap_settings(s: BootstrapSettings) -> None:
         problems.append(f"registrations: repeated names {', '.join(dupes)}")
     for reg in s.registrations:
         _check_registration(reg, problems)
-    for label, value in (("stack_name", s.stack_name), ("asg_name", s.asg_name)):
-        if not _AWS_NAME_RE.match(value):
-            problems.append(f"{label}: {value!r} is not a valid name")
-    if s.launch_hook_name is not None and not _HOOK_NAME_RE.match(s.launch_hook_name):
-        problems.append("launch_hook_name: not a valid lifecycle hook name")
-    if s.region is not None and not _AWS_NAME_RE.match(s.region):
-        problems.append("region: not a region name")
-    for label, value in (("bootstrap_log_group", s.bootstrap_log_group),
-                         ("runner_log_group", s.runner_log_group),
-                         ("metric_namespace", s.metric_namespace or "x")):  # fmt: skip
-        if not _LOG_GROUP_RE.match(value):
-            problems.append(f"{label}: {value!r} is not a valid name")
-    if not re.match(r"^[A-Za-z0-9]{1,255}$", s.cfn_resource):
-        problems.append("cfn_resource: a CloudFormation logical id")
+    _check_names(s, problems)
     _raise(problems, "bootstrap settings")
 
 
