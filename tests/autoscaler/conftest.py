@@ -23,8 +23,9 @@ def moto_url() -> Iterator[str]:
     server.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def aws(moto_url: str) -> ClientFactory:
+    # one factory for the session: clients are costly to build, and every test uses its own group
     return ClientFactory(AwsTarget(region=REGION, endpoint_url=moto_url, max_attempts=1))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +16,9 @@ GROUP = "fleet-stubbed"
 LAUNCH = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
+@functools.cache
 def _clients() -> tuple[Any, Any]:
+    # built once: each test wraps them in fresh Stubbers, which deactivate on exit
     session = boto3.session.Session(
         aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1"
     )

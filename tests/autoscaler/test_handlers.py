@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -30,6 +31,8 @@ def _fresh_containers() -> Iterator[None]:
     yield
     ah._cache.clear()
     wh._last_trigger.clear()
+    while _ACTIVE:
+        _ACTIVE.pop().deactivate()
 
 
 def _env(group: str, **extra: str) -> dict[str, str]:
@@ -95,15 +98,24 @@ def test_run_once_scrapes_decides_applies_and_publishes(aws: ClientFactory) -> N
     json.dumps(summary)  # the Lambda returns it: must be JSON
 
 
+_ACTIVE: list[Stubber] = []
+
+
+@functools.cache
+def _clients() -> dict[str, Any]:
+    session = boto3.session.Session(
+        aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1"
+    )
+    return {name: session.client(name) for name in ("ssm", "lambda")}
+
+
 class _Fake:
     """A factory whose clients are Stubber-checked: parameters match the real service model."""
 
     def __init__(self) -> None:
-        session = boto3.session.Session(
-            aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1"
-        )
-        self.clients = {name: session.client(name) for name in ("ssm", "lambda")}
+        self.clients = _clients()
         self.stubs = {name: Stubber(c) for name, c in self.clients.items()}
+        _ACTIVE.extend(self.stubs.values())
         self.stubs["ssm"].add_response(
             "get_parameter",
             {"Parameter": {"Name": "/fleet/webhook", "Type": "SecureString", "Value": SECRET}},
