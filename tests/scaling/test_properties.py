@@ -185,3 +185,22 @@ def test_refresh_in_progress_means_no_change(snap: FleetSnapshot, policy: Policy
     decision = decide(dataclasses.replace(snap, refresh_in_progress=True), policy)
     assert decision.action == "hold" and decision.desired == snap.desired
     assert decision.terminate == decision.protect == decision.unprotect == ()
+
+
+@settings(max_examples=200, deadline=None)
+@given(snapshots(), st.integers(1, 8), st.integers(0, 10))
+def test_seed_scales_out_to_exactly_the_original_formula(
+    snap: FleetSnapshot, concurrent: int, headroom: int
+) -> None:
+    policy = SeedPolicy(concurrent=concurrent, headroom_jobs=headroom, cooldown_s=0)
+    decision = decide(dataclasses.replace(snap, refresh_in_progress=False), policy)
+    running = sum(
+        i.running_jobs or 0
+        for i in snap.instances
+        if i.state == LifecycleState.IN_SERVICE and is_fresh(i, snap.now, policy.stale_after_s)
+    )
+    formula = min(max(-(-(running + headroom) // concurrent), snap.min_size), snap.max_size)
+    if decision.action == "scale_out":
+        assert decision.desired == formula
+    if decision.action == "scale_in":
+        assert formula <= decision.desired < snap.desired  # never below it, only idle ones go
