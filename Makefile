@@ -36,7 +36,7 @@ unit: venv checkov
 test: lint typecheck unit
 
 demo: venv
-	$(BIN)/runnerfleet sandbox demo
+	RUNNERFLEET=$(abspath $(BIN))/runnerfleet ./scripts/demo.sh
 
 bench: venv
 	$(BIN)/python -m benchmarks.run_all
