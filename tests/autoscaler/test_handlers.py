@@ -201,3 +201,21 @@ def test_handlers_import_no_pydantic_spec_or_cli() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
+
+
+def test_webhook_reads_base64_bodies_and_refuses_other_methods() -> None:
+    import base64
+
+    fake = _Fake()
+    fake.stubs["lambda"].add_response(
+        "invoke",
+        {"StatusCode": 202},
+        {"FunctionName": "fleet-autoscaler", "InvocationType": "Event", "Payload": ANY},
+    )
+    event = _event(SECRET)
+    event["body"] = base64.b64encode(event["body"].encode()).decode()
+    event["isBase64Encoded"] = True
+    assert wh.handle(event, WH_ENV, fake, now=1.0)["statusCode"] == 202  # type: ignore[arg-type]
+    fake.stubs["lambda"].assert_no_pending_responses()
+    get = {**_event(SECRET), "requestContext": {"http": {"method": "GET"}}}
+    assert wh.handle(get, WH_ENV, fake, now=99.0)["statusCode"] == 405  # type: ignore[arg-type]
