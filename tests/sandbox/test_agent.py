@@ -7,14 +7,15 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 
+import gitlab
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-import gitlab
 from runnerfleet.gitlab.standin import GitLabStandIn, StandInState
 from runnerfleet.sandbox.agent import AgentConfig, RunnerAgent
 from runnerfleet.sandbox.clock import SimClock
+from runnerfleet.stack.system_id import system_id_for_instance
 
 ADDRESS = "127.0.77.1"  # every 127.x.y.z address is on the loopback interface
 PORT = 19252
@@ -88,7 +89,9 @@ def test_agent_runs_jobs_and_reports_metrics(standin: GitLabStandIn, clock: SimC
             lambda: all(j.status == "success" for j in standin.state.jobs.values()), clock, 1200
         )
         runner = next(iter(standin.state.runners.values()))
-        assert [m.system_id for m in standin.state.managers_of(runner.id)] == ["s_0123456789ab"]
+        assert [m.system_id for m in standin.state.managers_of(runner.id)] == [
+            system_id_for_instance("i-0123456789abcdef0")
+        ]
     finally:
         agent.kill()
 

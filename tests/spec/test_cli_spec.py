@@ -61,3 +61,8 @@ def test_import_properties_writes_file(tmp_path: Path) -> None:
 def test_missing_file_is_clear(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "does-not-exist.yaml"]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_usage_error_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "--no-such-option"]) == 2
+    assert "No such option" in capsys.readouterr().err

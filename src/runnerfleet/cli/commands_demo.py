@@ -18,7 +18,7 @@ def demo(
         "--trace",
         help="Workload CSV (see docs/simulator.md); default: the synthetic generator.",
     ),
-    minutes: float = typer.Option(90.0, "--minutes", help="Simulated minutes of workload."),
+    minutes: float = typer.Option(60.0, "--minutes", help="Simulated minutes of workload."),
     speed: float = typer.Option(60.0, "--speed", help="Simulated seconds per real second."),
     max_job: float = typer.Option(900.0, "--max-job", help="Cap job durations (seconds)."),
     seed: int = typer.Option(7, "--seed", help="Seed of the synthetic workload."),

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import sys
 
-import click
 import typer
+from typer._click.exceptions import ClickException  # typer vendors click since 0.29
 from rich.markup import escape
 
 from runnerfleet import __version__
@@ -87,12 +87,12 @@ def main(argv: list[str] | None = None) -> int:
         _registered.append(True)
     try:
         result = app(args=argv, standalone_mode=False, prog_name="runnerfleet")
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except click.ClickException as exc:
+    except ClickException as exc:
         exc.show()
         return int(ExitCode.INVALID_INPUT)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         err.print("[red]aborted[/]")
         return int(ExitCode.ABORTED)
     except RunnerfleetError as exc:

@@ -17,6 +17,7 @@ import httpx
 
 from runnerfleet.sandbox.clock import SimClock
 from runnerfleet.sandbox.metrics import AgentMetrics, serve_metrics
+from runnerfleet.stack.system_id import system_id_for_instance
 
 DURATION_VARIABLE = "RUNNERFLEET_JOB_DURATION"
 
@@ -44,7 +45,7 @@ class AgentConfig:
     @property
     def system_id(self) -> str:
         """Same convention as the bootstrap: derived from the instance id, unique per host."""
-        return "s_" + self.instance_id.removeprefix("i-")[:12]
+        return system_id_for_instance(self.instance_id)
 
 
 class RunnerAgent:

@@ -35,7 +35,7 @@ class DemoOptions:
     envfile: Path = Path("examples/dev.yaml")
     trace: Path | None = None
     speed: float = 60.0
-    window_s: float = 5400.0  # simulated seconds of workload
+    window_s: float = 3600.0  # simulated seconds of workload
     max_job_s: float = 900.0
     boot_s: float = 90.0
     tick_s: float = 60.0
@@ -47,6 +47,7 @@ class DemoOptions:
 
 def run_demo(options: DemoOptions, cli: Callable[[list[str]], int]) -> DemoReport:
     """``cli`` runs a runnerfleet command in-process (deploy and destroy go through it)."""
+    _STARTED[0] = time.monotonic()
     if not options.envfile.is_file():
         raise SandboxError(
             f"{options.envfile}: no such environment file",
@@ -92,12 +93,14 @@ def _run_world(world: World, options: DemoOptions) -> DemoReport:
                 time.sleep(0.05)
 
         until(lambda: feeder.done and world.queue_empty())
+        _step("workload done: draining the fleet to zero (autoscaler paused)")
         world.scale_to_zero()
         until(world.fleet_empty)
-    return _report(world, stats)
+    return _report(world, stats, finished=time.monotonic() < deadline)
 
 
-def _report(world: World, stats: DemoStats) -> DemoReport:
+def _report(world: World, stats: DemoStats, *, finished: bool) -> DemoReport:
+    instances_left = world.instances_left()
     world.prune_runners()
     state: StandInState = world.standin.state
     waits = job_waits(state)
@@ -118,11 +121,16 @@ def _report(world: World, stats: DemoStats) -> DemoReport:
         runners_left_registered=runners,
         managers_left_registered=managers,
         lifecycle_actions_timed_out=world.hook_timeouts,
+        instances_left=instances_left,
+        finished_in_time=finished,
     )
 
 
+_STARTED = [time.monotonic()]
+
+
 def _step(text: str) -> None:
-    err.print(f"[bold cyan]==>[/] {text}")
+    err.print(f"[bold cyan]==>[/] [dim]{time.monotonic() - _STARTED[0]:5.1f}s[/] {text}")
 
 
 @contextlib.contextmanager

@@ -36,6 +36,8 @@ class DemoReport:
     runners_left_registered: int
     managers_left_registered: int
     lifecycle_actions_timed_out: int
+    instances_left: int
+    finished_in_time: bool
 
     @property
     def ok(self) -> bool:
@@ -44,6 +46,8 @@ class DemoReport:
             and self.runners_left_registered == 0
             and self.managers_left_registered == 0
             and self.jobs_succeeded == self.jobs
+            and self.instances_left == 0
+            and self.finished_in_time
         )
 
     def table(self) -> Table:
@@ -62,6 +66,11 @@ class DemoReport:
             ("runners left registered (must be 0)", _flag(self.runners_left_registered)),
             ("runner managers left registered (must be 0)", _flag(self.managers_left_registered)),
             ("lifecycle actions that timed out", str(self.lifecycle_actions_timed_out)),
+            ("instances left after the drain to zero (must be 0)", _flag(self.instances_left)),
+            (
+                "finished within the time limit",
+                "yes" if self.finished_in_time else "[bold red]no[/]",
+            ),
         ):
             table.add_row(name, value)
         return table

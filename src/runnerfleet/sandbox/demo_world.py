@@ -131,14 +131,26 @@ class World:
             return all(j.status in ("success", "failed") for j in self.standin.state.jobs.values())
 
     def scale_to_zero(self) -> None:
-        """What ``destroy`` does first: the autoscaler paused, min and desired 0, hooks drain."""
+        """What ``destroy`` does first: pause the autoscaler, lift scale-in protection, set min
+        and desired to 0; every instance then goes through its terminate hook and drains."""
         self.tick_s = float("inf")
         self.next_tick = float("inf")
+        with self.asg.lock:
+            protected = [s.instance_id for s in self.fleet.describe() if s.protected]
+        for start in range(0, len(protected), 50):
+            self.asg.set_instance_protection(
+                AutoScalingGroupName=self.asg.group_name,
+                InstanceIds=protected[start : start + 50],
+                ProtectedFromScaleIn=False,
+            )
         self.asg.update_auto_scaling_group(MinSize=0, DesiredCapacity=0)
 
     def fleet_empty(self) -> bool:
+        return self.instances_left() == 0
+
+    def instances_left(self) -> int:
         with self.asg.lock:
-            return not self.fleet.describe()
+            return len(self.fleet.describe())
 
     def prune_runners(self) -> None:
         """The runners in GitLab go once the instances are gone (destroy's last step)."""
