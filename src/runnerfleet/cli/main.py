@@ -10,8 +10,8 @@ import os
 import sys
 
 import typer
-from typer._click.exceptions import ClickException  # typer vendors click since 0.29
 from rich.markup import escape
+from typer._click.exceptions import ClickException  # typer vendors click since 0.29
 
 from runnerfleet import __version__
 from runnerfleet.cli.console import err
