@@ -74,11 +74,14 @@ def test_unprotect_and_idle_tags_round_trip(aws: ClientFactory, group3: Group) -
     ad = adapter(aws, {})
     a, b, _c = group3.ids
     state = ad.observe(group3.name)
-    ad.apply(state, _decision(3, action="hold", protect=(a, b)), 10.0, {a: 1234.0})
+    report = ad.apply(
+        state, _decision(3, action="hold", protect=(a, b)), 10.0, {a: 1234.0, b: 1234.0}
+    )
+    assert "tag 2 idle instance(s)" in report.calls  # first sightings share one call
     state = ad.observe(group3.name)
     assert {m.instance_id for m in state.members if m.protected} == {a, b}
     assert {m.instance_id: m.idle_since for m in state.members}[a] == 1234.0
-    ad.apply(state, _decision(3, action="hold", unprotect=(a,)), 20.0, {a: None})
+    ad.apply(state, _decision(3, action="hold", unprotect=(a,)), 20.0, {a: None, b: None})
     state = ad.observe(group3.name)
     assert {m.instance_id for m in state.members if m.protected} == {b}
     assert all(m.idle_since is None for m in state.members)

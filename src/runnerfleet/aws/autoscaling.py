@@ -232,19 +232,23 @@ class AutoScalingAdapter:
         _try(report, f"tag {key}", lambda: self._asg.create_or_update_tags(Tags=[tag]))
 
     def _tag_idle(self, idle_tags: dict[str, float | None], report: ApplyReport) -> None:
-        start = sorted(iid for iid, since in idle_tags.items() if since is not None)
-        stop = sorted(iid for iid, since in idle_tags.items() if since is None)
-        for iid in start:
-            value = f"{idle_tags[iid]:.0f}"
+        """One CreateTags per distinct start time (all first sightings share "now"), one
+        DeleteTags for the instances that are busy again."""
+        by_value: dict[str, list[str]] = {}
+        for iid, since in sorted(idle_tags.items()):
+            if since is not None:
+                by_value.setdefault(f"{since:.0f}", []).append(iid)
+        for value, ids in by_value.items():
             _try(
                 report,
-                f"tag {iid} idle",
+                f"tag {len(ids)} idle instance(s)",
                 partial(
                     self._ec2.create_tags,
-                    Resources=[iid],
+                    Resources=ids,
                     Tags=[{"Key": TAG_IDLE_SINCE, "Value": value}],
                 ),
             )
+        stop = sorted(iid for iid, since in idle_tags.items() if since is None)
         if stop:
             _try(
                 report,
