@@ -9,7 +9,7 @@ them together with every other problem in one pass.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -347,6 +347,11 @@ class FleetSpec(Strict):
     logs: LogsSection = LogsSection()
     artifacts: ArtifactsSection
     kms_key_id: str | None = Field(None, description="KMS key for the runner tokens in SSM.")
+    access: dict[str, Any] | None = Field(
+        None,
+        description="Operator VPN (Client VPN with SAML SSO). Checked against the service's "
+        "limits by `runnerfleet access ...` (docs/access.md), not by the fleet commands.",
+    )
     tags: dict[Annotated[str, Field(min_length=1, max_length=128)], str] = Field(
         default_factory=dict, description="Tags on every resource (CostCenter, AppId, ...)."
     )
