@@ -109,7 +109,7 @@ def measures(world: World) -> list[tuple[str, str]]:
             f"{t.duplicate_deliveries} / {t.double_drains}",
         ),
         (
-            "jobs lost to spot reclaims / retried through the GitLab API",
+            "jobs lost to spot reclaims / retried via the GitLab API (our spot handler in both)",
             f"{t.spot_lost} / {t.spot_retried}",
         ),
         ("simulated time", f"{world.now / 3600:.1f} h"),
