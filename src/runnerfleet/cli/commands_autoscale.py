@@ -108,8 +108,9 @@ def render(result: Evaluation) -> None:
     decision, snapshot = result.decision, result.snapshot
     table = Table(title=f"{result.group.name}: {len(snapshot.instances)} instance(s)")
     table.add_column("instance", no_wrap=True, min_width=19)
-    for column in ("state", "jobs/slots", "idle for", "protected", "action"):
+    for column in ("state", "jobs/slots", "idle", "protected"):
         table.add_column(column, no_wrap=True)
+    table.add_column("action", no_wrap=True, min_width=9)
     for inst in sorted(snapshot.instances, key=lambda i: i.instance_id):
         jobs = "?" if inst.running_jobs is None else str(inst.running_jobs)
         idle = "-" if inst.idle_since is None else f"{snapshot.now - inst.idle_since:.0f}s"
