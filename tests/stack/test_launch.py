@@ -62,6 +62,10 @@ def test_group_hooks_and_policies() -> None:
     assert rolling["WaitOnResourceSignals"] is True
     assert "Launch" not in rolling["SuspendProcesses"]
     assert asg["CreationPolicy"]["ResourceSignal"]["Count"] == 1  # dev: desired 1
+    # a stack update must not reset the size the autoscaler chose
+    assert asg["UpdatePolicy"]["AutoScalingScheduledAction"] == {
+        "IgnoreUnmodifiedGroupSizeProperties": True
+    }
 
 
 def test_tags_propagate_with_name_and_stack() -> None:

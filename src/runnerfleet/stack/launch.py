@@ -283,13 +283,16 @@ def auto_scaling_group(spec: FleetSpec, depends_on: list[str]) -> Json:
 def _update_policy(spec: FleetSpec) -> Json:
     rolling = spec.capacity.rolling_update
     return {
+        # The autoscaler owns the desired capacity: a stack update that does not change the
+        # group's size in the template must not reset it to the template's initial value.
+        "AutoScalingScheduledAction": {"IgnoreUnmodifiedGroupSizeProperties": True},
         "AutoScalingRollingUpdate": {
             "MaxBatchSize": rolling.max_batch_size,
             "MinInstancesInService": rolling.min_in_service,
             "PauseTime": rolling.pause_time,
             "SuspendProcesses": SUSPEND_DURING_UPDATE,
             "WaitOnResourceSignals": True,
-        }
+        },
     }
 
 
