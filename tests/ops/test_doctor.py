@@ -162,15 +162,15 @@ def test_drift_lists_drifted_resources_and_properties() -> None:
 def test_gitlab_reachable_and_runner_tokens_against_the_stand_in(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import gitlab
     from runnerfleet.aws.doctor_gitlab import gitlab_reachable, runner_tokens
+    from runnerfleet.gitlab.client import connect
     from runnerfleet.gitlab.standin import GitLabStandIn
 
     pat = "glpat-doctor-0000000000"
     with GitLabStandIn() as server, mock_aws():
         server.state.add_access_token(pat, scopes=("api",), admin=True)
         server.state.add_project(1234, "acme/backend")
-        token = gitlab.Gitlab(server.url, private_token=pat).http_post(
+        token = connect(server.url, pat).http_post(
             "/user/runners", post_data={"runner_type": "project_type", "project_id": 1234}
         )["token"]
         spec = load_environment(EXAMPLES / "dev.yaml")
