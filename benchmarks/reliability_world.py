@@ -10,27 +10,31 @@ once, so a share of events is delivered twice.
 from __future__ import annotations
 
 import random
-import zlib
 from dataclasses import dataclass, field
-from typing import Any
 
-from runnerfleet.aws.lifecycle_ssm import ActionRecord, Claim
+from benchmarks.reliability_fakes import (
+    Actions,
+    Commands,
+    FakeRecords,
+    Jobs,
+    Members,
+    Metrics,
+    lifecycle_payload,
+    spot_payload,
+)
 from runnerfleet.drain import (
     CommandStatus,
     DrainAction,
     DrainLimits,
     DrainState,
-    JobRef,
-    JobView,
     decide_drain,
 )
 from runnerfleet.handlers.drain_support import Clock
 from runnerfleet.handlers.lifecycle import DrainConfig, DrainDeps, handle_terminate
 from runnerfleet.handlers.spot import SpotConfig, SpotDeps, handle_spot
-from runnerfleet.sim.fleet import Fleet, FleetConfig, FleetModelError, FleetState
+from runnerfleet.sim.fleet import Fleet, FleetConfig, FleetModelError
 from runnerfleet.sim.fleet_types import CONTINUE, EventKind, FleetEvent, HookConfig
 
-GITLAB = "https://gitlab.example.com"
 TICK_S = 10.0
 MAX_NESTING = 8  # concurrent handler invocations
 HOOK_TIMEOUT_S = 600.0
@@ -78,27 +82,6 @@ class Tally:
     spot_lost: int = 0
     spot_retried: int = 0
     longest_drain_s: float = 0.0
-
-
-class FakeRecords:
-    """ActionRecords' semantics (create-if-absent, lease, resume) in memory."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, ActionRecord] = {}
-
-    def claim(self, token: str, instance_id: str, *, now: float, lease_s: float) -> Claim:
-        current = self.rows.get(token)
-        if current is None:
-            self.rows[token] = ActionRecord(
-                token, instance_id, "claimed", now + lease_s, started_at=now
-            )
-            return Claim("new", self.rows[token])
-        if current.state == "abandoned" or current.lease_until > now or current.command_id:
-            return Claim("duplicate", current)
-        return Claim("resume", current)
-
-    def save(self, record: ActionRecord) -> None:
-        self.rows[record.token] = record
 
 
 class World:
@@ -286,17 +269,17 @@ class World:
         deadline = self.now + 170.0  # a 180 s Lambda timeout
         clock = Clock(now=lambda: self.now, sleep=lambda s: self.advance_to(self.now + s))
         if event.kind is EventKind.TERMINATE_ACTION:
-            deps = DrainDeps(self.records, _Commands(self), _Actions(self), _Metrics(), clock)
+            deps = DrainDeps(self.records, Commands(self), Actions(self), Metrics(), clock)
             cfg = DrainConfig(fleet="bench", document="drain", limits=self.limits, group="bench")
-            handle_terminate(_lifecycle_payload(event, self), deps, cfg, deadline)
+            handle_terminate(lifecycle_payload(event, self), deps, cfg, deadline)
         else:
             deps_s = SpotDeps(
-                self.records, _Commands(self), _Members(self), _Metrics(), clock, jobs=_Jobs(self)
+                self.records, Commands(self), Members(self), Metrics(), clock, jobs=Jobs(self)
             )
             spot_cfg = SpotConfig(
                 fleet="bench", group="bench", document="spot", retry_lost_jobs=True
             )
-            handle_spot(_spot_payload(event, self), deps_s, spot_cfg, deadline + 130.0)
+            handle_spot(spot_payload(event, self), deps_s, spot_cfg, deadline + 130.0)
 
     def start_drain(self, instance: str, token: str) -> None:
         runner = self.runners.get(instance)
@@ -307,104 +290,3 @@ class World:
             self.tally.double_drains += 1
         if runner.drain_token is None:
             runner.drain_token, runner.drain_started = token, self.now
-
-
-def _lifecycle_payload(event: FleetEvent, world: World) -> dict[str, Any]:
-    token = f"{zlib.crc32(f'{event.instance_id}@{event.at}'.encode()):012d}"
-    return {
-        "id": f"ev-{token}",
-        "detail-type": "EC2 Instance-terminate Lifecycle Action",
-        "time": _iso(event.at),
-        "detail": {
-            "LifecycleActionToken": f"00000000-0000-4000-8000-{token}",
-            "AutoScalingGroupName": "bench",
-            "LifecycleHookName": "drain",
-            "EC2InstanceId": event.instance_id,
-            "LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING",
-        },
-    }
-
-
-def _spot_payload(event: FleetEvent, world: World) -> dict[str, Any]:
-    return {
-        "id": f"spot-{event.instance_id}",
-        "time": _iso(event.at),
-        "detail-type": "EC2 Spot Instance Interruption Warning",
-        "detail": {"instance-id": event.instance_id, "instance-action": "terminate"},
-    }
-
-
-def _iso(at: float) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(at, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class _Commands:
-    def __init__(self, world: World) -> None:
-        self.world = world
-
-    def send(self, instance_id: str, document: str, parameters: Any, comment: str) -> str:
-        runner = self.world.runners.get(instance_id)
-        if document == "drain":
-            self.world.start_drain(instance_id, parameters["LifecycleActionToken"])
-        elif runner is not None:
-            runner.accepting = False  # the spot stop: no new jobs at once
-        return f"{document}:{instance_id}"
-
-    def status(self, command_id: str, instance_id: str) -> tuple[CommandStatus, str]:
-        document = command_id.split(":", 1)[0]
-        runner = self.world.runners.get(instance_id)
-        if document == "spot":
-            jobs = runner.jobs if runner else []
-            listing = "".join(
-                f"url={GITLAB}/acme/app/-/jobs/{j.job_id} state=running\n" for j in jobs
-            )
-            return CommandStatus.SUCCEEDED, listing
-        done = runner is None or runner.completed
-        return (CommandStatus.SUCCEEDED if done else CommandStatus.RUNNING), ""
-
-
-class _Actions:
-    def __init__(self, world: World) -> None:
-        self.world = world
-
-    def complete(self, group: str, hook: str, token: str, result: str) -> bool:
-        raise AssertionError("the benchmark never expects the Lambda to ABANDON")
-
-
-class _Members:
-    def __init__(self, world: World) -> None:
-        self.world = world
-
-    def group_of(self, instance_id: str) -> str | None:
-        state = self.world.fleet.state_of(instance_id)
-        return None if state is FleetState.TERMINATED else "bench"
-
-
-class _Jobs:
-    def __init__(self, world: World) -> None:
-        self.world = world
-
-    def owns(self, ref: JobRef) -> bool:
-        return ref.url.startswith(GITLAB + "/")
-
-    def job(self, ref: JobRef) -> JobView:
-        job = self.world.jobs[ref.job_id]
-        return JobView(ref, job.status, job.failure_reason)
-
-    def cancel(self, ref: JobRef) -> None:
-        self.world.jobs[ref.job_id].status = "canceled"
-
-    def retry(self, ref: JobRef) -> int:
-        job = self.world.jobs[ref.job_id]
-        if job.retried:
-            raise AssertionError(f"job {ref.job_id} retried twice")
-        job.retried = True
-        self.world.tally.spot_retried += 1
-        return ref.job_id
-
-
-class _Metrics:
-    def count(self, name: str, value: float = 1.0) -> None:
-        return None
