@@ -137,3 +137,15 @@ def _check_wiring(aws: ClientFactory, spec: FleetSpec, physical: dict[str, str])
         AutoScalingGroupNames=[physical["AutoScalingGroup"]]
     )["AutoScalingGroups"][0]
     assert asg["MaxSize"] == spec.capacity.max
+
+
+def test_two_stacks_coexist_in_one_account_and_region(endpoint: str) -> None:
+    """Every name derives from the stack: a second environment beside the first deploys."""
+    base = example("dev")
+    aws = ClientFactory(AwsTarget(region=base.aws.region, endpoint_url=endpoint, max_attempts=1))
+    first = _seeded(variant(base, stack_name="fleet-blue"), aws)
+    second = variant(first, stack_name="fleet-green")
+    assert _deploy(first, aws)["AutoScalingGroup"] == "fleet-blue-asg"
+    assert _deploy(second, aws)["AutoScalingGroup"] == "fleet-green-asg"
+    groups = aws.client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
+    assert {"fleet-blue-asg", "fleet-green-asg"} <= {g["AutoScalingGroupName"] for g in groups}
