@@ -10,7 +10,7 @@ import pytest
 
 from runnerfleet.stack.iam import UNSCOPABLE_ACTIONS
 from runnerfleet.stack.template import synthesize
-from tests.stack.helpers import all_specs, example
+from tests.stack.helpers import all_specs, example, variant
 
 READ_VERBS = ("Describe", "Get", "List")
 # Reads that expose secrets: never on "*" (AmazonSSMManagedInstanceCore's GetParameter on "*"
@@ -140,3 +140,15 @@ def test_every_explicit_name_derives_from_the_stack() -> None:
     assert len(names) >= 10
     assert all("${AWS::StackName}" in n for n in names), names
     assert not [n for n in names if "RoleName" in n]  # IAM is global: names are generated
+
+
+def test_two_stacks_share_no_name() -> None:
+    blue = variant(example("dev"), stack_name="fleet-blue")
+    green = variant(blue, stack_name="fleet-green")
+
+    def resolved(spec: Any) -> set[str]:
+        return {
+            n.replace("${AWS::StackName}", spec.stack) for n in _explicit_names(synthesize(spec))
+        }
+
+    assert resolved(blue) and not resolved(blue) & resolved(green)

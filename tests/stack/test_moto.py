@@ -140,7 +140,10 @@ def _check_wiring(aws: ClientFactory, spec: FleetSpec, physical: dict[str, str])
 
 
 def test_two_stacks_coexist_in_one_account_and_region(endpoint: str) -> None:
-    """Every name derives from the stack: a second environment beside the first deploys."""
+    """Every name derives from the stack: a second environment beside the first deploys.
+
+    moto does not refuse every duplicate name (Lambda functions are overwritten), so the
+    name-by-name check lives in test_iam.py::test_two_stacks_share_no_name."""
     base = example("dev")
     aws = ClientFactory(AwsTarget(region=base.aws.region, endpoint_url=endpoint, max_attempts=1))
     first = _seeded(variant(base, stack_name="fleet-blue"), aws)
