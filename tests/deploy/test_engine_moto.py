@@ -7,7 +7,7 @@ import pytest
 from runnerfleet.aws.clients import ClientFactory
 from runnerfleet.aws.cloudformation import StackOperations, StackRequest
 from runnerfleet.aws.deploy import cancel, execute, prepare
-from runnerfleet.aws.destroy import destroy
+from runnerfleet.aws.destroy import DestroySteps, destroy
 from runnerfleet.errors import AbortedError, DeployFailedError
 from tests.deploy.helpers import (
     CODE,
@@ -165,3 +165,30 @@ def test_request_with_same_content_in_another_key_order_compares_unchanged(facto
         spec.stack, reordered, {**prepared.request.parameters, "InstanceType": "x"}
     )
     assert not ops.unchanged(other, state)
+
+
+def test_destroy_drains_before_deleting_and_prunes_after(factory, bucket):
+    spec = dev_spec(bucket)
+    _deploy(spec, factory)
+    ops = StackOperations(factory.client("cloudformation"))
+    order: list[tuple[str, bool]] = []
+
+    def drain() -> str:
+        order.append(("drain", ops.describe(spec.stack) is not None))
+        return "drained"
+
+    def prune() -> str:
+        order.append(("prune", ops.describe(spec.stack) is not None))
+        return "pruned"
+
+    recorder = Recorder()
+    destroy(
+        spec,
+        factory,
+        confirm=lambda _s: True,
+        reporter=recorder,
+        settings=fast_settings(),
+        steps=DestroySteps(drain=drain, prune=prune),
+    )
+    assert order == [("drain", True), ("prune", False)]
+    assert recorder.said("drain: drained") and recorder.said("prune runners: pruned")

@@ -34,13 +34,14 @@ def _alive(pid: int) -> bool:
 
 def test_start_status_stop():
     state_file = Path(os.environ["RUNNERFLEET_HOME"]) / "sandbox.json"
-    pid = 0
+    pid = gitlab_pid = 0
     try:
         started = _cli("start")
         assert started.returncode == 0, started.stderr
         assert "EMULATED" in started.stderr
         recorded = json.loads(state_file.read_text())
-        pid = recorded["pid"]
+        pid, gitlab_pid = recorded["pid"], recorded["gitlab_pid"]
+        assert recorded["gitlab_url"].startswith("http://127.0.0.1:")
         assert recorded["endpoint"].startswith("http://127.0.0.1:")
         assert recorded["vpc_id"].startswith("vpc-") and len(recorded["subnet_ids"]) == 2
         assert recorded["bucket"] == "runnerfleet-sandbox-artifacts"
@@ -50,7 +51,8 @@ def test_start_status_stop():
         stopped = _cli("stop")
         assert stopped.returncode == 0 and f"pid {pid}" in stopped.stdout
         assert not state_file.exists()
-        assert not _alive(pid)
+        assert not _alive(pid) and not _alive(gitlab_pid)
     finally:
-        if pid > 1 and _alive(pid):
-            os.kill(pid, signal.SIGKILL)
+        for started_pid in (pid, gitlab_pid):
+            if started_pid > 1 and _alive(started_pid):
+                os.kill(started_pid, signal.SIGKILL)

@@ -11,6 +11,7 @@ import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 import typer
@@ -107,8 +108,14 @@ def deploy(
     sandbox: bool = SANDBOX,
     profile: str | None = PROFILE,
     policy: Path | None = POLICY,
+    skip_registrations: bool = typer.Option(
+        False, "--skip-registrations", help="Do not create/update/delete GitLab runners."
+    ),
 ) -> int:
     """Deploy environments: validate, package, upload, change set, preview, confirm, execute.
+
+    GitLab runner registrations are reconciled around the stack update: created before it,
+    removed ones deleted after it (needs the GitLab token; in the sandbox, its stand-in).
 
     Examples:
       runnerfleet deploy examples/dev.yaml --sandbox
@@ -119,10 +126,21 @@ def deploy(
     pairs = targets(specs, sandbox, profile)
     synth, code = deploy_hooks.synthesizer(), package_code()
 
+    syncs: dict[str, Any] = {}
+
     def prep(target: Target) -> Prepared:
-        return prepare(
-            target[0], target[1], synth=synth, code=code, reporter=reporter, settings=settings
-        )
+        spec, factory = target
+        item = prepare(spec, factory, synth=synth, code=code, reporter=reporter, settings=settings)
+        if not skip_registrations:
+            syncs[spec.name] = deploy_hooks.plan_registrations(spec, factory, sandbox, reporter)
+        return item
+
+    def run(item: Prepared) -> EnvResult:
+        sync = syncs.get(item.env)
+        deploy_hooks.registrations_before(sync, item.env, reporter)
+        result = execute(item, reporter)
+        deploy_hooks.registrations_after(sync, item.env, reporter)
+        return result
 
     prepared = run_parallel(pairs, prep)
     ready = [p for p in prepared if isinstance(p, Prepared)]
@@ -134,9 +152,8 @@ def deploy(
             cancel(item)
         raise AbortedError("deploy cancelled: change sets deleted, nothing changed")
     with reporter.live():
-        executed = run_parallel(ready, lambda p: execute(p, reporter))
-    results = _merge(pairs, prepared, executed)
-    return _finish(results, pairs, sandbox, reporter)
+        executed = run_parallel(ready, run)
+    return _finish(_merge(pairs, prepared, executed), pairs)
 
 
 def _merge(
@@ -155,18 +172,15 @@ def _merge(
     return results
 
 
-def _finish(
-    results: list[EnvResult], pairs: Sequence[Target], sandbox: bool, reporter: RichReporter
-) -> int:
+def _finish(results: list[EnvResult], pairs: Sequence[Target]) -> int:
     if len(results) == 1 and results[0].error is not None:
         raise results[0].error
     render_results(results)
     by_env = {spec.name: (spec, factory) for spec, factory in pairs}
     for result in results:
         if result.ok:
-            spec, factory = by_env[result.env]
+            _spec, factory = by_env[result.env]
             render_outputs(result.env, result.outputs, factory.target.emulated)
-            deploy_hooks.reconcile_registrations(spec, factory, sandbox, reporter)
     failures = [r.error for r in results if r.error is not None]
     return int(failures[0].exit_code) if failures else 0
 
@@ -261,6 +275,7 @@ def destroy(
     Example: runnerfleet destroy examples/dev.yaml --sandbox
     """
     spec, factory = targets([load_environment(envfile)], sandbox, profile)[0]
+    reporter = RichReporter()
 
     def confirm(stack: str) -> bool:
         if yes:
@@ -274,9 +289,9 @@ def destroy(
         spec,
         factory,
         confirm=confirm,
-        reporter=RichReporter(),
+        reporter=reporter,
         settings=Settings(),
-        steps=deploy_hooks.destroy_steps(spec, factory, sandbox),
+        steps=deploy_hooks.destroy_steps(spec, factory, sandbox, reporter),
         disable_protection=disable_protection,
     )
     render_results([result])

@@ -32,7 +32,10 @@ def start(
     region: str = typer.Option(emulator.DEFAULT_REGION, help="Region the sandbox is seeded in."),
     port: int = typer.Option(0, help="Port on 127.0.0.1 (0: a free one)."),
 ) -> int:
-    """Start the emulator in the background, seed a VPC, subnets and a bucket, record it.
+    """Start the emulator and a GitLab stand-in in the background, seed them, record them.
+
+    Seeded: a VPC with two private subnets and an artefact bucket; the stand-in accepts the
+    sandbox's own access token, so runner registrations work without a real GitLab.
 
     Example: runnerfleet sandbox start
     """
@@ -75,6 +78,8 @@ def _describe(state: SandboxState) -> None:
     out.print(f"  account:  {state.account_id}")
     out.print(f"  vpc:      {state.vpc_id}  private subnets: {', '.join(state.subnet_ids)}")
     out.print(f"  bucket:   {state.bucket}")
+    if state.gitlab_url:
+        out.print(f"  gitlab:   {escape(state.gitlab_url)} (stand-in, pid {state.gitlab_pid})")
     out.print(f"  state:    {escape(str(state_path()))}")
 
 

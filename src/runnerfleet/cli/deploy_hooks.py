@@ -2,15 +2,26 @@
 
 Kept apart from the commands so that each link is one small function, and tests can swap a
 link (e.g. a small template instead of the full synthesis) without patching the commands.
+
+GitLab runner registrations are reconciled around the stack update (create before, delete
+after) when the environment has registrations and GitLab is reachable: on real AWS always
+(unless --skip-registrations), in the sandbox only when it runs a GitLab stand-in.
 """
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from runnerfleet.aws.artifacts import Artefact
+from runnerfleet.aws.awscall import aws_call
 from runnerfleet.aws.clients import ClientFactory
 from runnerfleet.aws.deploy import RenderedStack, Reporter, Synthesizer
 from runnerfleet.aws.destroy import DestroySteps
+from runnerfleet.sandbox.state import load as load_sandbox
 from runnerfleet.spec.models import FleetSpec
+
+DRAIN_MARGIN_S = 300  # on top of the longest drain plus one hook timeout
 
 
 def synthesizer() -> Synthesizer:
@@ -26,11 +37,109 @@ def synthesizer() -> Synthesizer:
     return synth
 
 
-def reconcile_registrations(
+def gitlab_reachable(sandbox: bool) -> str | None:
+    """None when registrations can be reconciled; otherwise why they are skipped."""
+    if not sandbox:
+        return None
+    running = load_sandbox()
+    if running is None or not running.gitlab_url:
+        return "the sandbox runs no GitLab stand-in"
+    return None
+
+
+def plan_registrations(
     spec: FleetSpec, factory: ClientFactory, sandbox: bool, reporter: Reporter
-) -> None:
-    reporter.step(spec.name, "gitlab registrations: skipped (not available in this build)")
+) -> Any | None:
+    """The registration plan (reads GitLab and SSM, changes nothing), or None when skipped."""
+    if not spec.registrations:
+        return None
+    skipped = gitlab_reachable(sandbox)
+    if skipped:
+        reporter.step(spec.name, f"gitlab registrations: skipped ({skipped})")
+        return None
+    from runnerfleet.gitlab.reconcile import prepare_registrations
+
+    sync = prepare_registrations(
+        spec,
+        factory,
+        sandbox=sandbox,
+        warn=lambda m: reporter.step(spec.name, f"gitlab warning: {m}"),
+        progress=lambda m: reporter.step(spec.name, f"gitlab: {m}"),
+    )
+    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(sync.plan.summary().items()))
+    reporter.step(spec.name, f"gitlab registrations: plan {summary or 'nothing to do'}")
+    return sync
 
 
-def destroy_steps(spec: FleetSpec, factory: ClientFactory, sandbox: bool) -> DestroySteps:
-    return DestroySteps()
+def registrations_before(sync: Any | None, env: str, reporter: Reporter) -> None:
+    if sync is None:
+        return
+    from runnerfleet.gitlab.reconcile import before_stack_update
+
+    report = before_stack_update(sync)
+    created, updated = len(report.created), len(report.updated)
+    reporter.step(env, f"gitlab registrations: {created} created, {updated} updated")
+
+
+def registrations_after(sync: Any | None, env: str, reporter: Reporter) -> None:
+    if sync is None:
+        return
+    from runnerfleet.gitlab.reconcile import after_instances_refreshed
+
+    report = after_instances_refreshed(sync)
+    if report.deleted:
+        reporter.step(env, f"gitlab registrations: {len(report.deleted)} removed runner(s) deleted")
+
+
+def destroy_steps(
+    spec: FleetSpec, factory: ClientFactory, sandbox: bool, reporter: Reporter
+) -> DestroySteps:
+    """Drain first (always), prune GitLab last (when GitLab is reachable)."""
+    prune = None if gitlab_reachable(sandbox) else (lambda: _prune(spec, factory, sandbox))
+    return DestroySteps(drain=lambda: _drain(spec, factory, sandbox, reporter), prune=prune)
+
+
+def _drain(spec: FleetSpec, factory: ClientFactory, sandbox: bool, reporter: Reporter) -> str:
+    from runnerfleet.aws.fleet_drain import drain_fleet_to_zero
+
+    if not _has_group(factory.client("cloudformation"), spec.stack):
+        return "the stack holds no Auto Scaling group: nothing to drain"
+    result = drain_fleet_to_zero(
+        cloudformation=factory.client("cloudformation"),
+        autoscaling=factory.client("autoscaling"),
+        events=factory.client("events"),
+        stack=spec.stack,
+        now=time.monotonic,
+        sleep=time.sleep,
+        timeout_s=spec.drain.max_drain_s + spec.drain.heartbeat_timeout_s + DRAIN_MARGIN_S,
+        poll_s=1.0 if sandbox else 15.0,
+        on_progress=lambda p: reporter.step(spec.name, p.line()),
+    )
+    if result.already_gone:
+        return "the stack is already gone"
+    return f"group {result.group} is empty after {result.elapsed_s:.0f} s"
+
+
+def _has_group(cloudformation: Any, stack: str) -> bool:
+    """A stack whose creation failed (ROLLBACK_COMPLETE) has no group left to drain."""
+    resources = aws_call(
+        lambda: cloudformation.describe_stack_resources(StackName=stack)["StackResources"],
+        f"list the resources of {stack}",
+    )
+    return any(r.get("ResourceType") == "AWS::AutoScaling::AutoScalingGroup" for r in resources)
+
+
+def _prune(spec: FleetSpec, factory: ClientFactory, sandbox: bool) -> str:
+    from runnerfleet.gitlab.inventory import apply_prune, collect, find_orphans, plan_prune
+    from runnerfleet.gitlab.reconcile import registrar_for
+    from runnerfleet.gitlab.registry import desired_from_spec
+
+    registrar = registrar_for(spec, factory, sandbox=sandbox)
+    desired, stored = desired_from_spec(spec), registrar.store.list()
+    views = collect(registrar, desired, stored, [])  # the stack is gone: no live instance
+    plan = plan_prune(views, find_orphans(registrar, desired, views, stored))
+    report = apply_prune(plan, registrar)
+    failed = f", {len(report.failures)} failed" if report.failures else ""
+    return (
+        f"{report.managers_removed} manager(s), {report.runners_removed} runner(s) removed{failed}"
+    )

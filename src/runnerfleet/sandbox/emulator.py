@@ -30,6 +30,7 @@ from runnerfleet.spec.models import FleetSpec
 HOST = "127.0.0.1"
 DEFAULT_REGION = "us-east-1"
 BUCKET = "runnerfleet-sandbox-artifacts"
+GITLAB_MODULE = "runnerfleet.gitlab.standin"
 VPC_CIDR = "10.42.0.0/16"
 SUBNETS = (("a", "10.42.1.0/24"), ("b", "10.42.2.0/24"))
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -60,10 +61,12 @@ def start(
             start_new_session=True,  # survives the command that started it; stop ends it
         )
     endpoint = f"http://{HOST}:{port}"
+    gitlab: tuple[str, int] | None = None
     try:
         _wait_until_answering(endpoint, proc, wait_s)
         configure(endpoint)
         seeded = seed(endpoint, region)
+        gitlab = start_gitlab(wait_s)
     except BaseException:
         _terminate(proc.pid)
         raise
@@ -76,9 +79,46 @@ def start(
         subnet_ids=seeded.subnet_ids,
         bucket=seeded.bucket,
         log_file=str(log),
+        gitlab_url=gitlab[0],
+        gitlab_pid=gitlab[1],
     )
     state_file.save(new)
     return new
+
+
+def start_gitlab(wait_s: float) -> tuple[str, int]:
+    """The GitLab stand-in (python -m runnerfleet.gitlab.standin) on loopback: (url, pid)."""
+    ready = state_file.home() / "gitlab.url"
+    ready.unlink(missing_ok=True)
+    with (state_file.home() / "gitlab.log").open("ab") as sink:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                GITLAB_MODULE,
+                "--host",
+                HOST,
+                "--port",
+                "0",
+                "--ready-file",
+                str(ready),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        url = ready.read_text(encoding="utf-8").strip() if ready.exists() else ""
+        if url:
+            return url, proc.pid
+        time.sleep(0.1)
+    _terminate(proc.pid)
+    raise SandboxError(
+        "the GitLab stand-in did not start",
+        hint=f"read {state_file.home() / 'gitlab.log'}, then retry `runnerfleet sandbox start`",
+    )
 
 
 def _wait_until_answering(endpoint: str, proc: subprocess.Popen[bytes], wait_s: float) -> None:
@@ -165,20 +205,22 @@ def stop() -> SandboxState | None:
     current = state_file.load()
     if current is None:
         return None
-    if _is_our_emulator(current.pid, current.port):
+    if _is_ours(current.pid, b"moto.server", str(current.port).encode()):
         _terminate(current.pid)
+    if _is_ours(current.gitlab_pid, GITLAB_MODULE.encode(), b"--ready-file"):
+        _terminate(current.gitlab_pid)
     state_file.clear()
     return current
 
 
-def _is_our_emulator(pid: int, port: int) -> bool:
-    """Guard against a recycled PID: the process must be a moto server on our port."""
+def _is_ours(pid: int, program: bytes, marker: bytes) -> bool:
+    """Guard against a recycled PID: the process must run ``program`` with ``marker``."""
     if pid <= 1:  # 0, -1 and 1 would signal groups, everyone, or init
         return False
     cmdline = Path(f"/proc/{pid}/cmdline")
     if cmdline.exists():
         args = cmdline.read_bytes().split(b"\0")
-        return b"moto.server" in args and str(port).encode() in args
+        return program in args and marker in args
     try:
         os.kill(pid, 0)
     except OSError:

@@ -31,7 +31,8 @@ class SandboxState:
     bucket: str
     log_file: str
     account_id: str = SANDBOX_ACCOUNT
-    gitlab_url: str | None = None  # a GitLab stand-in, when one was started
+    gitlab_url: str | None = None  # the GitLab stand-in, when one was started
+    gitlab_pid: int = 0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
