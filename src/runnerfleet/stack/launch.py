@@ -271,13 +271,17 @@ def auto_scaling_group(spec: FleetSpec, depends_on: list[str]) -> Json:
         "UpdatePolicy": _update_policy(spec),
     }
     if cap.initial_desired > 0:
-        # Every instance of the first launch must signal; with desired 0 there is nothing to
-        # wait for, and a CreationPolicy would time out the create, so none is set.
-        resource["CreationPolicy"] = {
-            "AutoScalingCreationPolicy": {"MinSuccessfulInstancesPercent": 100},
-            "ResourceSignal": {"Count": cap.initial_desired, "Timeout": CREATION_TIMEOUT},
-        }
+        resource["CreationPolicy"] = _creation_policy(cap.initial_desired)
     return resource
+
+
+def _creation_policy(count: int) -> Json:
+    """Every instance of the first launch must signal. With desired 0 there is nothing to
+    wait for and a CreationPolicy would time out the create, so the caller sets none."""
+    return {
+        "AutoScalingCreationPolicy": {"MinSuccessfulInstancesPercent": 100},
+        "ResourceSignal": {"Count": count, "Timeout": CREATION_TIMEOUT},
+    }
 
 
 def _update_policy(spec: FleetSpec) -> Json:

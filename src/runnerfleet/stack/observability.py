@@ -53,9 +53,9 @@ def _alarm(description: str, props: Json) -> Json:
     return {"Type": "AWS::CloudWatch::Alarm", "Properties": {**base, **props}}
 
 
-def alarms(spec: FleetSpec) -> dict[str, Json]:
+def _pending_at_max(spec: FleetSpec) -> Json:
     periods = mn.ALARM_PENDING_JOBS[3]
-    at_max = _alarm(
+    return _alarm(
         f"Jobs have been queued for {periods} minutes while the group is at its maximum "
         f"({spec.capacity.max}): raise capacity.max or look for stuck jobs",
         {
@@ -73,9 +73,12 @@ def alarms(spec: FleetSpec) -> dict[str, Json]:
             ],
         },
     )
-    name, stat, _, scrape_periods = mn.ALARM_SCRAPE_FAILURES
-    scrape = _alarm(
-        f"Runner metrics could not be read for {scrape_periods} minutes: those instances count as "
+
+
+def _scrape_failures(spec: FleetSpec) -> Json:
+    name, stat, _, periods = mn.ALARM_SCRAPE_FAILURES
+    return _alarm(
+        f"Runner metrics could not be read for {periods} minutes: those instances count as "
         "busy (no scale-in); check the runners' port 9252 and the autoscaler's security group",
         {
             "Namespace": mn.NAMESPACE,
@@ -83,36 +86,44 @@ def alarms(spec: FleetSpec) -> dict[str, Json]:
             "Dimensions": _scaling_dims(spec),
             "Statistic": stat,
             "Period": PERIOD,
-            "EvaluationPeriods": scrape_periods,
+            "EvaluationPeriods": periods,
         },
     )
+
+
+def _simple(description: str, namespace: str, metric: str, dims: list[Json], stat: str) -> Json:
+    return _alarm(
+        description,
+        {
+            "Namespace": namespace,
+            "MetricName": metric,
+            "Dimensions": dims,
+            "Statistic": stat,
+            "Period": 300,
+            "EvaluationPeriods": 1,
+        },
+    )
+
+
+def alarms(spec: FleetSpec) -> dict[str, Json]:
+    queue = [{"Name": "QueueName", "Value": getatt("DeadLetterQueue", "QueueName")}]
     return {
-        "PendingAtMaxAlarm": at_max,
-        "ScrapeFailuresAlarm": scrape,
-        "DrainFailuresAlarm": _alarm(
+        "PendingAtMaxAlarm": _pending_at_max(spec),
+        "ScrapeFailuresAlarm": _scrape_failures(spec),
+        "DrainFailuresAlarm": _simple(
             "A drain failed or was abandoned: see the lifecycle function's log group",
-            {
-                "Namespace": DRAIN_NAMESPACE,
-                "MetricName": "DrainFailures",
-                "Dimensions": [{"Name": "Fleet", "Value": spec.stack}],
-                "Statistic": "Sum",
-                "Period": 300,
-                "EvaluationPeriods": 1,
-            },
+            DRAIN_NAMESPACE,
+            "DrainFailures",
+            [{"Name": "Fleet", "Value": spec.stack}],
+            "Sum",
         ),
-        "DeadLetterAlarm": _alarm(
+        "DeadLetterAlarm": _simple(
             "Events were not delivered or not processed (lifecycle, spot): read the dead-letter "
             "queue, then drain the named instances by hand",
-            {
-                "Namespace": "AWS/SQS",
-                "MetricName": "ApproximateNumberOfMessagesVisible",
-                "Dimensions": [
-                    {"Name": "QueueName", "Value": getatt("DeadLetterQueue", "QueueName")}
-                ],
-                "Statistic": "Maximum",
-                "Period": 300,
-                "EvaluationPeriods": 1,
-            },
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            queue,
+            "Maximum",
         ),
     }
 

@@ -55,36 +55,14 @@ def bootstrap_settings(spec: FleetSpec) -> BootstrapSettings:
             hint=f"add runner.sha256: the published checksum of gitlab-runner {runner.version} "
             "linux-amd64 (release.sha256 next to the binary)",
         )
-    d = runner.docker
-    docker = DockerSettings(
-        image=d.image,
-        privileged=d.privileged,
-        volumes=d.volumes,
-        pull_policy=d.pull_policy,
-        allowed_images=d.allowed_images,
-        memory=d.memory,
-        cpus=d.cpus,
-    )
-    registrations = tuple(
-        Registration(
-            name=r.name,
-            token_parameter=spec.token_parameter(r),
-            tags=r.tags,
-            run_untagged=r.run_untagged,
-            locked=r.locked,
-            access_level=r.access_level,
-            maximum_timeout=r.maximum_timeout,
-        )
-        for r in spec.registrations
-    )
     logs = log_group_names(spec)
     return BootstrapSettings(
         stack_name=spec.stack,
         gitlab_url=runner.gitlab_url,
         runner_version=runner.version,
         runner_sha256=runner.sha256,
-        docker=docker,
-        registrations=registrations,
+        docker=_docker(spec),
+        registrations=_registrations(spec),
         asg_name=asg_name(spec),
         bootstrap_log_group=logs["BootstrapLogGroup"],
         runner_log_group=logs["RunnerLogGroup"],
@@ -98,6 +76,34 @@ def bootstrap_settings(spec: FleetSpec) -> BootstrapSettings:
         spot_watch=spec.instances.spot is not None,
         warm_pool=spec.capacity.warm_pool is not None,
         metric_namespace=DRAIN_NAMESPACE,
+    )
+
+
+def _docker(spec: FleetSpec) -> DockerSettings:
+    d = spec.runner.docker
+    return DockerSettings(
+        image=d.image,
+        privileged=d.privileged,
+        volumes=d.volumes,
+        pull_policy=d.pull_policy,
+        allowed_images=d.allowed_images,
+        memory=d.memory,
+        cpus=d.cpus,
+    )
+
+
+def _registrations(spec: FleetSpec) -> tuple[Registration, ...]:
+    return tuple(
+        Registration(
+            name=r.name,
+            token_parameter=spec.token_parameter(r),
+            tags=r.tags,
+            run_untagged=r.run_untagged,
+            locked=r.locked,
+            access_level=r.access_level,
+            maximum_timeout=r.maximum_timeout,
+        )
+        for r in spec.registrations
     )
 
 
