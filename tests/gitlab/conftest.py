@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import gitlab
 import pytest
 from moto import mock_aws
 
-import gitlab
 from runnerfleet.gitlab.apply import Registrar
 from runnerfleet.gitlab.client import connect
 from runnerfleet.gitlab.standin import GitLabStandIn

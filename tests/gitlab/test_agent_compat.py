@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
+import gitlab
 from gitlab.v4.objects import CurrentUserRunnerManager
 
-import gitlab
 from runnerfleet.gitlab.standin import GitLabStandIn
 from runnerfleet.sandbox.agent import AgentConfig, RunnerAgent
 from runnerfleet.sandbox.clock import SimClock

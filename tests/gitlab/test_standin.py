@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import gitlab
 import gitlab.exceptions
 import pytest
 import requests
 from gitlab.v4.objects import CurrentUserRunnerManager
 
-import gitlab
 from runnerfleet.errors import SandboxError
 from runnerfleet.gitlab.standin import GitLabStandIn, StandInState
 from tests.gitlab.conftest import ADMIN_PAT, PAT, READ_ONLY_PAT

@@ -14,10 +14,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import gitlab
 import gitlab.exceptions
 from gitlab.v4.objects import CurrentUserRunnerManager
 
-import gitlab
 from runnerfleet.errors import GitLabError, RunnerfleetError, SpecError
 from runnerfleet.gitlab.client import gitlab_call
 from runnerfleet.gitlab.registry import (

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import gitlab
 import gitlab.exceptions
 import requests
 
-import gitlab
 from runnerfleet.errors import GitLabError, SpecError
 
 DEFAULT_TOKEN_ENV = "GITLAB_TOKEN"  # noqa: S105 - the variable's name, not a token
