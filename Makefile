@@ -35,8 +35,10 @@ unit: venv checkov
 
 test: lint typecheck unit
 
+# The deploy workflow step by step (~40 s), then the whole system live (~2 min).
 demo: venv
 	RUNNERFLEET=$(abspath $(BIN))/runnerfleet ./scripts/demo.sh
+	$(BIN)/runnerfleet sandbox demo
 
 bench: venv
 	$(BIN)/python -m benchmarks.run_all
