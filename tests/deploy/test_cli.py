@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -121,3 +123,29 @@ def test_rollback_complete_offer_explains_and_never_deletes_on_yes(capsys):
     assert commands_deploy._settings(None, yes=True).offer_delete(stuck) is False
     err = capsys.readouterr().err
     assert "cannot be updated" in err and "LT failed" in err
+
+
+@pytest.fixture
+def gitlab(sandbox: state.SandboxState) -> Iterator[str]:
+    """A GitLab stand-in on loopback, recorded in the sandbox state like `sandbox start` does."""
+    from runnerfleet.gitlab.standin.model import StandInState
+    from runnerfleet.gitlab.standin.seed import seed_sandbox
+    from runnerfleet.gitlab.standin.server import GitLabStandIn
+
+    standin_state = StandInState(auto_targets=True)
+    seed_sandbox(standin_state)
+    server = GitLabStandIn(standin_state, host="127.0.0.1", port=0).start()
+    state.save(dataclasses.replace(sandbox, gitlab_url=server.url))
+    yield server.url
+    server.stop()
+
+
+def test_deploy_creates_the_gitlab_runners_before_the_stack(gitlab, tmp_path, capsys):
+    path = envfile(tmp_path)
+    assert main(["deploy", str(path), "--sandbox", "--yes"]) == 0
+    err = capsys.readouterr().err
+    assert "gitlab registrations: plan 2 create" in err
+    assert "gitlab registrations: 2 created, 0 updated" in err
+    assert err.index("2 created") < err.index("CREATE_COMPLETE")
+    assert main(["deploy", str(path), "--sandbox", "--yes"]) == 0
+    assert "gitlab registrations: plan 2 keep" in capsys.readouterr().err

@@ -122,38 +122,66 @@ def deploy(
       runnerfleet deploy examples/dev.yaml examples/prod.yaml --yes
     """
     specs = load_environments(envfiles)
-    settings, reporter = _settings(policy, yes), RichReporter()
+    run = _DeployRun(_settings(policy, yes), sandbox, skip_registrations)
     pairs = targets(specs, sandbox, profile)
-    synth, code = deploy_hooks.synthesizer(), package_code()
-
-    syncs: dict[str, Any] = {}
-
-    def prep(target: Target) -> Prepared:
-        spec, factory = target
-        item = prepare(spec, factory, synth=synth, code=code, reporter=reporter, settings=settings)
-        if not skip_registrations:
-            syncs[spec.name] = deploy_hooks.plan_registrations(spec, factory, sandbox, reporter)
-        return item
-
-    def run(item: Prepared) -> EnvResult:
-        sync = syncs.get(item.env)
-        deploy_hooks.registrations_before(sync, item.env, reporter)
-        result = execute(item, reporter)
-        deploy_hooks.registrations_after(sync, item.env, reporter)
-        return result
-
-    prepared = run_parallel(pairs, prep)
+    prepared = run_parallel(pairs, run.prepare)
     ready = [p for p in prepared if isinstance(p, Prepared)]
     for item in ready:
         render_preview(item)
-    pending = [p for p in ready if p.change_set is not None]
-    if pending and not yes and not click.confirm(f"Execute {len(pending)} change set(s)?"):
+    pending = [p for p in ready if run.has_changes(p)]
+    if (
+        pending
+        and not yes
+        and not click.confirm(f"Execute the changes of {len(pending)} environment(s)?")
+    ):
         for item in pending:
             cancel(item)
         raise AbortedError("deploy cancelled: change sets deleted, nothing changed")
-    with reporter.live():
-        executed = run_parallel(ready, run)
+    with run.reporter.live():
+        executed = run_parallel(ready, run.execute)
     return _finish(_merge(pairs, prepared, executed), pairs)
+
+
+class _DeployRun:
+    """One deploy run: shared artefact, reporter and the GitLab plans per environment."""
+
+    def __init__(self, settings: Settings, sandbox: bool, skip_registrations: bool) -> None:
+        self.settings, self.sandbox, self.skip = settings, sandbox, skip_registrations
+        self.reporter = RichReporter()
+        self.synth, self.code = deploy_hooks.synthesizer(), package_code()
+        self.syncs: dict[str, Any] = {}
+
+    def prepare(self, target: Target) -> Prepared:
+        spec, factory = target
+        item = prepare(
+            spec,
+            factory,
+            synth=self.synth,
+            code=self.code,
+            reporter=self.reporter,
+            settings=self.settings,
+        )
+        if self.skip:
+            return item
+        try:
+            self.syncs[spec.name] = deploy_hooks.plan_registrations(
+                spec, factory, self.sandbox, self.reporter
+            )
+        except RunnerfleetError:
+            cancel(item)  # no change set is left behind
+            raise
+        return item
+
+    def has_changes(self, item: Prepared) -> bool:
+        sync = self.syncs.get(item.env)
+        return item.change_set is not None or bool(sync is not None and sync.plan.changes)
+
+    def execute(self, item: Prepared) -> EnvResult:
+        sync = self.syncs.get(item.env)
+        deploy_hooks.registrations_before(sync, item.env, self.reporter)
+        result = execute(item, self.reporter)
+        deploy_hooks.registrations_after(sync, item.env, self.reporter)
+        return result
 
 
 def _merge(
