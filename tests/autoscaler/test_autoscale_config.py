@@ -43,7 +43,7 @@ def test_queue_section_with_office_hours_schedule() -> None:
 
 def test_defaults_follow_the_environment_file_defaults() -> None:
     policy = policy_from_scaling({"scaling": {"policy": "idle"}})
-    assert policy == IdlePolicy(idle_count=2, idle_time_s=600, cooldown_s=300)
+    assert policy == IdlePolicy(idle_count=2, idle_time_s=120, scale_factor=0.25, cooldown_s=300)
 
 
 def test_bad_sections_name_the_problem() -> None:
