@@ -231,7 +231,7 @@ def diff(
         synth=deploy_hooks.synthesizer(),
         code=package_code(),
         reporter=RichReporter(),
-        settings=_settings(policy, yes=True),
+        settings=Settings(policy=load_policy(policy)),  # ROLLBACK_COMPLETE: explained, kept
     )
     render_preview(item)
     cancel(item)
