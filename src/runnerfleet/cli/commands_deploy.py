@@ -114,8 +114,9 @@ def deploy(
 ) -> int:
     """Deploy environments: validate, package, upload, change set, preview, confirm, execute.
 
-    GitLab runner registrations are reconciled around the stack update: created before it,
-    removed ones deleted after it (needs the GitLab token; in the sandbox, its stand-in).
+    GitLab runners are created before the stack update and removed ones deleted after it.
+
+    Needs the GitLab token (in the sandbox: its stand-in); --skip-registrations skips it.
 
     Examples:
       runnerfleet deploy examples/dev.yaml --sandbox
