@@ -13,7 +13,7 @@ from tests.conftest import SHARED
 
 def _reference_sample() -> str:
     # the sample page quoted in the shared GitLab Runner facts (concurrent=4, two jobs)
-    text = (SHARED / "reference" / "gitlab-runner-facts.md").read_text()
+    text = (SHARED / "reference" / "gitlab-runner-facts.md").read_text("utf-8")
     block = re.search(r"two jobs in different stages.*?```\n(.*?)```", text, re.S)
     assert block is not None
     return block.group(1)

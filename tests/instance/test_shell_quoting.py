@@ -14,17 +14,20 @@ TEXT = st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=40)
 
 
 def _bash(script: str) -> bytes:
-    return subprocess.run(["bash", "-c", script], capture_output=True, check=True).stdout
+    # Encode as the instance reads user data (UTF-8); a str argument would be encoded with the
+    # locale's codec, which cannot carry non-ASCII text under a C/POSIX locale.
+    argv = [b"bash", b"-c", script.encode("utf-8")]
+    return subprocess.run(argv, capture_output=True, check=True).stdout
 
 
 @settings(max_examples=30, deadline=None)
 @given(value=TEXT)
 def test_assign_round_trips(value: str) -> None:
-    assert _bash(f"set -eu\n{assign('V', value)}\nprintf '%s' \"$V\"").decode() == value
+    assert _bash(f"set -eu\n{assign('V', value)}\nprintf '%s' \"$V\"").decode("utf-8") == value
 
 
 @settings(max_examples=20, deadline=None)
 @given(values=st.lists(TEXT, max_size=5))
 def test_array_round_trips(values: list[str]) -> None:
     script = f'set -eu\n{array("A", values)}\nfor x in "${{A[@]}}"; do printf "%s\\0" "$x"; done'
-    assert _bash(script).decode().split("\0")[:-1] == values
+    assert _bash(script).decode("utf-8").split("\0")[:-1] == values

@@ -73,7 +73,7 @@ def _sandbox_mapper() -> AddressMapper:
     from runnerfleet.sandbox.state import home
 
     path = home() / SANDBOX_ADDRESSES
-    known: dict[str, str] = json.loads(path.read_text()) if path.is_file() else {}
+    known: dict[str, str] = json.loads(path.read_text("utf-8")) if path.is_file() else {}
     if not known:
         err.print("[yellow]no runner addresses published by the sandbox: metrics unknown[/]")
     return lambda instance_id, _ip: known.get(instance_id)
