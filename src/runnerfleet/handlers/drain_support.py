@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -47,6 +48,43 @@ class Clock:
 
 class RetryLater(Exception):
     """Raised to make Lambda retry the event: the work is unfinished and the record resumes it."""
+
+
+@dataclass(frozen=True)
+class AwsDrainAdapters:
+    """The AWS side both drain handlers share, made from one client factory."""
+
+    clients: Any  # runnerfleet.aws.clients.ClientFactory, for the handler's own clients
+    ssm: Any
+    records: Records
+    commands: Commands
+    metrics: Counter
+    clock: Clock
+
+
+def aws_drain_adapters(env: Mapping[str, str], fleet: str) -> AwsDrainAdapters:
+    """Built on a cold start only: boto3 is imported here, never at import time."""
+    from runnerfleet.aws.clients import AwsTarget, ClientFactory, env_region
+    from runnerfleet.aws.drain_metrics import CloudWatchCounter
+    from runnerfleet.aws.lifecycle_ssm import ActionRecords, DrainCommands
+
+    clients = ClientFactory(AwsTarget(region=env_region(), max_attempts=3))
+    ssm = clients.client("ssm")
+    prefix = env.get("RUNNERFLEET_RECORD_PREFIX") or f"/runnerfleet/{fleet}/drain-actions"
+    commands = DrainCommands(
+        ssm,
+        log_group=env.get("RUNNERFLEET_COMMAND_LOG_GROUP"),
+        delivery_timeout_s=int(env_float(env, "RUNNERFLEET_DELIVERY_TIMEOUT_S", 60)),
+    )
+    namespace = env.get("RUNNERFLEET_METRIC_NAMESPACE", "Runnerfleet")
+    return AwsDrainAdapters(
+        clients=clients,
+        ssm=ssm,
+        records=ActionRecords(ssm, prefix),
+        commands=commands,
+        metrics=CloudWatchCounter(clients.client("cloudwatch"), namespace, fleet),
+        clock=Clock(now=time.time, sleep=time.sleep),
+    )
 
 
 def report(event: str, *, failure: bool = False, **fields: Any) -> None:

@@ -28,7 +28,6 @@ Metrics: DrainCommandsSent, DrainDuplicates, DrainUnreachable, DrainAbandoned, D
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -50,6 +49,7 @@ from runnerfleet.handlers.drain_support import (
     Counter,
     Records,
     RetryLater,
+    aws_drain_adapters,
     deadline_of,
     env_float,
     report,
@@ -251,27 +251,15 @@ _DEPS: dict[str, DrainDeps] = {}
 
 def _real_deps(cfg: DrainConfig, env: Mapping[str, str]) -> DrainDeps:
     if "deps" not in _DEPS:  # built once per warm Lambda container, never at import time
-        from runnerfleet.aws.clients import AwsTarget, ClientFactory, env_region
-        from runnerfleet.aws.drain_metrics import CloudWatchCounter
         from runnerfleet.aws.lifecycle import LifecycleActions
-        from runnerfleet.aws.lifecycle_ssm import ActionRecords, DrainCommands
 
-        clients = ClientFactory(AwsTarget(region=env_region(), max_attempts=3))
-        prefix = env.get("RUNNERFLEET_RECORD_PREFIX") or f"/runnerfleet/{cfg.fleet}/drain-actions"
+        aws = aws_drain_adapters(env, cfg.fleet)
         _DEPS["deps"] = DrainDeps(
-            records=ActionRecords(clients.client("ssm"), prefix),
-            commands=DrainCommands(
-                clients.client("ssm"),
-                log_group=env.get("RUNNERFLEET_COMMAND_LOG_GROUP"),
-                delivery_timeout_s=int(env_float(env, "RUNNERFLEET_DELIVERY_TIMEOUT_S", 60)),
-            ),
-            actions=LifecycleActions(clients.client("autoscaling")),
-            metrics=CloudWatchCounter(
-                clients.client("cloudwatch"),
-                env.get("RUNNERFLEET_METRIC_NAMESPACE", "Runnerfleet"),
-                cfg.fleet,
-            ),
-            clock=Clock(now=time.time, sleep=time.sleep),
+            records=aws.records,
+            commands=aws.commands,
+            actions=LifecycleActions(aws.clients.client("autoscaling")),
+            metrics=aws.metrics,
+            clock=aws.clock,
         )
     return _DEPS["deps"]
 

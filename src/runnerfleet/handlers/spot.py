@@ -29,7 +29,6 @@ LostJobsRetried, LostJobsNotRetried.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -50,8 +49,8 @@ from runnerfleet.handlers.drain_support import (
     Commands,
     Counter,
     Records,
+    aws_drain_adapters,
     deadline_of,
-    env_float,
     report,
     require,
 )
@@ -193,29 +192,16 @@ _DEPS: dict[str, SpotDeps] = {}
 
 def _real_deps(cfg: SpotConfig, env: Mapping[str, str]) -> SpotDeps:
     if "deps" not in _DEPS:  # built once per warm Lambda container, never at import time
-        from runnerfleet.aws.clients import AwsTarget, ClientFactory, env_region
-        from runnerfleet.aws.drain_metrics import CloudWatchCounter
         from runnerfleet.aws.lifecycle import LifecycleActions
-        from runnerfleet.aws.lifecycle_ssm import ActionRecords, DrainCommands
 
-        clients = ClientFactory(AwsTarget(region=env_region(), max_attempts=3))
-        ssm = clients.client("ssm")
-        prefix = env.get("RUNNERFLEET_RECORD_PREFIX") or f"/runnerfleet/{cfg.fleet}/drain-actions"
+        aws = aws_drain_adapters(env, cfg.fleet)
         _DEPS["deps"] = SpotDeps(
-            records=ActionRecords(ssm, prefix),
-            commands=DrainCommands(
-                ssm,
-                log_group=env.get("RUNNERFLEET_COMMAND_LOG_GROUP"),
-                delivery_timeout_s=int(env_float(env, "RUNNERFLEET_DELIVERY_TIMEOUT_S", 60)),
-            ),
-            membership=LifecycleActions(clients.client("autoscaling")),
-            metrics=CloudWatchCounter(
-                clients.client("cloudwatch"),
-                env.get("RUNNERFLEET_METRIC_NAMESPACE", "Runnerfleet"),
-                cfg.fleet,
-            ),
-            clock=Clock(now=time.time, sleep=time.sleep),
-            jobs=_gitlab(ssm, cfg, env),
+            records=aws.records,
+            commands=aws.commands,
+            membership=LifecycleActions(aws.clients.client("autoscaling")),
+            metrics=aws.metrics,
+            clock=aws.clock,
+            jobs=_gitlab(aws.ssm, cfg, env),
         )
     return _DEPS["deps"]
 
