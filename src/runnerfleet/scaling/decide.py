@@ -133,31 +133,12 @@ def _apply_rules(snapshot: FleetSnapshot, fleet: FleetView, target: Target) -> S
         return _scale_out(snapshot, fleet, target)
     phantoms, victims = _plan_scale_in(snapshot, fleet, target)
     if not phantoms and not victims:
-        code = (
-            ReasonCode.HOLD_NO_IDLE
-            if _wanted_less(snapshot, fleet, target)
-            else (ReasonCode.HOLD_STEADY)
-        )
-        return _decision(
-            snapshot,
-            fleet,
-            desired=current,
-            terminate=(),
-            action="hold",
-            code=code,
-            reason=target.reason,
-        )
+        wanted_less = _wanted_less(snapshot, fleet, target)
+        code = ReasonCode.HOLD_NO_IDLE if wanted_less else ReasonCode.HOLD_STEADY
+        return _hold(snapshot, fleet, code, target.reason)
     if in_cooldown(snapshot, target.cooldown_s):
         why = f"{target.reason}; scale-in waits for the {target.cooldown_s:.0f}s cooldown"
-        return _decision(
-            snapshot,
-            fleet,
-            desired=current,
-            terminate=(),
-            action="hold",
-            code=ReasonCode.HOLD_COOLDOWN,
-            reason=why,
-        )
+        return _hold(snapshot, fleet, ReasonCode.HOLD_COOLDOWN, why)
     ids = tuple(v.instance_id for v in victims)
     desired = current - phantoms - len(victims)
     why = f"{target.reason}; removing {len(victims)} idle instance(s)" + (
@@ -181,15 +162,7 @@ def _scale_out(snapshot: FleetSnapshot, fleet: FleetView, target: Target) -> Sca
     code = target.code if current >= low else ReasonCode.SCALE_OUT_MIN
     if desired <= current:
         why = f"{target.reason}; already at max_size {high}"
-        return _decision(
-            snapshot,
-            fleet,
-            desired=current,
-            terminate=(),
-            action="hold",
-            code=ReasonCode.AT_MAX,
-            reason=why,
-        )
+        return _hold(snapshot, fleet, ReasonCode.AT_MAX, why)
     decision = _decision(
         snapshot,
         fleet,
@@ -249,6 +222,20 @@ def in_cooldown(snapshot: FleetSnapshot, cooldown_s: float) -> bool:
     """Scale-in waits ``cooldown_s`` after the last scale-in and the last scale-out."""
     last = [t for t in (snapshot.last_scale_in_at, snapshot.last_scale_out_at) if t is not None]
     return any(snapshot.now - t < cooldown_s for t in last)
+
+
+def _hold(
+    snapshot: FleetSnapshot, fleet: FleetView, code: ReasonCode, reason: str
+) -> ScalingDecision:
+    return _decision(
+        snapshot,
+        fleet,
+        desired=snapshot.desired,
+        terminate=(),
+        action="hold",
+        code=code,
+        reason=reason,
+    )
 
 
 def _decision(
