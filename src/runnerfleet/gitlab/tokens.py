@@ -79,19 +79,15 @@ class TokenStore:
             "fingerprint": fingerprint,
         }
         try:
-            self.ssm.put_parameter(
-                Name=parameter,
-                Value=token,
-                Type="SecureString",
-                KeyId=self.kms_key_id,
-                Overwrite=True,
-                Description=json.dumps(meta, sort_keys=True),
-                Tier="Standard",
-            )
+            self._put_secure(parameter, token, json.dumps(meta, sort_keys=True), Tier="Standard")
         except ClientError as exc:
             raise _aws_error(f"store the token of {name} in {parameter}", exc) from exc
 
     def restore(self, parameter: str, token: str, description: str) -> None:
+        self._put_secure(parameter, token, description)
+
+    def _put_secure(self, parameter: str, token: str, description: str, **extra: str) -> None:
+        """Tokens are only ever stored encrypted, with the fleet's KMS key."""
         self.ssm.put_parameter(
             Name=parameter,
             Value=token,
@@ -99,6 +95,7 @@ class TokenStore:
             KeyId=self.kms_key_id,
             Overwrite=True,
             Description=description,
+            **extra,
         )
 
     def description(self, parameter: str) -> str:
