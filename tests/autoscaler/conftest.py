@@ -35,9 +35,11 @@ class Group:
     ids: list[str]
 
 
-def make_group(aws: ClientFactory, desired: int, max_size: int = 10) -> Group:
+def make_group(
+    aws: ClientFactory, desired: int, max_size: int = 10, name: str | None = None
+) -> Group:
     ec2, asg = aws.client("ec2"), aws.client("autoscaling")
-    name = f"fleet-{uuid.uuid4().hex[:8]}"
+    name = name or f"fleet-{uuid.uuid4().hex[:8]}"
     subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
     ec2.create_launch_template(
         LaunchTemplateName=f"{name}-lt",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from runnerfleet.aws.clients import ClientFactory
@@ -30,11 +28,7 @@ def test_autoscale_command_dry_run_then_apply(
 ) -> None:
     monkeypatch.delenv("GITLAB_TOKEN", raising=False)
     spec = load_environment(EXAMPLES / "dev.yaml")
-    group = make_group(aws, desired=2)
-    aws.client("autoscaling").delete_auto_scaling_group(
-        AutoScalingGroupName=group.name, ForceDelete=True
-    )
-    group = _named_group(aws, f"{spec.stack}-asg")
+    group = make_group(aws, desired=2, max_size=6, name=f"{spec.stack}-asg").ids
     with runner_server() as server:
         hosts = {
             group[0]: server.add("127.0.0.1", 0, Endpoint(render_metrics(3))),
@@ -50,22 +44,3 @@ def test_autoscale_command_dry_run_then_apply(
     assert "dry run: nothing changed" in dry.err
     assert "queue unknown" in dry.err  # no GitLab token in the test environment
     assert "SetInstanceProtection(True)" in applied.err  # the busy runner gets protection
-
-
-def _named_group(aws: ClientFactory, name: str) -> list[str]:
-    ec2, asg = aws.client("ec2"), aws.client("autoscaling")
-    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
-    ec2.create_launch_template(
-        LaunchTemplateName=f"{name}-lt",
-        LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"},
-    )
-    asg.create_auto_scaling_group(
-        AutoScalingGroupName=name,
-        LaunchTemplate={"LaunchTemplateName": f"{name}-lt"},
-        MinSize=0,
-        MaxSize=6,
-        DesiredCapacity=2,
-        VPCZoneIdentifier=subnet,
-    )
-    found: dict[str, Any] = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])
-    return sorted(i["InstanceId"] for i in found["AutoScalingGroups"][0]["Instances"])
