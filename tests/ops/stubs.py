@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 from botocore.stub import ANY, Stubber
 
-__all__ = ["ANY", "FakeClock", "client", "stubbed"]
+__all__ = ["ANY", "FakeClock", "client", "group_response", "stubbed"]
 
 
 def client(service: str) -> Any:
@@ -19,6 +19,34 @@ def client(service: str) -> Any:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+
+
+def group_response(instances: list[tuple[str, str, bool]], desired: int) -> dict[str, Any]:
+    """DescribeAutoScalingGroups of group ``g``: (instance id, lifecycle state, protected)."""
+    return {
+        "AutoScalingGroups": [
+            {
+                "AutoScalingGroupName": "g",
+                "MinSize": 0,
+                "MaxSize": 4,
+                "DesiredCapacity": desired,
+                "DefaultCooldown": 300,
+                "AvailabilityZones": ["us-east-1a"],
+                "HealthCheckType": "EC2",
+                "CreatedTime": "2026-01-01T00:00:00Z",
+                "Instances": [
+                    {
+                        "InstanceId": i,
+                        "AvailabilityZone": "us-east-1a",
+                        "LifecycleState": s,
+                        "HealthStatus": "Healthy",
+                        "ProtectedFromScaleIn": p,
+                    }
+                    for i, s, p in instances
+                ],
+            }
+        ]
+    }
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from moto import mock_aws
 from runnerfleet.aws.fleet_drain import DrainProgress, drain_fleet_to_zero
 from runnerfleet.aws.fleet_resources import find_fleet
 from runnerfleet.errors import AwsError
-from tests.ops.stubs import FakeClock, client, stubbed
+from tests.ops.stubs import FakeClock, client, group_response, stubbed
 
 TEMPLATE = {
     "Resources": {
@@ -112,30 +112,7 @@ def test_missing_stack_is_nothing_to_drain() -> None:
 
 
 def _group(instances: list[tuple[str, str, bool]]) -> dict[str, Any]:
-    return {
-        "AutoScalingGroups": [
-            {
-                "AutoScalingGroupName": "g",
-                "MinSize": 0,
-                "MaxSize": 4,
-                "DesiredCapacity": 0,
-                "DefaultCooldown": 300,
-                "AvailabilityZones": ["us-east-1a"],
-                "HealthCheckType": "EC2",
-                "CreatedTime": "2026-01-01T00:00:00Z",
-                "Instances": [
-                    {
-                        "InstanceId": i,
-                        "AvailabilityZone": "us-east-1a",
-                        "LifecycleState": s,
-                        "HealthStatus": "Healthy",
-                        "ProtectedFromScaleIn": p,
-                    }
-                    for i, s, p in instances
-                ],
-            }
-        ]
-    }
+    return group_response(instances, desired=0)
 
 
 def _stack_calls(cfn: Any, events: Any) -> None:

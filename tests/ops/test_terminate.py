@@ -13,37 +13,14 @@ from runnerfleet.cli.main import main
 from runnerfleet.drain import CommandStatus
 from runnerfleet.errors import AwsError, SpecError
 from tests.conftest import EXAMPLES
-from tests.ops.stubs import FakeClock, client, stubbed
+from tests.ops.stubs import FakeClock, client, group_response, stubbed
 
 A, B = "i-0000000000000000a", "i-0000000000000000b"
 CMD = "c0ffee00-1111-2222-3333-444455556666"
 
 
 def group(*instances: tuple[str, str]) -> dict[str, Any]:
-    return {
-        "AutoScalingGroups": [
-            {
-                "AutoScalingGroupName": "g",
-                "MinSize": 0,
-                "MaxSize": 4,
-                "DesiredCapacity": 2,
-                "DefaultCooldown": 300,
-                "AvailabilityZones": ["us-east-1a"],
-                "HealthCheckType": "EC2",
-                "CreatedTime": "2026-01-01T00:00:00Z",
-                "Instances": [
-                    {
-                        "InstanceId": i,
-                        "AvailabilityZone": "us-east-1a",
-                        "LifecycleState": s,
-                        "HealthStatus": "Healthy",
-                        "ProtectedFromScaleIn": False,
-                    }
-                    for i, s in instances
-                ],
-            }
-        ]
-    }
+    return group_response([(i, s, False) for i, s in instances], desired=2)
 
 
 def test_an_instance_not_in_this_fleet_is_refused() -> None:
