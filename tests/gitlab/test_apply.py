@@ -28,6 +28,17 @@ def _apply(spec: FleetSpec, r: Registrar, phase: str = "all") -> Any:
     return plan, apply_registration_plan(plan, r, phase)  # type: ignore[arg-type]
 
 
+def _read_only_registrar(standin: GitLabStandIn, store: TokenStore) -> Registrar:
+    """A registrar whose token may read but not create runners."""
+    return Registrar(
+        gl=connect(standin.url, READ_ONLY_PAT),
+        url=standin.url,
+        store=store,
+        stack=STACK,
+        environment="test",
+    )
+
+
 def _params(ssm: Any) -> dict[str, Any]:
     found = ssm.describe_parameters()["Parameters"]
     return {p["Name"]: p for p in found}
@@ -75,13 +86,7 @@ def test_third_runner_failure_rolls_back_the_first_two(
 def test_token_without_create_runner_scope_changes_nothing(
     tmp_path: Path, standin: GitLabStandIn, store: TokenStore, ssm: Any
 ) -> None:
-    r = Registrar(
-        gl=connect(standin.url, READ_ONLY_PAT),
-        url=standin.url,
-        store=store,
-        stack=STACK,
-        environment="test",
-    )
+    r = _read_only_registrar(standin, store)
     with pytest.raises(GitLabError) as exc:
         _apply(make_spec(tmp_path, standin.url, THREE), r)
     assert "403" in exc.value.message and "create_runner" in exc.value.message
@@ -94,13 +99,7 @@ def test_scope_check_falls_back_to_the_create_call(
 ) -> None:
     """Where GitLab cannot report scopes, the 403 of POST /user/runners is the refusal."""
     standin.state.tokens[READ_ONLY_PAT].scopes = frozenset({"read_api", "manage_runner"})
-    r = Registrar(
-        gl=connect(standin.url, READ_ONLY_PAT),
-        url=standin.url,
-        store=store,
-        stack=STACK,
-        environment="test",
-    )
+    r = _read_only_registrar(standin, store)
     with pytest.raises(GitLabError) as exc:
         _apply(make_spec(tmp_path, standin.url, THREE), r)
     assert "403" in exc.value.message
