@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -214,25 +215,7 @@ def _check_options(spec: AccessSpec) -> list[Finding]:
                 "use one of 8, 10, 12 or 24",
             )
         )
-    if len(spec.dns_servers) > 2:
-        found.append(
-            Finding(
-                "dns_servers",
-                f"{len(spec.dns_servers)} servers; at most 2 allowed",
-                "keep two DNS servers (e.g. the VPC resolver, base+2)",
-            )
-        )
-    for i, server in enumerate(spec.dns_servers):
-        try:
-            ipaddress.IPv4Address(server)
-        except ValueError:
-            found.append(
-                Finding(
-                    f"dns_servers[{i}]",
-                    f"{server!r} is not an IPv4 address",
-                    "write an address like 10.0.0.2",
-                )
-            )
+    found.extend(_check_dns_servers(spec.dns_servers))
     if spec.banner is not None and len(spec.banner) > BANNER_MAX_CHARS:
         found.append(
             Finding(
@@ -257,6 +240,30 @@ def _check_options(spec: AccessSpec) -> list[Finding]:
                 "add a route 0.0.0.0/0 (and a rule for it) or set split_tunnel: true",
             )
         )
+    return found
+
+
+def _check_dns_servers(servers: Sequence[str]) -> list[Finding]:
+    found: list[Finding] = []
+    if len(servers) > 2:
+        found.append(
+            Finding(
+                "dns_servers",
+                f"{len(servers)} servers; at most 2 allowed",
+                "keep two DNS servers (e.g. the VPC resolver, base+2)",
+            )
+        )
+    for i, server in enumerate(servers):
+        try:
+            ipaddress.IPv4Address(server)
+        except ValueError:
+            found.append(
+                Finding(
+                    f"dns_servers[{i}]",
+                    f"{server!r} is not an IPv4 address",
+                    "write an address like 10.0.0.2",
+                )
+            )
     return found
 
 

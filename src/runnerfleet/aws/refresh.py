@@ -60,31 +60,10 @@ class InstanceRefresh:
         warmup_s: int | None = None,
     ) -> str:
         """Start a refresh; refuses when one is already running."""
-        if not 0 <= min_healthy <= 100:
-            raise SpecError(
-                f"--min-healthy {min_healthy} is outside 0..100",
-                hint="pass a percentage of desired capacity, e.g. 90",
-            )
-        if max_healthy is not None and not (
-            100 <= max_healthy <= 200 and max_healthy - min_healthy <= 100
-        ):
-            raise SpecError(
-                f"--max-healthy {max_healthy} must be 100..200 and at most 100 above --min-healthy",
-                hint="e.g. --min-healthy 90 --max-healthy 120 (launch before terminating)",
-            )
+        prefs = refresh_preferences(min_healthy, max_healthy, warmup_s)
         running = self.active(group)
         if running is not None:
             raise _already_running(group, running.refresh_id)
-        prefs: dict[str, Any] = {
-            "MinHealthyPercentage": min_healthy,
-            "ScaleInProtectedInstances": "Refresh",
-            "StandbyInstances": "Terminate",
-            "SkipMatching": False,
-        }
-        if warmup_s is not None:
-            prefs["InstanceWarmup"] = warmup_s
-        if max_healthy is not None:
-            prefs["MaxHealthyPercentage"] = max_healthy
         try:
             out = self._asg.start_instance_refresh(
                 AutoScalingGroupName=group, Strategy="Rolling", Preferences=prefs
@@ -164,6 +143,35 @@ def _already_running(group: str, refresh_id: str) -> SpecError:
         hint="wait for it, or cancel it: `aws autoscaling cancel-instance-refresh "
         f"--auto-scaling-group-name {group}`",
     )
+
+
+def refresh_preferences(
+    min_healthy: int, max_healthy: int | None, warmup_s: int | None
+) -> dict[str, Any]:
+    """StartInstanceRefresh preferences, after checking the percentages AWS accepts."""
+    if not 0 <= min_healthy <= 100:
+        raise SpecError(
+            f"--min-healthy {min_healthy} is outside 0..100",
+            hint="pass a percentage of desired capacity, e.g. 90",
+        )
+    if max_healthy is not None and not (
+        100 <= max_healthy <= 200 and max_healthy - min_healthy <= 100
+    ):
+        raise SpecError(
+            f"--max-healthy {max_healthy} must be 100..200 and at most 100 above --min-healthy",
+            hint="e.g. --min-healthy 90 --max-healthy 120 (launch before terminating)",
+        )
+    prefs: dict[str, Any] = {
+        "MinHealthyPercentage": min_healthy,
+        "ScaleInProtectedInstances": "Refresh",
+        "StandbyInstances": "Terminate",
+        "SkipMatching": False,
+    }
+    if warmup_s is not None:
+        prefs["InstanceWarmup"] = warmup_s
+    if max_healthy is not None:
+        prefs["MaxHealthyPercentage"] = max_healthy
+    return prefs
 
 
 def _progress(row: dict[str, Any]) -> RefreshProgress:
