@@ -17,6 +17,7 @@ BENCHMARKS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("benchmarks.bench_sim", ("--write",)),
     ("benchmarks.bench_reliability", ()),
     ("benchmarks.bench_template", ()),
+    ("benchmarks.bench_deploy", ()),
     ("benchmarks.bench_instance", ()),
     ("benchmarks.bench_gitlab", ()),
     ("benchmarks.bench_access", ()),

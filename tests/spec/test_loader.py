@@ -168,3 +168,8 @@ def test_load_environments_collects_across_files(tmp_path: Path) -> None:
         load_environments([bad1, bad2])
     joined = "\n".join(info.value.problems)
     assert "one.yaml" in joined and "two.yaml" in joined
+
+
+def test_stack_name_may_not_start_with_aws(tmp_path: Path) -> None:
+    problems = problems_of(write(tmp_path, VALID + "stack_name: aws-runners\n"))
+    assert any("stack_name" in p and "aws or amazon" in p for p in problems)

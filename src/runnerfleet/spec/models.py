@@ -386,6 +386,13 @@ class FleetSpec(Strict):
             raise ValueError(f"registration names must be unique; repeated: {', '.join(dupes)}")
         return value
 
+    @field_validator("stack_name")
+    @classmethod
+    def _stack_name(cls, value: str | None) -> str | None:
+        if value and value.lower().startswith(("aws", "amazon")):
+            raise ValueError("must not start with aws or amazon (SSM refuses such document names)")
+        return value
+
     @field_validator("tags")
     @classmethod
     def _tags(cls, value: dict[str, str]) -> dict[str, str]:
