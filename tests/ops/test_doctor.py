@@ -159,9 +159,11 @@ def test_drift_lists_drifted_resources_and_properties() -> None:
     assert "/MaxSize" in found[0].message
 
 
-def test_gitlab_reachable_and_runner_tokens_against_the_stand_in(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def _put_secret(ssm: Any, name: str, value: str) -> None:
+    ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+
+
+def test_gitlab_reachable_and_runner_tokens_against_the_stand_in() -> None:
     from runnerfleet.aws.doctor_gitlab import gitlab_reachable, runner_tokens
     from runnerfleet.gitlab.client import connect
     from runnerfleet.gitlab.standin import GitLabStandIn
@@ -182,9 +184,11 @@ def test_gitlab_reachable_and_runner_tokens_against_the_stand_in(
         for reg, value in zip(spec.registrations, ("glrt-not-a-real-token", token), strict=True):
             ssm.put_parameter(Name=spec.token_parameter(reg), Value=value, Type="SecureString")
         ctx = DoctorContext(spec, clients, sleep=lambda _s: None)
-        monkeypatch.setenv("GITLAB_TOKEN", "glpat-wrong-000000000")
+        api_token = spec.runner.gitlab_token.ssm_parameter  # the examples keep it in SSM
+        assert api_token is not None
+        _put_secret(ssm, api_token, "glpat-wrong-000000000")
         assert [f.status for f in gitlab_reachable(ctx)] == ["fail"]
-        monkeypatch.setenv("GITLAB_TOKEN", pat)
+        _put_secret(ssm, api_token, pat)
         reach = list(gitlab_reachable(ctx))
         tokens = by_id(list(runner_tokens(ctx)))
         url = server.url
