@@ -115,13 +115,7 @@ def cert(
         for path in written:
             out.print(f"wrote {escape(str(path))}")
     bundle = certs.read_bundle(directory)
-    result = certs.check_bundle(bundle, now)
-    out.print(f"server certificate valid until {result.not_after:%Y-%m-%d}")
-    for warning in result.warnings:
-        err.print(f"[yellow]warning:[/] {escape(warning)}")
-    for error in result.errors:
-        err.print(f"[red]error:[/] {escape(error)}")
-    if result.errors:
+    if not _bundle_checks_out(bundle, now):
         return int(ExitCode.INVALID_INPUT)
     if do_import or certificate_arn:
         acm = factory_for(region, profile, sandbox).client("acm")
@@ -131,6 +125,16 @@ def cert(
         out.print(f"imported into ACM: {arn}")
         out.print(f"next: runnerfleet access deploy ACCESS.yaml --certificate-arn {arn}")
     return 0
+
+
+def _bundle_checks_out(bundle: certs.CertBundle, now: dt.datetime) -> bool:
+    result = certs.check_bundle(bundle, now)
+    out.print(f"server certificate valid until {result.not_after:%Y-%m-%d}")
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}")
+    for error in result.errors:
+        err.print(f"[red]error:[/] {escape(error)}")
+    return not result.errors
 
 
 @access_app.command("check-metadata")

@@ -122,12 +122,11 @@ def terminate(
     err.print(f"{escape(what)} (through {fleet.group}: the terminate hook drains it)")
     if not wait:
         return 0
-    document = next((d for d in fleet.documents if "rain" in d), None)
     last = watch_drain(
         actions,
         DrainCommands(factory.client("ssm")),
         instance_id=instance,
-        document=document,
+        document=_drain_document(fleet.documents),
         now=time.monotonic,
         sleep=time.sleep,
         on_step=_show_step,
@@ -135,6 +134,11 @@ def terminate(
     )
     out.print(f"{instance} drained and terminated after {last.elapsed_s:.0f}s")
     return 0
+
+
+def _drain_document(documents: tuple[str, ...]) -> str | None:
+    """The stack's drain document (CloudFormation names it ``<stack>-DrainDocument-<id>``)."""
+    return next((d for d in documents if "drain" in d.lower()), None)
 
 
 def _drain_wait_s(spec: FleetSpec) -> float:
