@@ -113,15 +113,7 @@ def job_payload(state: StandInState, job: Job, runner: Runner) -> dict[str, Any]
             "project_name": project.path.rsplit("/", 1)[-1],
             "time_in_queue_seconds": max(0.0, (job.started_at or 0.0) - job.created_at),
         },
-        "git_info": {
-            "repo_url": f"http://gitlab.invalid/{project.path}.git",
-            "ref": job.ref,
-            "sha": "0" * 40,
-            "before_sha": "0" * 40,
-            "ref_type": "branch",
-            "refspecs": [],
-            "depth": 20,
-        },
+        "git_info": _git_info(project.path, job.ref),
         "runner_info": {"timeout": runner.maximum_timeout or 3600, "runner_session_url": ""},
         "variables": [
             {"key": DURATION_VARIABLE, "value": str(job.duration), "public": True, "masked": False}
@@ -142,6 +134,19 @@ def job_payload(state: StandInState, job: Job, runner: Runner) -> dict[str, Any]
         "credentials": [],
         "dependencies": [],
         "features": {},
+    }
+
+
+def _git_info(project_path: str, ref: str) -> dict[str, Any]:
+    # gitlab.invalid never resolves: agents sleep instead of cloning
+    return {
+        "repo_url": f"http://gitlab.invalid/{project_path}.git",
+        "ref": ref,
+        "sha": "0" * 40,
+        "before_sha": "0" * 40,
+        "ref_type": "branch",
+        "refspecs": [],
+        "depth": 20,
     }
 
 
