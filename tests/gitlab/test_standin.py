@@ -263,3 +263,16 @@ def test_strict_and_auto_targets() -> None:
     with pytest.raises(Exception) as exc:
         StandInState().project(5)
     assert getattr(exc.value, "status", None) == 404
+
+
+def test_reprs_never_show_a_token() -> None:
+    from runnerfleet.gitlab.standin.jobs import enqueue_job
+
+    state = StandInState()
+    pat = state.add_access_token("glpat-repr-check-000000")
+    state.add_project(7, "acme/app")
+    runner = state.create_runner({"runner_type": "project_type", "project_id": 7})
+    job = enqueue_job(state, 7)
+    assert job.token  # the job has a token, it is just not shown
+    for thing, secret in ((pat, pat.value), (runner, runner.token), (job, job.token)):
+        assert secret not in repr(thing)

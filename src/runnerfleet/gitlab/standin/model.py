@@ -50,7 +50,7 @@ def iso(ts: float | None) -> str | None:
 
 @dataclass
 class AccessToken:
-    value: str
+    value: str = field(repr=False)  # secrets stay out of reprs, logs and tracebacks
     username: str
     scopes: frozenset[str]
     admin: bool = False
@@ -74,7 +74,7 @@ class Group:
 @dataclass
 class Runner:
     id: int
-    token: str
+    token: str = field(repr=False)
     runner_type: str
     scope_id: int | None
     description: str = ""
@@ -111,7 +111,7 @@ class Job:
     stage: str
     tag_list: list[str]
     created_at: float
-    token: str
+    token: str = field(repr=False)
     ref: str = "main"
     duration: float = 0.0
     status: str = "pending"
