@@ -372,7 +372,10 @@ def _deploy(
     _warn(access_deploy.guard_change_set(change_set, allow))
     if not yes and not typer.confirm(f"execute this change set on {spec.name}?", default=False):
         ops.delete_change_set(change_set, spec.name)
-        raise AbortedError("deploy cancelled; the change set was deleted")
+        raise AbortedError(
+            "deploy cancelled; the change set was deleted",
+            hint="nothing changed: rerun and answer y (or pass --yes) to apply it",
+        )
     final = ops.execute(change_set, spec.name, _event)
     out.print(f"{spec.name}: {final.status}")
     for key, value in sorted(final.outputs.items()):
