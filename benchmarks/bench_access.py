@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import statistics
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from cfnlint.api import ManualArgs, lint
 from lxml import etree
 from tests.access.samlkit import NOW, make_idp, metadata_xml, response_xml
 
+from benchmarks.timing import median_ms
 from runnerfleet.access.assertion import check_assertion
 from runnerfleet.access.limits import load_access
 from runnerfleet.access.metadata import check_metadata, read_metadata
@@ -32,15 +30,6 @@ BOMB = (
     )
     + b"]><r>&i;</r>"
 )
-
-
-def median_ms(fn: Callable[[], object], runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
 
 
 def refuse_bomb() -> None:

@@ -5,15 +5,14 @@ Run: .venv/bin/python -m benchmarks.bench_gitlab
 
 from __future__ import annotations
 
-import statistics
 import threading
 import time
-from collections.abc import Callable
 
 import boto3
 import requests
 from moto import mock_aws
 
+from benchmarks.timing import median_ms
 from runnerfleet.gitlab.apply import Registrar, apply_registration_plan, gather_existing
 from runnerfleet.gitlab.client import connect
 from runnerfleet.gitlab.registry import Desired, plan_registrations
@@ -21,15 +20,6 @@ from runnerfleet.gitlab.standin import GitLabStandIn
 from runnerfleet.gitlab.tokens import TokenStore
 
 PAT = "glpat-bench-000000000"
-
-
-def _median_ms(fn: Callable[[], object], n: int) -> float:
-    samples = []
-    for _ in range(n):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
 
 
 def _server() -> GitLabStandIn:
@@ -41,15 +31,22 @@ def _server() -> GitLabStandIn:
     return server
 
 
+def _instance_runner_token(server: GitLabStandIn) -> str:
+    created = connect(server.url, PAT).http_post(
+        "/user/runners", post_data={"runner_type": "instance_type"}
+    )
+    assert isinstance(created, dict)
+    return str(created["token"])
+
+
 def poll_latency() -> float:
     """Median ms of one empty job poll (204) on a keep-alive connection."""
     server = _server()
     try:
-        gl = connect(server.url, PAT)
-        token = gl.http_post("/user/runners", post_data={"runner_type": "instance_type"})["token"]
+        token = _instance_runner_token(server)
         session = requests.Session()
         url = f"{server.url}/api/v4/jobs/request"
-        return _median_ms(lambda: session.post(url, json={"token": token}, timeout=5), 300)
+        return median_ms(lambda: session.post(url, json={"token": token}, timeout=5), 300)
     finally:
         server.stop()
 
@@ -57,8 +54,7 @@ def poll_latency() -> float:
 def polls_per_second(agents: int, seconds: float = 2.0) -> float:
     """Job polls answered per second with ``agents`` concurrent keep-alive pollers."""
     server = _server()
-    gl = connect(server.url, PAT)
-    token = gl.http_post("/user/runners", post_data={"runner_type": "instance_type"})["token"]
+    token = _instance_runner_token(server)
     counts = [0] * agents
     deadline = time.perf_counter() + seconds
 

@@ -7,10 +7,11 @@ commands, IMDSv2 stand-in on 127.0.0.1), so the run times measure our shell, not
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from tests.instance.harness import (
@@ -21,6 +22,7 @@ from tests.instance.harness import (
     serve_imds,
 )
 
+from benchmarks.timing import median_ms
 from runnerfleet.stack.bootstrap import (
     USER_DATA_LIMIT,
     BootstrapSettings,
@@ -34,15 +36,6 @@ from runnerfleet.stack.drain_document import (
     render_drain_document,
     substitute_parameters,
 )
-
-
-def median_ms(fn: Callable[[], object], runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
 
 
 def settings(url: str, digest: str, registrations: int) -> BootstrapSettings:
@@ -71,7 +64,8 @@ def settings(url: str, digest: str, registrations: int) -> BootstrapSettings:
 
 def boot_times(imds: FakeImds, registrations: int, runs: int) -> tuple[float, float]:
     """Median ms of a first boot and of the re-run that follows it, each on a fresh root."""
-    first, again = [], []
+    first: list[float] = []
+    again: list[float] = []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
             url, digest = runner_download(Path(tmp))
@@ -95,20 +89,15 @@ def main() -> None:
         raw, packed = len(render_bootstrap(s).encode()), len(render_user_data(s).encode())
         print(f"| bootstrap bytes, {count} registration(s) | {raw} |")
         print(f"| user data bytes ({packed / USER_DATA_LIMIT:.0%} of 16 KB) | {packed} |")
-        print(
-            f"| render_user_data median | {median_ms(lambda s=s: render_user_data(s), 50):.2f} ms |"
-        )
+        render_ms = median_ms(functools.partial(render_user_data, s), 50)
+        print(f"| render_user_data median | {render_ms:.2f} ms |")
     doc_ms = median_ms(lambda: substitute_parameters(render_drain_document(drain), {}), 50)
     print(f"| render + fill drain document median | {doc_ms:.2f} ms |")
-    imds_gen: Iterator[FakeImds] = serve_imds()
-    imds = next(imds_gen)
-    try:
+    with contextlib.contextmanager(serve_imds)() as imds:  # serve_imds is a fixture generator
         for count in (1, 10):
             first, again = boot_times(imds, count, 5)
             print(f"| first boot on the pretend instance, {count} reg. | {first:.0f} ms |")
             print(f"| re-run (idempotent), {count} reg. | {again:.0f} ms |")
-    finally:
-        imds_gen.close()
 
 
 if __name__ == "__main__":
