@@ -52,6 +52,11 @@ def token_ok(given: str | None, secret: str) -> bool:
     return hmac.compare_digest(given.encode(), secret.encode())
 
 
+def _headers(event: Mapping[str, Any]) -> dict[str, str]:
+    """Header names in lower case, whatever case the event carries them in."""
+    return {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+
+
 def _body(event: Mapping[str, Any]) -> dict[str, Any] | None:
     raw = event.get("body") or ""
     if len(raw) > MAX_BODY_BYTES * 2:
@@ -75,8 +80,7 @@ def handle(
     if refused is not None:
         return refused
     body = _body(event)
-    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-    if headers.get("x-gitlab-event") != "Job Hook" or body is None:
+    if _headers(event).get("x-gitlab-event") != "Job Hook" or body is None:
         return _response(202, "ignored: not a Job Hook")
     if body.get("object_kind") != "build" or body.get("build_status") not in TRIGGER_STATUSES:
         return _response(202, "ignored: job status does not need capacity")
@@ -97,8 +101,7 @@ def _refuse(
     secret_name = env.get(ENV_SECRET_PARAM, "")
     if not secret_name:
         return _response(500, f"{ENV_SECRET_PARAM} is not set")
-    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-    if not token_ok(headers.get("x-gitlab-token"), secure_parameter(factory, secret_name)):
+    if not token_ok(_headers(event).get("x-gitlab-token"), secure_parameter(factory, secret_name)):
         return _response(401, "invalid X-Gitlab-Token")
     return None
 
