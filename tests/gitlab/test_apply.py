@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 from pathlib import Path
@@ -360,3 +361,9 @@ def test_ssm_write_failure_restores_tokens_and_deletes_new_runners(
     assert after["Value"] == before["Value"]
     assert PREFIX + "tools" not in _params(ssm)
     assert json.loads(_params(ssm)[PREFIX + "frontend"]["Description"])["runner_id"] in kept
+
+
+def test_registrar_repr_shows_no_environment(registrar: Registrar) -> None:
+    secret = "glpat-from-the-environment-000"
+    shown = dataclasses.replace(registrar, environ={"GITLAB_TOKEN": secret})
+    assert secret not in repr(shown)

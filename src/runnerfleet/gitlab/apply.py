@@ -49,7 +49,8 @@ class Registrar:
     store: TokenStore
     stack: str
     environment: str
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    # the process environment carries tokens (GITLAB_TOKEN, registrations' variables)
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
     warn: Callable[[str], None] = lambda message: None
     progress: Callable[[str], None] = lambda message: None
 
