@@ -84,10 +84,12 @@ def test_systemd_drop_in_waits_for_jobs(instance: Instance, settings_for: Settin
 def test_tokens_only_reach_register(instance: Instance, settings_for: Settings) -> None:
     settings = settings_for()
     out = _boot(instance, settings)
+    registers = instance.find("gitlab-runner", "register")
+    assert len(registers) == 2 and all("env:CI_SERVER_TOKEN" in c for c in registers)
+    config = tomllib.loads(instance.path("/etc/gitlab-runner/config.toml").read_text())
+    assert [r["token"] for r in config["runners"]] == [TOKEN_A, TOKEN_B]  # via the environment
     for token in (TOKEN_A, TOKEN_B):
-        carrying = [c for c in instance.calls() if any(token in arg for arg in c)]
-        assert len(carrying) == 1 and carrying[0][:2] == ["gitlab-runner", "register"]
-        assert carrying[0][carrying[0].index("--token") + 1] == token
+        assert not [c for c in instance.calls() if any(token in arg for arg in c)]  # argv
         assert token not in render_user_data(settings) and token not in render_bootstrap(settings)
         assert token not in out
         assert token not in instance.path("/var/log/runnerfleet/bootstrap.log").read_text()
@@ -178,7 +180,8 @@ def test_legacy_registration_token_warns_and_passes_tags(
     out = _boot(instance, settings_for())
     assert out.startswith("exit 0"), out
     (legacy,) = [c for c in instance.find("gitlab-runner", "register") if "ci-b" in c]
-    assert "--registration-token" in legacy and "--tag-list" in legacy
+    assert "env:REGISTRATION_TOKEN" in legacy and "--tag-list" in legacy
+    assert "GR1348941legacyLEGACY" not in "\t".join(legacy)
     assert legacy[legacy.index("--tag-list") + 1] == "docker,linux"
     (modern,) = [c for c in instance.find("gitlab-runner", "register") if "ci-a" in c]
     assert "--tag-list" not in modern and "--locked=true" not in modern

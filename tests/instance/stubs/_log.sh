@@ -7,7 +7,8 @@ stub_log() {
   for arg in "$@"; do line+=$'\t'"$arg"; done
   printf '%s\n' "$line" >>"$STUB_LOG"
 }
-stub_log "$0" "$@"
+# A token handed over in the environment shows as the variable's name, never its value.
+stub_log "$0" "$@" ${CI_SERVER_TOKEN:+env:CI_SERVER_TOKEN} ${REGISTRATION_TOKEN:+env:REGISTRATION_TOKEN}
 
 arg_after() {  # arg_after FLAG ARGS...: the value after FLAG (or of FLAG=value)
   local flag=$1
