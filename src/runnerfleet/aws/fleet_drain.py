@@ -18,7 +18,6 @@ from botocore.exceptions import ClientError
 
 from runnerfleet.aws.fleet_resources import FleetResources, find_fleet, stack_exists
 from runnerfleet.aws.lifecycle import LifecycleActions, aws_error
-from runnerfleet.aws.lifecycle_ssm import ActionRecords
 from runnerfleet.errors import AwsError
 
 _PROTECTION_BATCH = 50  # SetInstanceProtection takes at most 50 ids
@@ -118,44 +117,3 @@ def _unprotect(autoscaling: Any, actions: LifecycleActions, group: str) -> None:
                 f"lifting scale-in protection in {group}",
                 "allow autoscaling:SetInstanceProtection",
             ) from exc
-
-
-def drain_step(
-    factory: Any,
-    stack: str,
-    *,
-    timeout_s: float,
-    records_prefix: str | None = None,
-    on_progress: Callable[[DrainProgress], None] = lambda _p: None,
-) -> Callable[[], str]:
-    """The drain step ``runnerfleet destroy`` runs before deleting the stack (a closure).
-
-    ``records_prefix`` (``<ssm_path>/drain-actions``): the handlers' dedupe records, deleted
-    once the fleet is empty.
-    """
-    import time
-
-    def step() -> str:
-        result = drain_fleet_to_zero(
-            cloudformation=factory.client("cloudformation"),
-            autoscaling=factory.client("autoscaling"),
-            events=factory.client("events"),
-            stack=stack,
-            now=time.monotonic,
-            sleep=time.sleep,
-            timeout_s=timeout_s,
-            on_progress=on_progress,
-        )
-        if result.already_gone:
-            return "no stack: nothing to drain"
-        if records_prefix:  # the drain records are no stack resource: they go with the fleet
-            ActionRecords(factory.client("ssm"), records_prefix).prune(
-                older_than=time.time() + 1, limit=10_000
-            )
-        paused = ", ".join(result.paused_rules) or "no schedule rule"
-        return (
-            f"fleet {result.group} drained to zero in {result.elapsed_s:.0f}s "
-            f"(autoscaler paused: {paused})"
-        )
-
-    return step

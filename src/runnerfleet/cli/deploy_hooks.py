@@ -101,6 +101,7 @@ def destroy_steps(
 
 def _drain(spec: FleetSpec, factory: ClientFactory, sandbox: bool, reporter: Reporter) -> str:
     from runnerfleet.aws.fleet_drain import drain_fleet_to_zero
+    from runnerfleet.aws.lifecycle_ssm import ActionRecords
 
     if not _has_group(factory.client("cloudformation"), spec.stack):
         return "the stack holds no Auto Scaling group: nothing to drain"
@@ -117,6 +118,10 @@ def _drain(spec: FleetSpec, factory: ClientFactory, sandbox: bool, reporter: Rep
     )
     if result.already_gone:
         return "the stack is already gone"
+    # the handlers' dedupe records are no stack resource: they go with the fleet
+    ActionRecords(factory.client("ssm"), f"{spec.ssm_path}/drain-actions").prune(
+        older_than=time.time() + 1, limit=10_000
+    )
     return f"group {result.group} is empty after {result.elapsed_s:.0f} s"
 
 
