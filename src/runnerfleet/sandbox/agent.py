@@ -163,10 +163,12 @@ class RunnerAgent:
         while not job.done.is_set() and self.clock.now() < end and not self.clock.stopped:
             self.clock.sleep(min(5.0, max(0.0, end - self.clock.now())))
         with self._lock:
-            finished = self.jobs.pop(job.job_id, None) is not None
-        if finished:  # not killed
+            alive = job.job_id in self.jobs  # not killed with the instance
+        if alive:  # the job counts as running until GitLab has its final state
             self._put(f"/jobs/{job.job_id}", {"token": job.job_token, "state": "success"})
             self.metrics.job_finished(job.runner_token)
+        with self._lock:
+            self.jobs.pop(job.job_id, None)
 
     def _post(self, path: str, body: dict[str, Any]) -> httpx.Response | None:
         return self._call("POST", path, body)
