@@ -366,6 +366,9 @@ class FleetSpec(Strict):
     logs: LogsSection = LogsSection()
     artifacts: ArtifactsSection
     kms_key_id: str | None = Field(None, description="KMS key for the runner tokens in SSM.")
+    alarm_topic_arn: Annotated[
+        str | None, Field(pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$")
+    ] = Field(None, description="SNS topic the stack's alarms notify (alarm and back to OK).")
     access: dict[str, Any] | None = Field(
         None,
         description="Operator VPN (Client VPN with SAML SSO). Checked against the service's "

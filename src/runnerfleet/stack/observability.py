@@ -106,6 +106,15 @@ def _simple(description: str, namespace: str, metric: str, dims: list[Json], sta
 
 
 def alarms(spec: FleetSpec) -> dict[str, Json]:
+    found = _alarms(spec)
+    if spec.alarm_topic_arn:  # notify on the way into ALARM and back to OK
+        for alarm in found.values():
+            alarm["Properties"]["AlarmActions"] = [spec.alarm_topic_arn]
+            alarm["Properties"]["OKActions"] = [spec.alarm_topic_arn]
+    return found
+
+
+def _alarms(spec: FleetSpec) -> dict[str, Json]:
     queue = [{"Name": "QueueName", "Value": getatt("DeadLetterQueue", "QueueName")}]
     return {
         "PendingAtMaxAlarm": _pending_at_max(spec),
