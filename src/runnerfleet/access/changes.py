@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
-
 
 @dataclass(frozen=True)
 class Replacement:
@@ -23,6 +21,8 @@ class Replacement:
 
 
 def _create_only(kind: str, region: str) -> set[str]:
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER  # 0.4 s to import: only when deploying
+
     schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, kind).schema
     paths = schema.get("createOnlyProperties", [])
     return {p.split("/")[2] for p in paths if p.startswith("/properties/")}
