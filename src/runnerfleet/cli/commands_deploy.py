@@ -181,6 +181,7 @@ class _DeployRun:
         sync = self.syncs.get(item.env)
         deploy_hooks.registrations_before(sync, item.env, self.reporter)
         result = execute(item, self.reporter)
+        deploy_hooks.refresh_for_new_tokens(sync, item, self.sandbox, self.reporter)
         deploy_hooks.registrations_after(sync, item.env, self.reporter)
         return result
 

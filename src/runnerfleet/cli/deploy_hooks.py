@@ -16,12 +16,13 @@ from typing import Any
 from runnerfleet.aws.artifacts import Artefact
 from runnerfleet.aws.awscall import aws_call
 from runnerfleet.aws.clients import ClientFactory
-from runnerfleet.aws.deploy import RenderedStack, Reporter, Synthesizer
+from runnerfleet.aws.deploy import Prepared, RenderedStack, Reporter, Synthesizer
 from runnerfleet.aws.destroy import DestroySteps
 from runnerfleet.sandbox.state import load as load_sandbox
 from runnerfleet.spec.models import FleetSpec
 
 DRAIN_MARGIN_S = 300  # on top of the longest drain plus one hook timeout
+REFRESH_MIN_HEALTHY = 90  # the instance refresh API's own default
 
 
 def synthesizer() -> Synthesizer:
@@ -89,6 +90,33 @@ def registrations_after(sync: Any | None, env: str, reporter: Reporter) -> None:
     report = after_instances_refreshed(sync)
     if report.deleted:
         reporter.step(env, f"gitlab registrations: {len(report.deleted)} removed runner(s) deleted")
+
+
+def refresh_for_new_tokens(
+    sync: Any | None, item: Prepared, sandbox: bool, reporter: Reporter
+) -> str | None:
+    """A runner re-created under the same name has a new token but the same user data, so no
+    rolling update follows: refresh the instances so that they register with the new token.
+    Returns the refresh id, or None when nothing needed one."""
+    if sync is None or not sync.plan.of("recreate", "replace"):
+        return None
+    if sandbox:
+        reporter.step(item.env, "instance refresh for new runner tokens: skipped (not emulated)")
+        return None
+    from runnerfleet.aws.fleet_resources import find_fleet
+    from runnerfleet.aws.refresh import InstanceRefresh
+
+    factory = item.factory
+    group = find_fleet(factory.client("cloudformation"), factory.client("events"), item.spec.stack)
+    refresh_id = InstanceRefresh(factory.client("autoscaling")).start(
+        group.group, min_healthy=REFRESH_MIN_HEALTHY
+    )
+    reporter.step(
+        item.env,
+        f"instance refresh {refresh_id} started so the instances take the new runner tokens; "
+        "each old instance drains first (follow it: runnerfleet status ENVFILE)",
+    )
+    return refresh_id
 
 
 def destroy_steps(
