@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CHECKOV_VENV := .venv-checkov
+# Files are UTF-8 whatever the machine's locale (a dependency opens its schemas without an encoding).
+export PYTHONUTF8 := 1
 
 .PHONY: venv checkov test lint typecheck unit demo bench clean
 
