@@ -75,9 +75,7 @@ class World:
 
     def step(self, stats: DemoStats) -> None:
         now = self.clock.now()
-        with self.asg.lock:
-            events = self.fleet.advance(now)
-        for event in events:
+        for event in self.asg.take_events():
             self._dispatch(event.kind, event.instance_id)
         if now >= self.next_tick:
             self.next_tick = now + self.tick_s

@@ -18,9 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from runnerfleet.sim.fleet import Fleet, FleetModelError, FleetState
-
-GONE_STATES = (FleetState.TERMINATED, FleetState.WARMED_TERMINATED)
+from runnerfleet.sim.fleet import Fleet, FleetEvent, FleetModelError
 
 
 class FleetModelAutoScaling:
@@ -31,6 +29,15 @@ class FleetModelAutoScaling:
         self.lock = threading.RLock()
         self.tags: dict[str, str] = {}
         self._tokens: dict[str, str] = {}  # lifecycle action token -> instance id
+        self._events: list[FleetEvent] = []  # what time produced, until the demo takes it
+
+    def take_events(self) -> list[FleetEvent]:
+        """Let time pass and hand over every event since the last call, none lost to a
+        Describe call that advanced the model in between."""
+        with self.lock:
+            events = [*self._events, *self.fleet.advance(self.clock())]
+            self._events = []
+            return events
 
     def action_token(self, instance_id: str) -> str:
         """A fresh LifecycleActionToken for the action the instance just entered."""
@@ -66,7 +73,7 @@ class FleetModelAutoScaling:
         if self.group_name not in names:
             return {"AutoScalingGroups": []}
         with self._call("DescribeAutoScalingGroups"):
-            self.fleet.advance(self.clock())
+            self._events.extend(self.fleet.advance(self.clock()))
             instances = [
                 self._instance(s) for s in self.fleet.describe() if not s.state.startswith("Warmed")
             ]
