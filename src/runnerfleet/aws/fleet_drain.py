@@ -67,9 +67,7 @@ def drain_fleet_to_zero(
         return DrainResult(group="", paused_rules=(), elapsed_s=0.0, already_gone=True)
     fleet = find_fleet(cloudformation, events, stack)
     _pause_autoscaler(events, fleet)
-    actions = LifecycleActions(autoscaling)
-    _unprotect(autoscaling, actions, fleet.group)
-    actions.set_capacity(fleet.group, min_size=0, desired=0)
+    actions = start_scale_to_zero(autoscaling, fleet.group)
     started = now()
     while True:
         states = Counter(i.state for i in actions.instances(fleet.group))
@@ -97,6 +95,15 @@ def _pause_autoscaler(events: Any, fleet: FleetResources) -> None:
                 f"pausing the autoscaler (disabling rule {rule})",
                 "allow events:DisableRule, or disable the rule by hand",
             ) from exc
+
+
+def start_scale_to_zero(autoscaling: Any, group: str) -> LifecycleActions:
+    """Lift scale-in protection and set min = desired = 0: every instance then leaves
+    through its terminate hook and drains. Returns the actions adapter for the wait."""
+    actions = LifecycleActions(autoscaling)
+    _unprotect(autoscaling, actions, group)
+    actions.set_capacity(group, min_size=0, desired=0)
+    return actions
 
 
 def _unprotect(autoscaling: Any, actions: LifecycleActions, group: str) -> None:

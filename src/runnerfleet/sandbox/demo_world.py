@@ -18,6 +18,7 @@ from runnerfleet.aws.autoscale_config import pending_from_scaling, policy_from_s
 from runnerfleet.aws.autoscale_run import EvaluationConfig, evaluate
 from runnerfleet.aws.autoscaling import AutoScalingAdapter
 from runnerfleet.aws.clients import AwsTarget, ClientFactory
+from runnerfleet.aws.fleet_drain import start_scale_to_zero
 from runnerfleet.aws.lifecycle import LifecycleActions
 from runnerfleet.aws.lifecycle_ssm import ActionRecords
 from runnerfleet.drain import DrainLimits
@@ -129,19 +130,11 @@ class World:
             return all(j.status in ("success", "failed") for j in self.standin.state.jobs.values())
 
     def scale_to_zero(self) -> None:
-        """What ``destroy`` does first: pause the autoscaler, lift scale-in protection, set min
-        and desired to 0; every instance then goes through its terminate hook and drains."""
+        """What ``destroy`` does first, through the same code: the autoscaler paused, scale-in
+        protection lifted, min and desired 0; every instance drains through its hook."""
         self.tick_s = float("inf")
         self.next_tick = float("inf")
-        with self.asg.lock:
-            protected = [s.instance_id for s in self.fleet.describe() if s.protected]
-        for start in range(0, len(protected), 50):
-            self.asg.set_instance_protection(
-                AutoScalingGroupName=self.asg.group_name,
-                InstanceIds=protected[start : start + 50],
-                ProtectedFromScaleIn=False,
-            )
-        self.asg.update_auto_scaling_group(MinSize=0, DesiredCapacity=0)
+        start_scale_to_zero(self.asg, self.asg.group_name)
 
     def fleet_empty(self) -> bool:
         return self.instances_left() == 0
