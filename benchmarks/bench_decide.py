@@ -15,6 +15,7 @@ import time
 from benchmarks.autoscaler_doc import write_block
 from runnerfleet.scaling import (
     FleetSnapshot,
+    HeadroomPolicy,
     IdlePolicy,
     InstanceView,
     LifecycleState,
@@ -22,14 +23,13 @@ from runnerfleet.scaling import (
     Policy,
     QueuePolicy,
     Schedule,
-    SeedPolicy,
     decide,
 )
 
 NOW = 1_800_000_000.0
 SIZES = (1_000, 10_000)
 POLICIES: dict[str, Policy] = {
-    "seed": SeedPolicy(concurrent=4, headroom_jobs=8),
+    "seed": HeadroomPolicy(concurrent=4, headroom_jobs=8),
     "idle": IdlePolicy(idle_count=40, idle_time_s=600, scale_factor=0.1, concurrent=4),
     "queue": QueuePolicy(idle_count=40, idle_time_s=600, concurrent=4),
     "schedule": Schedule(

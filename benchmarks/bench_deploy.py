@@ -40,8 +40,8 @@ def engine_noop(runs: int) -> float:
     from runnerfleet.aws.clients import AwsTarget, ClientFactory
     from runnerfleet.aws.deploy import Settings, execute, package_code, prepare
     from runnerfleet.cli.deploy_hooks import synthesizer
+    from runnerfleet.envfile import load_environment
     from runnerfleet.sandbox import emulator, state
-    from runnerfleet.spec import load_environment
 
     running = state.require_running()
     spec = emulator.sandbox_spec(load_environment(DEV), running)

@@ -16,8 +16,8 @@ from benchmarks.timing import median_ms
 from runnerfleet.gitlab.apply import Registrar, apply_registration_plan, gather_existing
 from runnerfleet.gitlab.client import connect
 from runnerfleet.gitlab.registry import Desired, plan_registrations
-from runnerfleet.gitlab.standin import GitLabStandIn
 from runnerfleet.gitlab.tokens import TokenStore
+from runnerfleet.sandbox.standin import GitLabStandIn
 
 PAT = "glpat-bench-000000000"
 

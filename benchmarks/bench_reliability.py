@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from benchmarks.reliability_world import World
-from runnerfleet.sim.fleet import FleetState
+from runnerfleet.scaling.types import LifecycleState
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 KINDS = ("scale-in", "relaunch", "terminate", "spot")
@@ -24,7 +24,7 @@ SETTLE_S = 8 * 3600.0
 
 
 def in_service(world: World) -> list[str]:
-    return [s.instance_id for s in world.fleet.describe() if s.state is FleetState.IN_SERVICE]
+    return [s.instance_id for s in world.fleet.describe() if s.state is LifecycleState.IN_SERVICE]
 
 
 def scale_in(world: World) -> None:
@@ -73,14 +73,14 @@ def run(events: int, seed: int, *, seed_style: bool = False) -> World:
         world.advance_to(world.now + world.rng.uniform(120, 1200))
     deadline = world.now + SETTLE_S
     while world.now < deadline and any(
-        s.state is not FleetState.IN_SERVICE for s in world.fleet.describe()
+        s.state is not LifecycleState.IN_SERVICE for s in world.fleet.describe()
     ):
         world.advance_to(world.now + 60)
     return world
 
 
 def waiting(world: World) -> int:
-    return sum(s.state is FleetState.TERMINATING_WAIT for s in world.fleet.describe())
+    return sum(s.state is LifecycleState.TERMINATING_WAIT for s in world.fleet.describe())
 
 
 def measures(world: World) -> list[tuple[str, str]]:
@@ -122,7 +122,7 @@ def report(ours: World, seed_style: World, seconds: float, events: int, seed: in
     return (
         "## Reliability\n\n"
         f"`.venv/bin/python -m benchmarks.bench_reliability --events {events} --seed {seed}` "
-        f"({seconds:.1f} s for both runs). The Auto Scaling fleet model (`runnerfleet.sim.fleet`: "
+        f"({seconds:.1f} s for both runs). The Auto Scaling fleet model (`runnerfleet.asgmodel`: "
         "Terminating:Wait, heartbeat timeout and default result, capacity rebalancing, 120 s "
         "spot notice) with 10 instances x 4 slots kept busy (70% of jobs 1-15 min, 23% 15-60 "
         "min, 7% 60-150 min). Lifecycle events go through the Lambda's `handle_terminate`, spot "

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cfnlint.api import ManualArgs, lint
 
-from runnerfleet.spec import load_environment
+from runnerfleet.envfile import load_environment
 from runnerfleet.stack.template import INLINE_BODY_LIMIT, body_size, render, synthesize
 
 REPO = Path(__file__).resolve().parents[1]

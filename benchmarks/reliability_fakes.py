@@ -6,10 +6,10 @@ import zlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from runnerfleet.asgmodel.types import FleetEvent
 from runnerfleet.aws.lifecycle_ssm import ActionRecord, Claim
 from runnerfleet.drain import CommandStatus, JobRef, JobView
-from runnerfleet.sim.fleet import FleetState
-from runnerfleet.sim.fleet_types import FleetEvent
+from runnerfleet.scaling.types import LifecycleState
 
 if TYPE_CHECKING:
     from benchmarks.reliability_world import World
@@ -106,7 +106,7 @@ class Members:
 
     def group_of(self, instance_id: str) -> str | None:
         state = self.world.fleet.state_of(instance_id)
-        return None if state is FleetState.TERMINATED else "bench"
+        return None if state is LifecycleState.TERMINATED else "bench"
 
 
 class Jobs:

@@ -1,4 +1,4 @@
-"""The world of the reliability benchmark: the Auto Scaling fleet model (runnerfleet.sim.fleet),
+"""The world of the reliability benchmark: the Auto Scaling fleet model (runnerfleet.asgmodel),
 runners running jobs on its instances, a GitLab stand-in, and the real drain code between them.
 
 Termination lifecycle events go through ``handle_terminate`` (the Lambda's logic) and spot
@@ -22,6 +22,8 @@ from benchmarks.reliability_fakes import (
     lifecycle_payload,
     spot_payload,
 )
+from runnerfleet.asgmodel.group import Fleet, FleetConfig, FleetModelError
+from runnerfleet.asgmodel.types import CONTINUE, EventKind, FleetEvent, HookConfig
 from runnerfleet.drain import (
     CommandStatus,
     DrainAction,
@@ -32,8 +34,6 @@ from runnerfleet.drain import (
 from runnerfleet.handlers.drain_support import Clock
 from runnerfleet.handlers.lifecycle import DrainConfig, DrainDeps, handle_terminate
 from runnerfleet.handlers.spot import SpotConfig, SpotDeps, handle_spot
-from runnerfleet.sim.fleet import Fleet, FleetConfig, FleetModelError
-from runnerfleet.sim.fleet_types import CONTINUE, EventKind, FleetEvent, HookConfig
 
 TICK_S = 10.0
 MAX_NESTING = 8  # concurrent handler invocations

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from runnerfleet.aws.autoscale_config import pending_from_scaling, policy_from_scaling
-from runnerfleet.scaling import IdlePolicy, QueuePolicy, Schedule, SeedPolicy
+from runnerfleet.scaling import HeadroomPolicy, IdlePolicy, QueuePolicy, Schedule
 
 
 def test_seed_section() -> None:
     policy = policy_from_scaling(
         {"scaling": {"policy": "seed", "headroom_jobs": 3, "cooldown_s": 600}, "concurrent": 2}
     )
-    assert policy == SeedPolicy(concurrent=2, headroom_jobs=3, cooldown_s=600)
+    assert policy == HeadroomPolicy(concurrent=2, headroom_jobs=3, cooldown_s=600)
 
 
 def test_queue_section_with_office_hours_schedule() -> None:

@@ -7,8 +7,8 @@ import pytest
 from runnerfleet.aws.clients import ClientFactory
 from runnerfleet.cli import commands_autoscale, commands_deploy
 from runnerfleet.cli.main import main
+from runnerfleet.envfile import load_environment
 from runnerfleet.scaling import QueuePolicy, Schedule
-from runnerfleet.spec import load_environment
 from tests.autoscaler.conftest import make_group
 from tests.autoscaler.runner_server import Endpoint, render_metrics, runner_server
 from tests.conftest import EXAMPLES

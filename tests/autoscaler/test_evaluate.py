@@ -6,7 +6,7 @@ from runnerfleet.aws.autoscale_run import EvaluationConfig, evaluate
 from runnerfleet.aws.autoscaling import AutoScalingAdapter
 from runnerfleet.aws.clients import ClientFactory
 from runnerfleet.gitlab.scrape import ScrapeSettings
-from runnerfleet.scaling import IdlePolicy, ReasonCode, SeedPolicy
+from runnerfleet.scaling import HeadroomPolicy, IdlePolicy, ReasonCode
 from runnerfleet.scaling import metric_names as mn
 from tests.autoscaler.conftest import Group, instance_ids, make_group
 from tests.autoscaler.runner_server import Endpoint, render_metrics, runner_server
@@ -47,7 +47,7 @@ def test_idle_runner_removed_busy_and_unreachable_ones_kept(
 
 def test_failed_scrapes_never_scale_in_blind(aws: ClientFactory, group3: Group) -> None:
     # the seed counted a failed scrape as zero jobs and removed instances; we keep them
-    policy = SeedPolicy(concurrent=4, headroom_jobs=0, cooldown_s=0)
+    policy = HeadroomPolicy(concurrent=4, headroom_jobs=0, cooldown_s=0)
     config = EvaluationConfig(group3.name, "stack-e2e", policy, FAST)
     hosts = dict.fromkeys(group3.ids, "127.0.0.1:1")  # nothing listens there
     result = evaluate(config, _adapter(aws, hosts), clock=lambda: 5000.0)

@@ -188,7 +188,7 @@ def test_handlers_import_no_pydantic_spec_or_cli() -> None:
         "import sys, runnerfleet.handlers.autoscaler, runnerfleet.handlers.webhook\n"
         # (httpx imports rich and click only if present, for its own CLI: not a dependency)
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'yaml')"
-        " or m.startswith(('runnerfleet.spec', 'runnerfleet.cli')))\n"
+        " or m.startswith(('runnerfleet.envfile', 'runnerfleet.cli')))\n"
         "print(','.join(bad))"
     )
     done = subprocess.run(

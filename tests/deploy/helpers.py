@@ -9,10 +9,10 @@ from typing import Any
 from runnerfleet.aws.artifacts import Artefact
 from runnerfleet.aws.deploy import RenderedStack, Settings
 from runnerfleet.aws.stackstatus import StackEvent
+from runnerfleet.envfile import load_environment
+from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.sandbox.emulator import sandbox_spec
 from runnerfleet.sandbox.state import SandboxState
-from runnerfleet.spec import load_environment
-from runnerfleet.spec.models import FleetSpec
 from tests.conftest import EXAMPLES
 
 # A fixed, fake artefact: tests of the engine do not need the real 900 KiB zip.

@@ -37,7 +37,7 @@ def test_zip_holds_the_handlers_and_pure_python_deps_only(built):
     assert "certifi/cacert.pem" in names
     for name in names:
         assert not name.endswith((".so", ".pyd", ".pyc")), name
-        assert not name.startswith(("pydantic", "runnerfleet/spec/", "runnerfleet/cli/")), name
+        assert not name.startswith(("pydantic", "runnerfleet/envfile/", "runnerfleet/cli/")), name
         assert name != "runnerfleet/aws/deploy.py"
 
 

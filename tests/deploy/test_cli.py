@@ -128,9 +128,9 @@ def test_rollback_complete_offer_explains_and_never_deletes_on_yes(capsys):
 @pytest.fixture
 def gitlab(sandbox: state.SandboxState) -> Iterator[str]:
     """A GitLab stand-in on loopback, recorded in the sandbox state like `sandbox start` does."""
-    from runnerfleet.gitlab.standin.model import StandInState
-    from runnerfleet.gitlab.standin.seed import seed_sandbox
-    from runnerfleet.gitlab.standin.server import GitLabStandIn
+    from runnerfleet.sandbox.standin.model import StandInState
+    from runnerfleet.sandbox.standin.seed import seed_sandbox
+    from runnerfleet.sandbox.standin.server import GitLabStandIn
 
     standin_state = StandInState(auto_targets=True)
     seed_sandbox(standin_state)

@@ -10,9 +10,9 @@ from runnerfleet.aws.clients import ClientFactory
 from runnerfleet.aws.deploy import execute, package_code, prepare, run_parallel
 from runnerfleet.aws.destroy import destroy
 from runnerfleet.cli.deploy_hooks import synthesizer
+from runnerfleet.envfile import load_environment
 from runnerfleet.sandbox import emulator
 from runnerfleet.sandbox.state import SandboxState
-from runnerfleet.spec import load_environment
 from tests.conftest import EXAMPLES
 from tests.deploy.helpers import Recorder, fast_settings, with_instance_type
 

@@ -9,8 +9,8 @@ import boto3
 from botocore.stub import ANY, Stubber
 
 from runnerfleet.cli.deploy_hooks import refresh_for_new_tokens
+from runnerfleet.envfile import load_environment
 from runnerfleet.gitlab.registry import Action, RegistrationPlan
-from runnerfleet.spec import load_environment
 from tests.conftest import EXAMPLES
 
 

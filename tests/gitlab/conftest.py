@@ -11,11 +11,11 @@ import gitlab
 import pytest
 from moto import mock_aws
 
+from runnerfleet.envfile import FleetSpec, load_environment
 from runnerfleet.gitlab.apply import Registrar
 from runnerfleet.gitlab.client import connect
-from runnerfleet.gitlab.standin import GitLabStandIn
 from runnerfleet.gitlab.tokens import TokenStore
-from runnerfleet.spec import FleetSpec, load_environment
+from runnerfleet.sandbox.standin import GitLabStandIn
 
 ADMIN_PAT = "glpat-admin-0000000000"
 PAT = "glpat-maint-1111111111"

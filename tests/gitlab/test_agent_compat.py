@@ -7,9 +7,9 @@ import time
 import gitlab
 from gitlab.v4.objects import CurrentUserRunnerManager
 
-from runnerfleet.gitlab.standin import GitLabStandIn
 from runnerfleet.sandbox.agent import AgentConfig, RunnerAgent
 from runnerfleet.sandbox.clock import SimClock
+from runnerfleet.sandbox.standin import GitLabStandIn
 
 
 def _wait(predicate: object, timeout: float = 30.0) -> bool:

@@ -12,13 +12,13 @@ import gitlab.exceptions
 import pytest
 import requests
 
+from runnerfleet.envfile import FleetSpec
 from runnerfleet.errors import AwsError, GitLabError, SpecError
 from runnerfleet.gitlab.apply import Registrar, apply_registration_plan, gather_existing
 from runnerfleet.gitlab.client import connect, resolve_access_token
 from runnerfleet.gitlab.registry import desired_from_spec, plan_registrations
-from runnerfleet.gitlab.standin import GitLabStandIn
 from runnerfleet.gitlab.tokens import TokenStore
-from runnerfleet.spec import FleetSpec
+from runnerfleet.sandbox.standin import GitLabStandIn
 from tests.gitlab.conftest import PAT, READ_ONLY_PAT, STACK, THREE, make_spec
 
 PREFIX = f"/runnerfleet/{STACK}/runners/"

@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from runnerfleet.cli.main import main
 from runnerfleet.errors import ExitCode
-from runnerfleet.gitlab.standin import GitLabStandIn
+from runnerfleet.sandbox.standin import GitLabStandIn
 from runnerfleet.stack.system_id import system_id_for_instance
 from tests.gitlab.conftest import PAT, STACK, THREE, write_env
 

@@ -10,7 +10,7 @@ import requests
 from runnerfleet.gitlab.apply import Registrar, apply_registration_plan, gather_existing
 from runnerfleet.gitlab.inventory import apply_prune, collect, find_orphans, plan_prune
 from runnerfleet.gitlab.registry import desired_from_spec, plan_registrations
-from runnerfleet.gitlab.standin import GitLabStandIn
+from runnerfleet.sandbox.standin import GitLabStandIn
 from runnerfleet.stack.system_id import system_id_for_instance
 from tests.gitlab.conftest import STACK, THREE, make_spec
 

@@ -81,7 +81,7 @@ def test_two_registrations_with_the_same_name_in_the_file(tmp_path: Path) -> Non
   - {name: backend, type: group, group_id: 7, tags: [docker]}
 """,
     )
-    from runnerfleet.spec import load_environment
+    from runnerfleet.envfile import load_environment
 
     with pytest.raises(SpecError) as exc:
         load_environment(path)

@@ -16,7 +16,7 @@ from runnerfleet.gitlab.reconcile import (
     prepare_registrations,
     registrations_digest,
 )
-from runnerfleet.gitlab.standin import SANDBOX_ACCESS_TOKEN, GitLabStandIn, seed_for_spec
+from runnerfleet.sandbox.standin import SANDBOX_ACCESS_TOKEN, GitLabStandIn, seed_for_spec
 from tests.gitlab.conftest import PAT, THREE, make_spec
 
 

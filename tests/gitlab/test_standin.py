@@ -9,7 +9,7 @@ import requests
 from gitlab.v4.objects import CurrentUserRunnerManager
 
 from runnerfleet.errors import SandboxError
-from runnerfleet.gitlab.standin import GitLabStandIn, StandInState
+from runnerfleet.sandbox.standin import GitLabStandIn, StandInState
 from tests.gitlab.conftest import ADMIN_PAT, PAT, READ_ONLY_PAT
 
 
@@ -227,14 +227,14 @@ def test_standin_runs_as_a_process_for_the_sandbox(tmp_path: object) -> None:
     import time
     from pathlib import Path
 
-    from runnerfleet.gitlab.standin import SANDBOX_ACCESS_TOKEN
+    from runnerfleet.sandbox.standin import SANDBOX_ACCESS_TOKEN
 
     ready = Path(str(tmp_path)) / "url"
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "runnerfleet.gitlab.standin",
+            "runnerfleet.sandbox.standin",
             "--ready-file",
             str(ready),
             "--lifetime-s",
@@ -266,7 +266,7 @@ def test_strict_and_auto_targets() -> None:
 
 
 def test_reprs_never_show_a_token() -> None:
-    from runnerfleet.gitlab.standin.jobs import enqueue_job
+    from runnerfleet.sandbox.standin.jobs import enqueue_job
 
     state = StandInState()
     pat = state.add_access_token("glpat-repr-check-000000")

@@ -11,8 +11,8 @@ from moto import mock_aws
 
 from runnerfleet.aws.doctor import DoctorContext, Finding, ok, run_checks, run_doctor
 from runnerfleet.aws.doctor_stack import drift
-from runnerfleet.spec import load_environment
-from runnerfleet.spec.models import FleetSpec, NetworkSection
+from runnerfleet.envfile import load_environment
+from runnerfleet.envfile.models import FleetSpec, NetworkSection
 from tests.conftest import EXAMPLES
 from tests.ops.stubs import client, stubbed
 
@@ -166,7 +166,7 @@ def _put_secret(ssm: Any, name: str, value: str) -> None:
 def test_gitlab_reachable_and_runner_tokens_against_the_stand_in() -> None:
     from runnerfleet.aws.doctor_gitlab import gitlab_reachable, runner_tokens
     from runnerfleet.gitlab.client import connect
-    from runnerfleet.gitlab.standin import GitLabStandIn
+    from runnerfleet.sandbox.standin import GitLabStandIn
 
     pat = "glpat-doctor-0000000000"
     with GitLabStandIn() as server, mock_aws():

@@ -203,7 +203,7 @@ def test_handler_module_keeps_lambda_dependencies_pure() -> None:
 
     code = (
         "import sys, runnerfleet.handlers.lifecycle, runnerfleet.handlers.spot; "
-        "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'runnerfleet.spec'))))"
+        "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'runnerfleet.envfile'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from runnerfleet.gitlab.standin import GitLabStandIn, StandInState
 from runnerfleet.sandbox.agent import AgentConfig, RunnerAgent
 from runnerfleet.sandbox.clock import SimClock
+from runnerfleet.sandbox.standin import GitLabStandIn, StandInState
 from runnerfleet.stack.system_id import system_id_for_instance
 
 ADDRESS = "127.0.77.1"  # every 127.x.y.z address is on the loopback interface

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
+from runnerfleet.asgmodel.group import Fleet
+from runnerfleet.asgmodel.types import ABANDON, EventKind, FleetConfig, HookConfig
 from runnerfleet.sandbox.fleetport import FleetModelAutoScaling
-from runnerfleet.sim.fleet import Fleet
-from runnerfleet.sim.fleet_types import ABANDON, EventKind, FleetConfig, HookConfig
 
 
 class Clock:

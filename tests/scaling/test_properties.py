@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from runnerfleet.scaling import (
     BasePolicy,
     FleetSnapshot,
+    HeadroomPolicy,
     IdlePolicy,
     InstanceView,
     LifecycleState,
@@ -18,7 +19,6 @@ from runnerfleet.scaling import (
     Policy,
     QueuePolicy,
     Schedule,
-    SeedPolicy,
     decide,
 )
 from runnerfleet.scaling.fleet import is_fresh
@@ -81,7 +81,7 @@ idle_kwargs = {
 }
 base_policies = st.one_of(
     st.builds(
-        SeedPolicy,
+        HeadroomPolicy,
         concurrent=st.integers(1, 8),
         headroom_jobs=st.integers(0, 10),
         cooldown_s=durations,
@@ -192,7 +192,7 @@ def test_refresh_in_progress_means_no_change(snap: FleetSnapshot, policy: Policy
 def test_seed_scales_out_to_exactly_the_original_formula(
     snap: FleetSnapshot, concurrent: int, headroom: int
 ) -> None:
-    policy = SeedPolicy(concurrent=concurrent, headroom_jobs=headroom, cooldown_s=0)
+    policy = HeadroomPolicy(concurrent=concurrent, headroom_jobs=headroom, cooldown_s=0)
     decision = decide(dataclasses.replace(snap, refresh_in_progress=False), policy)
     running = sum(
         i.running_jobs or 0

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from runnerfleet.scaling import ReasonCode, SeedPolicy, decide
+from runnerfleet.scaling import HeadroomPolicy, ReasonCode, decide
 from tests.scaling.helpers import inst, snap
 
-SEED = SeedPolicy(concurrent=2, headroom_jobs=2, cooldown_s=600)
+SEED = HeadroomPolicy(concurrent=2, headroom_jobs=2, cooldown_s=600)
 
 
 @pytest.mark.parametrize(
@@ -49,7 +49,7 @@ def test_seed_failed_scrape_is_not_zero_jobs() -> None:
 
 
 def test_seed_scales_to_zero_with_zero_headroom() -> None:
-    policy = SeedPolicy(concurrent=2, headroom_jobs=0)
+    policy = HeadroomPolicy(concurrent=2, headroom_jobs=0)
     decision = decide(snap(inst(1), inst(2)), policy)
     assert decision.desired == 0 and len(decision.terminate) == 2
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from runnerfleet.cli.main import main
+from runnerfleet.envfile.models import ScalingSection
 from runnerfleet.errors import SpecError
 from runnerfleet.sim.catalog import DEFAULTS, build_policy, parse_overrides
 from runnerfleet.sim.convert import read_source
 from runnerfleet.sim.model import BootProfile, SimConfig
 from runnerfleet.sim.synthetic import SynthParams, calibrate, generate
 from runnerfleet.sim.tune import env_snippet, tune
-from runnerfleet.spec.models import ScalingSection
 from tests.conftest import SHARED
 
 SHARED_TRACE = SHARED / "traces" / "bitcoin-core-gha-2025-09.csv.gz"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from runnerfleet.spec import load_environment
-from runnerfleet.spec.models import FleetSpec
+from runnerfleet.envfile import load_environment
+from runnerfleet.envfile.models import FleetSpec
 from tests.conftest import EXAMPLES
 
 EXAMPLE_NAMES = ("dev", "prod")

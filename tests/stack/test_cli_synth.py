@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from runnerfleet.cli.main import main
-from runnerfleet.spec.models import AL2023_PARAMETER
+from runnerfleet.envfile.models import AL2023_PARAMETER
 from tests.conftest import EXAMPLES
 
 

@@ -15,7 +15,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from runnerfleet.aws.clients import AwsTarget, ClientFactory
-from runnerfleet.spec.models import FleetSpec
+from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.stack.params import parameter_values
 from runnerfleet.stack.template import synthesize
 from tests.stack.helpers import example, full_variant, variant

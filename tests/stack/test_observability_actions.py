@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runnerfleet.spec import load_environment
+from runnerfleet.envfile import load_environment
 from runnerfleet.stack.observability import alarms
 from tests.conftest import EXAMPLES
 

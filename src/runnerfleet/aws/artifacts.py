@@ -36,7 +36,6 @@ PACKAGE_PARTS = (
 )
 # Operator-side modules: the deploy engine imports the spec models (pydantic).
 EXCLUDED_PARTS = (
-    "gitlab/standin",
     "aws/deploy",
     "aws/artifacts.py",
     "aws/cloudformation.py",

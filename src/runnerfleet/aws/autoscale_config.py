@@ -14,12 +14,12 @@ from typing import Any
 from runnerfleet.gitlab.pending import PendingQuery
 from runnerfleet.scaling import (
     BasePolicy,
+    HeadroomPolicy,
     IdlePolicy,
     Period,
     Policy,
     QueuePolicy,
     Schedule,
-    SeedPolicy,
     parse_duration,
 )
 
@@ -40,7 +40,7 @@ def _base_policy(scaling: Mapping[str, Any], concurrent: Any) -> BasePolicy:
     cooldown_s = parse_duration(scaling.get("cooldown_s", 300))
     stale_after_s = parse_duration(scaling.get("stale_after_s", 180))
     if name == "seed":
-        return SeedPolicy(
+        return HeadroomPolicy(
             concurrent=int(concurrent or 1),
             headroom_jobs=int(scaling.get("headroom_jobs", 2)),
             cooldown_s=cooldown_s,
@@ -75,7 +75,7 @@ def _period(raw: Mapping[str, Any], base: BasePolicy) -> Period:
         value = raw.get(key)
         if value is None:
             continue
-        if isinstance(base, SeedPolicy) and field != "min_instances":
+        if isinstance(base, HeadroomPolicy) and field != "min_instances":
             raise ValueError(f"scaling.schedule: the seed policy has no {key}; use min")
         overrides[field] = parse_duration(value) if field.endswith("_s") else int(value)
     return Period(

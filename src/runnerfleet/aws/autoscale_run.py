@@ -2,7 +2,7 @@
 
 The Lambda handler, the webhook handler, the ``runnerfleet autoscale`` command and the sandbox
 all call ``evaluate``; only how they build the adapter (clients, address mapper) differs.
-Never imports pydantic or ``runnerfleet.spec``: it is packaged into the Lambda.
+Never imports pydantic or ``runnerfleet.envfile``: it is packaged into the Lambda.
 """
 
 from __future__ import annotations

@@ -32,10 +32,10 @@ from runnerfleet.aws.cloudformation import (
     needs_deletion_error,
 )
 from runnerfleet.aws.stackstatus import REVIEW_IN_PROGRESS, ROLLBACK_COMPLETE, StackEvent
+from runnerfleet.envfile import guardrails
+from runnerfleet.envfile.models import FleetSpec
+from runnerfleet.envfile.policy import OrgPolicy
 from runnerfleet.errors import GuardrailError, RunnerfleetError
-from runnerfleet.spec import guardrails
-from runnerfleet.spec.models import FleetSpec
-from runnerfleet.spec.policy import OrgPolicy
 
 T = TypeVar("T")
 R = TypeVar("R")

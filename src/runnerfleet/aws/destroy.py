@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from runnerfleet.aws.clients import ClientFactory
 from runnerfleet.aws.cloudformation import StackOperations
 from runnerfleet.aws.deploy import EnvResult, Reporter, Settings, location
+from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.errors import AbortedError, GuardrailError
-from runnerfleet.spec.models import FleetSpec
 
 Step = Callable[[], str]  # does the work, returns one line saying what it did
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from runnerfleet.spec.models import FleetSpec
+from runnerfleet.envfile.models import FleetSpec
 
 Status = Literal["ok", "warn", "fail"]
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from runnerfleet.spec.models import TOKEN_PATTERN
+from runnerfleet.envfile.models import TOKEN_PATTERN
 
 MASK = "****"
 SECRET_NAME = re.compile(r"(token|secret|password|passphrase|credential|private)", re.IGNORECASE)

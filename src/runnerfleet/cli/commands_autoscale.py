@@ -19,9 +19,9 @@ from runnerfleet.aws.autoscale_run import Evaluation, EvaluationConfig, evaluate
 from runnerfleet.aws.autoscaling import AddressMapper, AutoScalingAdapter, private_ip
 from runnerfleet.aws.clients import ClientFactory
 from runnerfleet.cli.console import err, out
+from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.errors import AwsError, GitLabError, RunnerfleetError, SpecError
 from runnerfleet.gitlab.pending import PendingQuery
-from runnerfleet.spec.models import FleetSpec
 
 SANDBOX_ADDRESSES = "sandbox-addresses.json"  # {instance id: "127.x.y.z:port"}, by the sandbox
 
@@ -81,7 +81,7 @@ def _sandbox_mapper() -> AddressMapper:
 
 def run(envfile: Path, sandbox: bool, dry_run: bool, profile: str | None) -> Evaluation:
     from runnerfleet.cli.commands_deploy import targets
-    from runnerfleet.spec import load_environment
+    from runnerfleet.envfile import load_environment
 
     spec, factory = targets([load_environment(envfile)], sandbox, profile)[0]
     config = _config(spec, dry_run)

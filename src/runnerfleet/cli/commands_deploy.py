@@ -40,12 +40,12 @@ from runnerfleet.cli.deploy_render import (
     render_preview,
     render_results,
 )
+from runnerfleet.envfile import load_environment, load_environments
+from runnerfleet.envfile.models import FleetSpec
+from runnerfleet.envfile.policy import load_policy
 from runnerfleet.errors import AbortedError, ExitCode, RunnerfleetError
 from runnerfleet.sandbox.emulator import rewrite_notes, sandbox_spec
 from runnerfleet.sandbox.state import require_running
-from runnerfleet.spec import load_environment, load_environments
-from runnerfleet.spec.models import FleetSpec
-from runnerfleet.spec.policy import load_policy
 
 Target = tuple[FleetSpec, ClientFactory]
 

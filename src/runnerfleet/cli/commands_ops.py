@@ -19,9 +19,9 @@ from runnerfleet.aws.lifecycle_ssm import DrainCommands
 from runnerfleet.aws.logs import FleetLogs
 from runnerfleet.aws.refresh import InstanceRefresh, RefreshProgress
 from runnerfleet.cli.console import err, out
+from runnerfleet.envfile import load_environment
+from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.errors import SpecError
-from runnerfleet.spec import load_environment
-from runnerfleet.spec.models import FleetSpec
 
 ENVFILE = typer.Argument(..., help="The environment file (YAML).", exists=True, dir_okay=False)
 SANDBOX = typer.Option(False, "--sandbox", help="Talk to the embedded emulator, not AWS.")

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from runnerfleet.aws.clients import AwsTarget, ClientFactory
 from runnerfleet.cli.console import emulated_banner, err, out
+from runnerfleet.envfile import FleetSpec, load_environment
 from runnerfleet.gitlab.apply import Registrar, apply_registration_plan, gather_existing
 from runnerfleet.gitlab.inventory import (
     Orphan,
@@ -24,7 +25,6 @@ from runnerfleet.gitlab.inventory import (
 )
 from runnerfleet.gitlab.reconcile import registrar_for
 from runnerfleet.gitlab.registry import RegistrationPlan, desired_from_spec, plan_registrations
-from runnerfleet.spec import FleetSpec, load_environment
 
 runners_app = typer.Typer(
     name="runners",

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from runnerfleet.cli.console import err, out
-from runnerfleet.spec import load_environment
+from runnerfleet.envfile import load_environment
 from runnerfleet.stack.params import parameter_values
 from runnerfleet.stack.template import INLINE_BODY_LIMIT, body_size, render, synthesize
 

@@ -18,8 +18,8 @@ from runnerfleet.aws.awscall import aws_call
 from runnerfleet.aws.clients import ClientFactory
 from runnerfleet.aws.deploy import Prepared, RenderedStack, Reporter, Synthesizer
 from runnerfleet.aws.destroy import DestroySteps
+from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.sandbox.state import load as load_sandbox
-from runnerfleet.spec.models import FleetSpec
 
 DRAIN_MARGIN_S = 300  # on top of the longest drain plus one hook timeout
 REFRESH_MIN_HEALTHY = 90  # the instance refresh API's own default

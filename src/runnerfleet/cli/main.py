@@ -50,9 +50,9 @@ def _root(
 
 def _register_commands() -> None:
     """Import every command module; each one adds its commands to ``app``."""
-    from runnerfleet.cli import commands_runners, commands_spec
+    from runnerfleet.cli import commands_envfile, commands_runners
 
-    commands_spec.register(app)
+    commands_envfile.register(app)
     commands_runners.register(app)
     from runnerfleet.cli import commands_deploy, commands_sandbox
 

@@ -54,7 +54,7 @@ def registrar_for(
     env = dict(os.environ if environ is None else environ)
     ssm = factory.client("ssm")
     if sandbox:  # the stand-in's fixed token: a real one never goes to the sandbox
-        from runnerfleet.gitlab.standin.seed import SANDBOX_ACCESS_TOKEN
+        from runnerfleet.sandbox.standin.seed import SANDBOX_ACCESS_TOKEN
 
         url, token = gitlab_url or _sandbox_gitlab_url(), SANDBOX_ACCESS_TOKEN
     else:

@@ -20,7 +20,7 @@ Environment variables (set by the fleet template; see docs/autoscaler.md):
     RUNNERFLEET_PUBLISH_METRICS     true      publish CloudWatch metrics
     RUNNERFLEET_DRY_RUN             false     decide and report, change nothing
 
-Imports nothing that needs pydantic or ``runnerfleet.spec``: the Lambda package carries only
+Imports nothing that needs pydantic or ``runnerfleet.envfile``: the Lambda package carries only
 pure-python dependencies (boto3 from the runtime, httpx, prometheus_client, croniter).
 """
 

@@ -1,7 +1,7 @@
 """What the drain and spot handlers share: ports, loud failure reporting, environment parsing.
 
 Handlers are packaged for Lambda with pure-python dependencies only: nothing here (or in what it
-imports) may pull in pydantic or runnerfleet.spec.
+imports) may pull in pydantic or runnerfleet.envfile.
 """
 
 from __future__ import annotations

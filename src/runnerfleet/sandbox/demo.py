@@ -23,10 +23,10 @@ from rich.live import Live
 
 from runnerfleet.cli.console import err
 from runnerfleet.errors import SandboxError
-from runnerfleet.gitlab.standin import StandInState
 from runnerfleet.sandbox.clock import SimClock
 from runnerfleet.sandbox.demo_report import DemoReport, DemoStats, job_waits, live_table, percentile
 from runnerfleet.sandbox.demo_world import World, build_world
+from runnerfleet.sandbox.standin import StandInState
 from runnerfleet.sandbox.workload import Feeder, demo_jobs
 
 

@@ -7,7 +7,7 @@ from statistics import median
 
 from rich.table import Table
 
-from runnerfleet.gitlab.standin import StandInState
+from runnerfleet.sandbox.standin import StandInState
 
 
 @dataclass

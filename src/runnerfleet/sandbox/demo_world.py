@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from runnerfleet.asgmodel.group import Fleet
+from runnerfleet.asgmodel.types import ABANDON, CONTINUE, EventKind, FleetConfig, HookConfig
 from runnerfleet.aws.autoscale_config import pending_from_scaling, policy_from_scaling
 from runnerfleet.aws.autoscale_run import EvaluationConfig, evaluate
 from runnerfleet.aws.autoscaling import AutoScalingAdapter
@@ -22,13 +24,12 @@ from runnerfleet.aws.fleet_drain import start_scale_to_zero
 from runnerfleet.aws.lifecycle import LifecycleActions
 from runnerfleet.aws.lifecycle_ssm import ActionRecords
 from runnerfleet.drain import DrainLimits
+from runnerfleet.envfile import FleetSpec, load_environment
 from runnerfleet.errors import SandboxError
 from runnerfleet.gitlab.apply import apply_registration_plan, gather_existing
 from runnerfleet.gitlab.reconcile import registrar_for
 from runnerfleet.gitlab.registry import desired_from_spec, plan_registrations
 from runnerfleet.gitlab.scrape import ScrapeSettings
-from runnerfleet.gitlab.standin import GitLabStandIn, StandInState
-from runnerfleet.gitlab.standin.seed import SANDBOX_ACCESS_TOKEN, seed_for_spec
 from runnerfleet.handlers.drain_support import Clock
 from runnerfleet.handlers.lifecycle import DrainConfig, DrainDeps, handle_terminate
 from runnerfleet.sandbox import emulator
@@ -36,9 +37,8 @@ from runnerfleet.sandbox import state as sandbox_state
 from runnerfleet.sandbox.clock import SimClock
 from runnerfleet.sandbox.fleetport import FleetModelAutoScaling, FleetModelEc2
 from runnerfleet.sandbox.instances import TERMINATE_HOOK, HostSettings, InstanceHost
-from runnerfleet.sim.fleet import Fleet
-from runnerfleet.sim.fleet_types import ABANDON, CONTINUE, EventKind, FleetConfig, HookConfig
-from runnerfleet.spec import FleetSpec, load_environment
+from runnerfleet.sandbox.standin import GitLabStandIn, StandInState
+from runnerfleet.sandbox.standin.seed import SANDBOX_ACCESS_TOKEN, seed_for_spec
 
 if TYPE_CHECKING:
     from runnerfleet.sandbox.demo import DemoOptions

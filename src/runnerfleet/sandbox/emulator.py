@@ -22,15 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runnerfleet.aws.clients import AwsTarget, ClientFactory
+from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.errors import SandboxError
 from runnerfleet.sandbox import state as state_file
 from runnerfleet.sandbox.state import SANDBOX_ACCOUNT, SandboxState
-from runnerfleet.spec.models import FleetSpec
 
 HOST = "127.0.0.1"
 DEFAULT_REGION = "us-east-1"
 BUCKET = "runnerfleet-sandbox-artifacts"
-GITLAB_MODULE = "runnerfleet.gitlab.standin"
+GITLAB_MODULE = "runnerfleet.sandbox.standin"
 VPC_CIDR = "10.42.0.0/16"
 SUBNETS = (("a", "10.42.1.0/24"), ("b", "10.42.2.0/24"))
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -87,7 +87,7 @@ def start(
 
 
 def start_gitlab(wait_s: float) -> tuple[str, int]:
-    """The GitLab stand-in (python -m runnerfleet.gitlab.standin) on loopback: (url, pid)."""
+    """The GitLab stand-in (python -m runnerfleet.sandbox.standin) on loopback: (url, pid)."""
     ready = state_file.home() / "gitlab.url"
     ready.unlink(missing_ok=True)
     with (state_file.home() / "gitlab.log").open("ab") as sink:

@@ -2,7 +2,7 @@
 
 moto's Auto Scaling has no Pending:Wait, no Terminating:Wait, no heartbeats and no
 ``complete_lifecycle_action`` (see docs/sandbox.md), so the sandbox keeps the group's lifecycle
-in the fleet model (``runnerfleet.sim.fleet``) and hands the product's adapters this client,
+in the fleet model (``runnerfleet.asgmodel.group``) and hands the product's adapters this client,
 which answers the same calls with the same response shapes and error codes. The autoscaler and
 the drain code therefore run unchanged against it.
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from runnerfleet.sim.fleet import Fleet, FleetEvent, FleetModelError
+from runnerfleet.asgmodel.group import Fleet, FleetEvent, FleetModelError
 
 
 class FleetModelAutoScaling:

@@ -6,8 +6,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from runnerfleet.gitlab.standin import GitLabStandIn
 from runnerfleet.sandbox.clock import SimClock
+from runnerfleet.sandbox.standin import GitLabStandIn
 from runnerfleet.sim.synthetic import SynthParams, generate
 from runnerfleet.sim.trace import Trace, load_trace
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from runnerfleet.scaling.fleet import FleetView, view_of
 from runnerfleet.scaling.policies import (
     BasePolicy,
+    HeadroomPolicy,
     IdlePolicy,
     Policy,
     QueuePolicy,
     Schedule,
-    SeedPolicy,
     policy_name,
 )
 from runnerfleet.scaling.schedule import active_policy
@@ -52,7 +52,7 @@ def decide(snapshot: FleetSnapshot, policy: Policy) -> ScalingDecision:
         return _hold_for_refresh(snapshot, policy)
     target = (
         _seed_target(snapshot, fleet, policy)
-        if isinstance(policy, SeedPolicy)
+        if isinstance(policy, HeadroomPolicy)
         else (_idle_target(snapshot, fleet, policy))
     )
     floor = max(snapshot.min_size, min(policy.min_instances, snapshot.max_size))
@@ -70,7 +70,7 @@ def _concurrent(policy: BasePolicy) -> int | None:
     return policy.concurrent
 
 
-def _seed_target(snapshot: FleetSnapshot, fleet: FleetView, policy: SeedPolicy) -> Target:
+def _seed_target(snapshot: FleetSnapshot, fleet: FleetView, policy: HeadroomPolicy) -> Target:
     running = fleet.running
     wanted = math.ceil((running + policy.headroom_jobs) / policy.concurrent)
     reason = (

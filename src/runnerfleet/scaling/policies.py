@@ -21,8 +21,9 @@ def _check(condition: bool, message: str) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class SeedPolicy:
-    """The seed's formula: desired = ceil((running + headroom_jobs) / concurrent)."""
+class HeadroomPolicy:
+    """desired = ceil((running + headroom_jobs) / concurrent): the original sample's formula,
+    offered as the policy named ``seed``."""
 
     concurrent: int
     headroom_jobs: int
@@ -93,7 +94,7 @@ def _validate_idle(policy: IdlePolicy | QueuePolicy, name: str) -> None:
     _check(policy.min_instances >= 0, f"{name}.min_instances must be 0 or more")
 
 
-BasePolicy = SeedPolicy | IdlePolicy | QueuePolicy
+BasePolicy = HeadroomPolicy | IdlePolicy | QueuePolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +126,14 @@ class Schedule:
             dataclasses.replace(self.base, **dict(period.overrides))  # validates the values
 
 
-Policy = SeedPolicy | IdlePolicy | QueuePolicy | Schedule
+Policy = HeadroomPolicy | IdlePolicy | QueuePolicy | Schedule
 
 POLICY_NAMES = ("seed", "idle", "queue", "schedule")
-_KINDS: dict[str, type[BasePolicy]] = {"seed": SeedPolicy, "idle": IdlePolicy, "queue": QueuePolicy}
+_KINDS: dict[str, type[BasePolicy]] = {
+    "seed": HeadroomPolicy,
+    "idle": IdlePolicy,
+    "queue": QueuePolicy,
+}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 

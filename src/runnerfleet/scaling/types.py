@@ -10,7 +10,8 @@ from enum import StrEnum
 
 
 class LifecycleState(StrEnum):
-    """The subset of AWS Auto Scaling lifecycle states the scaling core reasons about."""
+    """AWS Auto Scaling lifecycle states (botocore ``LifecycleState``), one enum for the scaling
+    core, the Auto Scaling model, the simulator and the sandbox."""
 
     PENDING = "Pending"
     PENDING_WAIT = "Pending:Wait"
@@ -20,17 +21,22 @@ class LifecycleState(StrEnum):
     TERMINATING_WAIT = "Terminating:Wait"
     TERMINATING_PROCEED = "Terminating:Proceed"
     TERMINATED = "Terminated"
-    WARMED_STOPPED = "Warmed:Stopped"
     WARMED_PENDING = "Warmed:Pending"
+    WARMED_PENDING_WAIT = "Warmed:Pending:Wait"
+    WARMED_PENDING_PROCEED = "Warmed:Pending:Proceed"
+    WARMED_STOPPED = "Warmed:Stopped"
     WARMED_RUNNING = "Warmed:Running"
+    WARMED_HIBERNATED = "Warmed:Hibernated"
+    WARMED_TERMINATING = "Warmed:Terminating"
+    WARMED_TERMINATING_WAIT = "Warmed:Terminating:Wait"
+    WARMED_TERMINATING_PROCEED = "Warmed:Terminating:Proceed"
+    WARMED_TERMINATED = "Warmed:Terminated"
 
 
 BOOTING_STATES = frozenset(
     {LifecycleState.PENDING, LifecycleState.PENDING_WAIT, LifecycleState.PENDING_PROCEED}
 )
-WARM_STATES = frozenset(
-    {LifecycleState.WARMED_STOPPED, LifecycleState.WARMED_PENDING, LifecycleState.WARMED_RUNNING}
-)
+WARM_STATES = frozenset(s for s in LifecycleState if s.value.startswith("Warmed:"))
 LEAVING_STATES = frozenset(
     {
         LifecycleState.TERMINATING,
@@ -44,8 +50,8 @@ LEAVING_STATES = frozenset(
 def parse_state(value: str) -> LifecycleState | None:
     """Map an AWS lifecycle state string to ours; None for states we do not track.
 
-    Warm-pool sub-states such as ``Warmed:Pending:Wait`` fold into their parent ``Warmed:*``
-    state, and ``Terminating:Retained`` into ``Terminating``.
+    Sub-states we do not list (``Terminating:Retained``, ``Warmed:Terminating:Retained``) fold
+    into their parent state.
     """
     try:
         return LifecycleState(value)

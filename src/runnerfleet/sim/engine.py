@@ -2,7 +2,7 @@
 
 One heap of events ``(time, kind, seq, payload)``; at equal times the kind orders them (fleet
 transitions, then job completions, arrivals, runner polls, and the autoscaler last, so it sees
-the state of that instant). The fleet is ``runnerfleet.sim.fleet.Fleet`` (the shared Auto
+the state of that instant). The fleet is ``runnerfleet.asgmodel.group.Fleet`` (the shared Auto
 Scaling model) and every evaluation calls ``runnerfleet.scaling.decide`` exactly as the Lambda.
 
 The instance bootstrap is modelled as a launch lifecycle hook that the bootstrap completes once
@@ -18,18 +18,17 @@ import math
 import random
 from collections import deque
 
-from runnerfleet.scaling import FleetSnapshot, InstanceView, LifecycleState, decide, parse_state
-from runnerfleet.sim.catalog import SimPolicy
-from runnerfleet.sim.fleet import Fleet
-from runnerfleet.sim.fleet_types import (
+from runnerfleet.asgmodel.group import Fleet
+from runnerfleet.asgmodel.types import (
     CONTINUE,
     EventKind,
     FleetConfig,
     FleetEvent,
-    FleetState,
     HookConfig,
     WarmPoolConfig,
 )
+from runnerfleet.scaling import FleetSnapshot, InstanceView, LifecycleState, decide, parse_state
+from runnerfleet.sim.catalog import SimPolicy
 from runnerfleet.sim.model import Node, SimConfig, SimRun, Timeline
 from runnerfleet.sim.report import peak_running
 from runnerfleet.sim.trace import Trace
@@ -360,7 +359,7 @@ class Simulation:
 
     def _drained(self, node: Node) -> None:
         state = self.fleet.state_of(node.instance_id)
-        if state in (FleetState.TERMINATING_WAIT, FleetState.WARMED_PENDING_WAIT):
+        if state in (L.TERMINATING_WAIT, L.WARMED_PENDING_WAIT):
             node.draining = False
             self.fleet.complete_lifecycle_action(node.instance_id, CONTINUE, self.now)
             self._pump()
@@ -387,14 +386,17 @@ class Simulation:
         if node is None:
             return
         fleet, state = self.fleet, self.fleet.state_of(instance_id)
-        if kind == BOOTED and state in (FleetState.PENDING_WAIT, FleetState.WARMED_PENDING_WAIT):
+        if kind == BOOTED and state in (
+            L.PENDING_WAIT,
+            L.WARMED_PENDING_WAIT,
+        ):
             if not node.draining:
                 fleet.complete_lifecycle_action(instance_id, CONTINUE, self.now)
-        elif kind == HEARTBEAT and node.draining and state is FleetState.TERMINATING_WAIT:
+        elif kind == HEARTBEAT and node.draining and state is L.TERMINATING_WAIT:
             if self.now < node.drain_deadline:
                 fleet.record_heartbeat(instance_id, self.now)
                 self.push(self.now + self.cfg.heartbeat_timeout_s / 2, HEARTBEAT, instance_id)
-        elif kind == SPOT and state not in (FleetState.TERMINATED,):
+        elif kind == SPOT and state not in (L.TERMINATED,):
             fleet.interrupt_spot(instance_id, self.now)
         self._pump()
 

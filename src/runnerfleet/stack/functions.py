@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from runnerfleet.spec.models import FleetSpec
+from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.stack.cfn import Json, checkov_skips, getatt, ref, sub, tags_list
 
 RUNTIME = "python3.12"

@@ -16,7 +16,7 @@ so a fixed name would collide between two stacks, or one stack name in two regio
 
 from __future__ import annotations
 
-from runnerfleet.spec.models import FleetSpec
+from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.stack.cfn import (
     STACK_TAG,
     Json,

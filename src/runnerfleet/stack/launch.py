@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.errors import SpecError
-from runnerfleet.spec.models import FleetSpec
 from runnerfleet.stack.cfn import ASG_NAME, STACK_TAG, Json, getatt, ref, sub, tags_list
 from runnerfleet.stack.userdata import LAUNCH_HOOK, TERMINATE_HOOK
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.scaling import metric_names as mn
-from runnerfleet.spec.models import FleetSpec
 from runnerfleet.stack.cfn import Json, getatt, sub
 from runnerfleet.stack.userdata import DRAIN_NAMESPACE, asg_name
 

@@ -10,7 +10,7 @@ Never a secret: tokens stay in SSM SecureString parameters that the instances re
 
 from __future__ import annotations
 
-from runnerfleet.spec.models import FleetSpec
+from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.stack.cfn import Json
 
 CODE_KEY = "CodeKey"

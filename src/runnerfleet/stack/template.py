@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from runnerfleet.spec.models import FleetSpec
+from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.stack import iam, launch, observability, params, wiring
 from runnerfleet.stack.cfn import Json, ref, sub, tags_list
 from runnerfleet.stack.functions import log_group

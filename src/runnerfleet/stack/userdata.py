@@ -9,8 +9,8 @@ spec under ``spec.stack``.
 
 from __future__ import annotations
 
+from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.errors import SpecError
-from runnerfleet.spec.models import FleetSpec
 from runnerfleet.stack.bootstrap import render_user_data
 from runnerfleet.stack.cfn import Json, sub, tags_list
 from runnerfleet.stack.drain_document import render_drain_document

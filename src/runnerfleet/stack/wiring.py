@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 
+from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.errors import SpecError
 from runnerfleet.scaling import metric_names
-from runnerfleet.spec.models import FleetSpec
 from runnerfleet.stack import iam
 from runnerfleet.stack.cfn import Json, ref, sub, tags_list
 from runnerfleet.stack.functions import (

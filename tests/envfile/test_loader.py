@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from runnerfleet.envfile import load_environment, load_environments, merge
 from runnerfleet.errors import SpecError
-from runnerfleet.spec import load_environment, load_environments, merge
 from tests.conftest import EXAMPLES
 
 VALID = """\

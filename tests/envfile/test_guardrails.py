@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from runnerfleet.envfile import load_environment
+from runnerfleet.envfile.guardrails import check, has_errors
+from runnerfleet.envfile.policy import OrgPolicy, PolicyRules, load_policy
 from runnerfleet.errors import SpecError
-from runnerfleet.spec import load_environment
-from runnerfleet.spec.guardrails import check, has_errors
-from runnerfleet.spec.policy import OrgPolicy, PolicyRules, load_policy
 from tests.conftest import EXAMPLES
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from runnerfleet.errors import AwsError
+from runnerfleet.scaling.types import LifecycleState
 
 CONTINUE = "CONTINUE"
 ABANDON = "ABANDON"
@@ -18,41 +19,21 @@ SPOT_NOTICE_S = 120.0  # "two minutes before Amazon EC2 stops or terminates" [EC
 MAX_GLOBAL_TIMEOUT_S = 172_800.0  # 48 h or 100 x HeartbeatTimeout, whichever is smaller [BC-AS]
 
 
-class FleetState(StrEnum):
-    """The subset of AWS ``LifecycleState`` values the model walks through."""
-
-    PENDING = "Pending"
-    PENDING_WAIT = "Pending:Wait"
-    PENDING_PROCEED = "Pending:Proceed"
-    IN_SERVICE = "InService"
-    TERMINATING = "Terminating"
-    TERMINATING_WAIT = "Terminating:Wait"
-    TERMINATING_PROCEED = "Terminating:Proceed"
-    TERMINATED = "Terminated"
-    WARMED_PENDING = "Warmed:Pending"
-    WARMED_PENDING_WAIT = "Warmed:Pending:Wait"
-    WARMED_STOPPED = "Warmed:Stopped"
-    WARMED_RUNNING = "Warmed:Running"
-    WARMED_TERMINATED = "Warmed:Terminated"
-
+S = LifecycleState
 
 #: states that count toward desired capacity (Terminating ones and the warm pool do not)
-COUNTED = frozenset({FleetState.PENDING, FleetState.PENDING_WAIT, FleetState.IN_SERVICE})
-WAITING = frozenset(
-    {FleetState.PENDING_WAIT, FleetState.TERMINATING_WAIT, FleetState.WARMED_PENDING_WAIT}
-)
+COUNTED = frozenset({S.PENDING, S.PENDING_WAIT, S.IN_SERVICE})
+WAITING = frozenset({S.PENDING_WAIT, S.TERMINATING_WAIT, S.WARMED_PENDING_WAIT})
 WARM = frozenset(
     {
-        FleetState.WARMED_PENDING,
-        FleetState.WARMED_PENDING_WAIT,
-        FleetState.WARMED_STOPPED,
-        FleetState.WARMED_RUNNING,
+        S.WARMED_PENDING,
+        S.WARMED_PENDING_WAIT,
+        S.WARMED_STOPPED,
+        S.WARMED_RUNNING,
     }
 )
-TERMINATING = frozenset(
-    {FleetState.TERMINATING, FleetState.TERMINATING_WAIT, FleetState.TERMINATING_PROCEED}
-)
-GONE = frozenset({FleetState.TERMINATED, FleetState.WARMED_TERMINATED})
+TERMINATING = frozenset({S.TERMINATING, S.TERMINATING_WAIT, S.TERMINATING_PROCEED})
+GONE = frozenset({S.TERMINATED, S.WARMED_TERMINATED})
 
 
 class FleetModelError(AwsError):
@@ -141,7 +122,7 @@ class InstanceStatus:
     """What DescribeAutoScalingInstances / DescribeWarmPool would show about one instance."""
 
     instance_id: str
-    state: FleetState
+    state: LifecycleState
     launched_at: float
     state_since: float
     protected: bool

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from runnerfleet.gitlab.standin.model import (
+from runnerfleet.sandbox.standin.model import (
     ApiError,
     Job,
     Runner,

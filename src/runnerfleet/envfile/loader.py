@@ -18,10 +18,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from runnerfleet.envfile.errorfmt import describe_validation_errors, dotted, locate
+from runnerfleet.envfile.models import TOKEN_PATTERN, FleetSpec
+from runnerfleet.envfile.yamlsource import KeyPath, YamlDocument, read_yaml
 from runnerfleet.errors import SpecError
-from runnerfleet.spec.errorfmt import describe_validation_errors, dotted, locate
-from runnerfleet.spec.models import TOKEN_PATTERN, FleetSpec
-from runnerfleet.spec.yamlsource import KeyPath, YamlDocument, read_yaml
 
 MAX_EXTENDS_DEPTH = 10
 

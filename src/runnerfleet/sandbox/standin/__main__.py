@@ -1,6 +1,6 @@
 """Run the GitLab stand-in as a process of its own (the sandbox keeps it running).
 
-    python -m runnerfleet.gitlab.standin --port 0 --ready-file /tmp/gitlab.url
+    python -m runnerfleet.sandbox.standin --port 0 --ready-file /tmp/gitlab.url
 
 Loopback only. It accepts the sandbox access token (``glpat-runnerfleet-sandbox``), creates
 projects and groups on first use unless ``--strict``, writes its URL to ``--ready-file`` once
@@ -15,13 +15,13 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from runnerfleet.gitlab.standin.model import StandInState
-from runnerfleet.gitlab.standin.seed import seed_sandbox
-from runnerfleet.gitlab.standin.server import GitLabStandIn
+from runnerfleet.sandbox.standin.model import StandInState
+from runnerfleet.sandbox.standin.seed import seed_sandbox
+from runnerfleet.sandbox.standin.server import GitLabStandIn
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m runnerfleet.gitlab.standin")
+    parser = argparse.ArgumentParser(prog="python -m runnerfleet.sandbox.standin")
     parser.add_argument("--host", default="127.0.0.1", help="a 127.0.0.0/8 address")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--ready-file", type=Path, help="write the URL here once listening")

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from runnerfleet.sim.fleet import Fleet
-from runnerfleet.sim.fleet_types import (
+from runnerfleet.asgmodel.group import Fleet
+from runnerfleet.asgmodel.types import (
     ABANDON,
     CONTINUE,
     EventKind,
     FleetConfig,
     FleetModelError,
-    FleetState,
     HookConfig,
+    LifecycleState,
     WarmPoolConfig,
 )
 
-S = FleetState
+S = LifecycleState
 
 
 def _fleet(**kw: object) -> Fleet:

@@ -1,7 +1,7 @@
 """Environment files: frozen models, loading with inheritance, guardrails, seed import."""
 
-from runnerfleet.spec.loader import load_environment, load_environments, merge
-from runnerfleet.spec.models import FleetSpec, RegistrationSection, SecretRef
+from runnerfleet.envfile.loader import load_environment, load_environments, merge
+from runnerfleet.envfile.models import FleetSpec, RegistrationSection, SecretRef
 
 __all__ = [
     "FleetSpec",

@@ -12,12 +12,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from runnerfleet.cli.console import err, out
+from runnerfleet.envfile import load_environments
+from runnerfleet.envfile.guardrails import Finding, check, has_errors
+from runnerfleet.envfile.models import FleetSpec
+from runnerfleet.envfile.policy import load_policy
+from runnerfleet.envfile.properties import import_properties
 from runnerfleet.errors import ExitCode, SpecError
-from runnerfleet.spec import load_environments
-from runnerfleet.spec.guardrails import Finding, check, has_errors
-from runnerfleet.spec.models import FleetSpec
-from runnerfleet.spec.policy import load_policy
-from runnerfleet.spec.properties import import_properties
 
 POLICY_OPTION = typer.Option(
     None,

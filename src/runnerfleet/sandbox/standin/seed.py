@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from runnerfleet.gitlab.standin.model import StandInState
+from runnerfleet.sandbox.standin.model import StandInState
 
 # Like moto's dummy AWS keys: a fixed value the sandbox stand-in accepts; never valid on GitLab.
 SANDBOX_ACCESS_TOKEN = "glpat-runnerfleet-sandbox"  # noqa: S105

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from runnerfleet.gitlab.standin import jobs as jobq
-from runnerfleet.gitlab.standin.model import (
+from runnerfleet.sandbox.standin import jobs as jobq
+from runnerfleet.sandbox.standin.model import (
     AccessToken,
     ApiError,
     Manager,

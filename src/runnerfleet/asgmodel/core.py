@@ -1,4 +1,4 @@
-"""The transitions behind ``runnerfleet.sim.fleet.Fleet``: timers, hooks, reconciliation.
+"""The transitions behind ``runnerfleet.asgmodel.group.Fleet``: timers, hooks, reconciliation.
 
 Split from the public API so each module stays readable; nothing here is public.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-from runnerfleet.sim.fleet_types import (
+from runnerfleet.asgmodel.types import (
     CONTINUE,
     COUNTED,
     TERMINATING,
@@ -18,19 +18,19 @@ from runnerfleet.sim.fleet_types import (
     FleetConfig,
     FleetEvent,
     FleetModelError,
-    FleetState,
     HookConfig,
     validation_error,
 )
+from runnerfleet.scaling.types import LifecycleState
 
-S = FleetState
+S = LifecycleState
 EC2, ASG, POOL = "EC2", "AutoScalingGroup", "WarmPool"
 
 
 @dataclass(slots=True)
 class Instance:
     instance_id: str
-    state: FleetState
+    state: LifecycleState
     launched_at: float
     state_since: float
     protected: bool = False
@@ -101,7 +101,7 @@ class FleetCore:
         heapq.heappush(self._timers, (at, self._seq, instance_id))
 
     @staticmethod
-    def _set(inst: Instance, state: FleetState, now: float) -> None:
+    def _set(inst: Instance, state: LifecycleState, now: float) -> None:
         inst.state = state
         inst.state_since = now
 
@@ -111,7 +111,7 @@ class FleetCore:
             inst.periods.append((inst.running_since, now))
             inst.running_since = None
 
-    def _new_instance(self, state: FleetState, now: float) -> Instance:
+    def _new_instance(self, state: LifecycleState, now: float) -> Instance:
         self._seq += 1
         inst = _make(f"i-{self._seq:017x}", state, now)
         self._instances[inst.instance_id] = inst
@@ -165,7 +165,7 @@ class FleetCore:
         self,
         inst: Instance,
         hook: HookConfig,
-        state: FleetState,
+        state: LifecycleState,
         at: float,
         route: tuple[EventKind, str, str, str],
     ) -> None:
@@ -299,7 +299,7 @@ class FleetCore:
             self._terminated(inst, at, "warm pool shrink")
 
 
-def _make(instance_id: str, state: FleetState, now: float) -> Instance:
+def _make(instance_id: str, state: LifecycleState, now: float) -> Instance:
     return Instance(instance_id, state, now, now)
 
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from pydantic import Field, ValidationError
 
+from runnerfleet.envfile.errorfmt import dotted
+from runnerfleet.envfile.models import FleetSpec, Strict
+from runnerfleet.envfile.yamlsource import read_yaml
 from runnerfleet.errors import SpecError
-from runnerfleet.spec.errorfmt import dotted
-from runnerfleet.spec.models import FleetSpec, Strict
-from runnerfleet.spec.yamlsource import read_yaml
 
 
 class PolicyRules(Strict):

@@ -4,10 +4,10 @@ Loopback only. Seed it through ``GitLabStandIn.state`` (a ``StandInState``), tal
 python-gitlab (user API) or plain HTTP (runner API: verify, managers, jobs).
 """
 
-from runnerfleet.gitlab.standin.jobs import enqueue_job, request_job, update_job
-from runnerfleet.gitlab.standin.model import ApiError, StandInState
-from runnerfleet.gitlab.standin.seed import SANDBOX_ACCESS_TOKEN, seed_for_spec, seed_sandbox
-from runnerfleet.gitlab.standin.server import GitLabStandIn
+from runnerfleet.sandbox.standin.jobs import enqueue_job, request_job, update_job
+from runnerfleet.sandbox.standin.model import ApiError, StandInState
+from runnerfleet.sandbox.standin.seed import SANDBOX_ACCESS_TOKEN, seed_for_spec, seed_sandbox
+from runnerfleet.sandbox.standin.server import GitLabStandIn
 
 __all__ = [
     "SANDBOX_ACCESS_TOKEN",

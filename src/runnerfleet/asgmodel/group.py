@@ -21,8 +21,8 @@ terminate hook, EC2 billing is tracked per running period (stopped warm instance
 
 from __future__ import annotations
 
-from runnerfleet.sim.fleet_core import FleetCore
-from runnerfleet.sim.fleet_types import (
+from runnerfleet.asgmodel.core import FleetCore
+from runnerfleet.asgmodel.types import (
     ABANDON,
     CONTINUE,
     COUNTED,
@@ -33,12 +33,12 @@ from runnerfleet.sim.fleet_types import (
     FleetConfig,
     FleetEvent,
     FleetModelError,
-    FleetState,
     HookConfig,
     InstanceStatus,
     WarmPoolConfig,
     validation_error,
 )
+from runnerfleet.scaling.types import LifecycleState
 
 __all__ = [
     "ABANDON",
@@ -48,7 +48,6 @@ __all__ = [
     "FleetConfig",
     "FleetEvent",
     "FleetModelError",
-    "FleetState",
     "HookConfig",
     "InstanceStatus",
     "WarmPoolConfig",
@@ -62,7 +61,7 @@ class Fleet(FleetCore):
         """Start with ``in_service`` instances already InService (default: the desired count)."""
         super().__init__(config)
         for _ in range(config.desired if in_service is None else in_service):
-            inst = self._new_instance(FleetState.IN_SERVICE, now)
+            inst = self._new_instance(LifecycleState.IN_SERVICE, now)
             inst.running_since = now
             inst.protected = config.new_instances_protected
         self._reconcile(now)
@@ -208,7 +207,7 @@ class Fleet(FleetCore):
             spot_kill_at=inst.spot_kill_at,
         )
 
-    def state_of(self, instance_id: str) -> FleetState:
+    def state_of(self, instance_id: str) -> LifecycleState:
         inst = self._instances.get(instance_id) or self._gone.get(instance_id)
         if inst is None:
             raise self._not_found(instance_id)
@@ -220,7 +219,7 @@ class Fleet(FleetCore):
 
     def activity_in_progress(self) -> bool:
         return any(
-            i.state not in WARM and i.state is not FleetState.IN_SERVICE
+            i.state not in WARM and i.state is not LifecycleState.IN_SERVICE
             for i in self._instances.values()
         )
 

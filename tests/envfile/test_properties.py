@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from runnerfleet.envfile.properties import import_properties, parse_properties
 from runnerfleet.errors import SpecError
-from runnerfleet.spec.properties import import_properties, parse_properties
 
 SEED = """\
 # sample-runner.properties
@@ -60,7 +60,7 @@ def test_import_maps_every_key_and_moves_tokens(tmp_path: Path) -> None:
 
 
 def test_imported_file_validates(tmp_path: Path) -> None:
-    from runnerfleet.spec import load_environment
+    from runnerfleet.envfile import load_environment
 
     path = tmp_path / "seed.properties"
     path.write_text(SEED)

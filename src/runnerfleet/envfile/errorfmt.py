@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from runnerfleet.spec.yamlsource import KeyPath, YamlDocument
+from runnerfleet.envfile.yamlsource import KeyPath, YamlDocument
 
 _FIXES = {
     "missing": "add this key",
@@ -34,7 +34,7 @@ _FIXES = {
 def describe_validation_errors(
     exc: ValidationError, chain: list[YamlDocument], merged: dict[str, Any]
 ) -> list[str]:
-    from runnerfleet.spec.models import FleetSpec
+    from runnerfleet.envfile.models import FleetSpec
 
     problems = []
     for error in exc.errors():

@@ -16,9 +16,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from runnerfleet.errors import SandboxError
-from runnerfleet.gitlab.standin import jobs as jobq
-from runnerfleet.gitlab.standin.model import ApiError, Job, StandInState
-from runnerfleet.gitlab.standin.routes import ROUTES, Call
+from runnerfleet.sandbox.standin import jobs as jobq
+from runnerfleet.sandbox.standin.model import ApiError, Job, StandInState
+from runnerfleet.sandbox.standin.routes import ROUTES, Call
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100

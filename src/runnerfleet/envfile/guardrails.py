@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Literal
 
-from runnerfleet.spec.models import FleetSpec
-from runnerfleet.spec.policy import OrgPolicy, PolicyRules
+from runnerfleet.envfile.models import FleetSpec
+from runnerfleet.envfile.policy import OrgPolicy, PolicyRules
 
 Severity = Literal["error", "warning"]
 
