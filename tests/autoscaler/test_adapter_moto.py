@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from runnerfleet.aws.autoscale_metrics import metric_data, publish
-from runnerfleet.aws.autoscaling import TAG_IDLE_SINCE, TAG_LAST_IN, AutoScalingAdapter
+from runnerfleet.aws.autoscaling import AutoScalingAdapter
 from runnerfleet.aws.clients import ClientFactory
 from runnerfleet.scaling import LifecycleState, ScalingDecision
 from runnerfleet.scaling import metric_names as mn
+from runnerfleet.scaling.apply import TAG_IDLE_SINCE, TAG_LAST_IN, apply_decision
 from tests.autoscaler.conftest import Group, instance_ids
 
 
@@ -44,7 +45,7 @@ def test_scale_out_sets_desired_without_honouring_cooldown(
 ) -> None:
     ad = adapter(aws, {})
     state = ad.observe(group3.name)
-    report = ad.apply(state, _decision(5, action="scale_out"), now=1000.0)
+    report = apply_decision(ad, state, _decision(5, action="scale_out"), now=1000.0)
     assert report.errors == [] and "SetDesiredCapacity 5" in report.calls
     assert len(instance_ids(aws, group3.name)) == 5
     assert ad.observe(group3.name).last_scale_out_at == 1000.0
@@ -57,7 +58,7 @@ def test_scale_in_terminates_exactly_the_chosen_idle_instances(
     busy, idle_a, idle_b = group3.ids
     state = ad.observe(group3.name)
     decision = _decision(1, action="scale_in", terminate=(idle_a, idle_b), protect=(busy,))
-    report = ad.apply(state, decision, now=2000.0)
+    report = apply_decision(ad, state, decision, now=2000.0)
     assert report.errors == []
     after = ad.observe(group3.name)
     assert after.desired == 1
@@ -74,14 +75,14 @@ def test_unprotect_and_idle_tags_round_trip(aws: ClientFactory, group3: Group) -
     ad = adapter(aws, {})
     a, b, _c = group3.ids
     state = ad.observe(group3.name)
-    report = ad.apply(
-        state, _decision(3, action="hold", protect=(a, b)), 10.0, {a: 1234.0, b: 1234.0}
+    report = apply_decision(
+        ad, state, _decision(3, action="hold", protect=(a, b)), 10.0, {a: 1234.0, b: 1234.0}
     )
     assert "tag 2 idle instance(s)" in report.calls  # first sightings share one call
     state = ad.observe(group3.name)
     assert {m.instance_id for m in state.members if m.protected} == {a, b}
     assert {m.instance_id: m.idle_since for m in state.members}[a] == 1234.0
-    ad.apply(state, _decision(3, action="hold", unprotect=(a,)), 20.0, {a: None, b: None})
+    apply_decision(ad, state, _decision(3, action="hold", unprotect=(a,)), 20.0, {a: None, b: None})
     state = ad.observe(group3.name)
     assert {m.instance_id for m in state.members if m.protected} == {b}
     assert all(m.idle_since is None for m in state.members)
@@ -97,7 +98,9 @@ def test_unprotect_and_idle_tags_round_trip(aws: ClientFactory, group3: Group) -
 def test_errors_are_reported_not_raised(aws: ClientFactory, group3: Group) -> None:
     ad = adapter(aws, {})
     state = ad.observe(group3.name)
-    report = ad.apply(state, _decision(2, action="scale_in", terminate=("i-00000000dead",)), 5.0)
+    report = apply_decision(
+        ad, state, _decision(2, action="scale_in", terminate=("i-00000000dead",)), 5.0
+    )
     assert report.errors and "i-00000000dead" in report.errors[0]
 
 
@@ -116,7 +119,9 @@ def test_failed_termination_neither_lowers_desired_nor_starts_a_cooldown(
 ) -> None:
     ad = adapter(aws, {})
     state = ad.observe(group3.name)
-    report = ad.apply(state, _decision(2, action="scale_in", terminate=("i-00000000dead",)), 5.0)
+    report = apply_decision(
+        ad, state, _decision(2, action="scale_in", terminate=("i-00000000dead",)), 5.0
+    )
     assert report.errors and not any("SetDesiredCapacity" in c for c in report.calls)
     after = ad.observe(group3.name)
     assert after.desired == 3 and after.last_scale_in_at is None

@@ -9,8 +9,10 @@ from typing import Any
 import boto3
 from botocore.stub import Stubber
 
-from runnerfleet.aws.autoscaling import TAG_IDLE_SINCE, TAG_LAST_OUT, AutoScalingAdapter, GroupState
+from runnerfleet.aws.autoscaling import AutoScalingAdapter
 from runnerfleet.scaling import LifecycleState
+from runnerfleet.scaling.apply import TAG_IDLE_SINCE, TAG_LAST_OUT
+from runnerfleet.scaling.observe import GroupState
 
 GROUP = "fleet-stubbed"
 LAUNCH = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from runnerfleet.aws.autoscale_config import pending_from_scaling, policy_from_scaling
+from runnerfleet.ops.autoscale_env import pending_from_scaling
 from runnerfleet.scaling import HeadroomPolicy, IdlePolicy, QueuePolicy, Schedule
+from runnerfleet.scaling.settings import policy_from_scaling
 
 
 def test_seed_section() -> None:

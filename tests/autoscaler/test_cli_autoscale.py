@@ -9,6 +9,8 @@ from runnerfleet.cli import commands_autoscale, commands_deploy
 from runnerfleet.cli.main import main
 from runnerfleet.envfile import load_environment
 from runnerfleet.scaling import QueuePolicy, Schedule
+from runnerfleet.scaling.settings import policy_from_scaling
+from runnerfleet.stack.wiring import scaling_settings
 from tests.autoscaler.conftest import make_group
 from tests.autoscaler.runner_server import Endpoint, render_metrics, runner_server
 from tests.conftest import EXAMPLES
@@ -16,9 +18,9 @@ from tests.conftest import EXAMPLES
 
 def test_scaling_config_matches_the_environment_file() -> None:
     spec = load_environment(EXAMPLES / "dev.yaml")
-    raw = commands_autoscale.scaling_config(spec)
+    raw = scaling_settings(spec)
     assert 1234 in raw["projects"] and {"backend", "docker"} <= set(raw["tags"])
-    policy = commands_autoscale.policy_from_scaling(raw)
+    policy = policy_from_scaling(raw)
     assert isinstance(policy, Schedule) and isinstance(policy.base, QueuePolicy)
     assert dict(policy.periods[0].overrides) == {"min_instances": 1, "idle_count": 4}
 

@@ -14,8 +14,9 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from runnerfleet.aws.clients import ClientFactory
-from runnerfleet.handlers import autoscaler as ah
+from runnerfleet.handlers import autoscaler as handler
 from runnerfleet.handlers import webhook as wh
+from runnerfleet.ops import autoscale_env as ah
 from runnerfleet.scaling import IdlePolicy, Schedule
 from tests.autoscaler.conftest import Group, instance_ids, make_group
 from tests.autoscaler.runner_server import Endpoint, render_metrics, runner_server
@@ -26,10 +27,12 @@ SECRET = "webhook-secret-for-tests-only"
 
 @pytest.fixture(autouse=True)
 def _fresh_containers() -> Iterator[None]:
-    ah._cache.clear()
+    handler._cache.clear()
+    ah.SecureParameters._cache.clear()
     wh._last_trigger.clear()
     yield
-    ah._cache.clear()
+    handler._cache.clear()
+    ah.SecureParameters._cache.clear()
     wh._last_trigger.clear()
     while _ACTIVE:
         _ACTIVE.pop().deactivate()
@@ -83,7 +86,7 @@ def test_policy_override_schedule_and_queue_settings_from_env() -> None:
     assert config.pending.tags == frozenset({"docker", "linux"})
 
 
-def test_run_once_scrapes_decides_applies_and_publishes(aws: ClientFactory) -> None:
+def test_run_from_env_scrapes_decides_applies_and_publishes(aws: ClientFactory) -> None:
     group = make_group(aws, desired=2)
     busy, idle = group.ids
     with runner_server() as server:
@@ -91,7 +94,7 @@ def test_run_once_scrapes_decides_applies_and_publishes(aws: ClientFactory) -> N
             busy: server.add("127.0.0.1", 0, Endpoint(render_metrics(2))),
             idle: server.add("127.0.0.1", 0, Endpoint(render_metrics(0))),
         }
-        summary = ah.run_once(_env(group.name), aws, lambda iid, _ip: hosts[iid])
+        summary = ah.run_from_env(_env(group.name), aws, lambda iid, _ip: hosts[iid]).summary()
     assert summary["action"] == "scale_in" and summary["terminate"] == [idle]
     assert instance_ids(aws, group.name) == [busy]
     assert any("stack status" in note for note in summary["notes"])  # no such stack in moto

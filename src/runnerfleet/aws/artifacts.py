@@ -23,7 +23,7 @@ from runnerfleet.aws.awscall import aws_call, error_code, translate
 from runnerfleet.errors import AwsError, RunnerfleetError
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # src/runnerfleet
-# Parts of runnerfleet the handlers use; the rest (spec, stack, sim, cli, sandbox) stays out.
+# Parts of runnerfleet the handlers use; the rest (envfile, stack, sim, cli, sandbox) stays out.
 PACKAGE_PARTS = (
     "__init__.py",
     "errors.py",
@@ -33,6 +33,7 @@ PACKAGE_PARTS = (
     "drain",
     "gitlab",
     "aws",
+    "ops",
 )
 # Operator-side modules: the deploy engine imports the spec models (pydantic).
 EXCLUDED_PARTS = (

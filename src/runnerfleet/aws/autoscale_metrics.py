@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from runnerfleet.scaling import metric_names as mn
@@ -19,9 +20,10 @@ BATCH = 20  # PutMetricData's historical per-call limit; emulators still enforce
 
 
 def metric_values(
-    snapshot: FleetSnapshot, decision: ScalingDecision, scrape_failures: int, elapsed_s: float
+    snapshot: FleetSnapshot, decision: ScalingDecision, extra: Mapping[str, float]
 ) -> dict[str, float]:
-    """Every metric's value for this evaluation; PendingJobs only when the queue is known."""
+    """Every metric's value for this evaluation; PendingJobs only when the queue is known.
+    ``extra`` carries what only the caller knows (scrape failures, evaluation seconds)."""
     in_service = [i for i in snapshot.instances if i.state == LifecycleState.IN_SERVICE]
     booting = [i for i in snapshot.instances if i.state in BOOTING_STATES]
     fresh = [i for i in in_service if is_fresh(i, snapshot.now, float("inf"))]
@@ -35,9 +37,8 @@ def metric_values(
         mn.IN_SERVICE: float(len(in_service)),
         mn.BOOTING: float(len(booting)),
         mn.WARM_POOL: float(sum(1 for i in snapshot.instances if i.state in WARM_STATES)),
-        mn.SCRAPE_FAILURES: float(scrape_failures),
         mn.TERMINATED: float(len(decision.terminate)),
-        mn.EVALUATION_SECONDS: elapsed_s,
+        **extra,
     }
     if snapshot.pending_jobs is not None:
         values[mn.PENDING_JOBS] = float(snapshot.pending_jobs)
@@ -62,3 +63,17 @@ def metric_data(values: dict[str, float], stack: str, group: str) -> list[dict[s
 def publish(cloudwatch: Any, data: list[dict[str, Any]], namespace: str = mn.NAMESPACE) -> None:
     for start in range(0, len(data), BATCH):
         cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start : start + BATCH])
+
+
+class CloudWatchSink:
+    """``ops.autoscale.MetricsSink`` over CloudWatch PutMetricData."""
+
+    def __init__(self, cloudwatch: Any, stack: str, group: str, namespace: str) -> None:
+        self._cloudwatch = cloudwatch
+        self._stack, self._group, self._namespace = stack, group, namespace
+
+    def publish(
+        self, snapshot: FleetSnapshot, decision: ScalingDecision, extra: Mapping[str, float]
+    ) -> None:
+        data = metric_data(metric_values(snapshot, decision, extra), self._stack, self._group)
+        publish(self._cloudwatch, data, self._namespace)

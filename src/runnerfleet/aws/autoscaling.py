@@ -1,64 +1,32 @@
-"""Auto Scaling adapter for the autoscaler: observe the group, apply a decision.
+"""The autoscaler's Auto Scaling group, over boto3: observe it and make the calls of a decision.
 
-Clients are passed in (from ``ClientFactory`` or, in the Lambda, from boto3 directly). State
-the stateless autoscaler needs between runs lives on AWS itself: the last scale-in/out times as
-group tags, and when each instance became idle as an instance tag.
+Implements ``scaling.evaluation.GroupObserver``; the order of the calls and what counts as a
+change live in ``scaling.apply``, shared with the sandbox and the simulator. Clients are passed
+in (from ``ClientFactory`` or, in the Lambda, from boto3 directly).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from functools import partial
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import botocore.exceptions
 import botocore.parsers
 
-from runnerfleet.scaling.types import LifecycleState, ScalingDecision, parse_state
+from runnerfleet.scaling.apply import TAG_IDLE_SINCE, TAG_LAST_IN, TAG_LAST_OUT, CallFailed
+from runnerfleet.scaling.observe import GroupState, Member
+from runnerfleet.scaling.types import parse_state
 
 AddressMapper = Callable[[str, str | None], str | None]  # (instance id, private IP) -> host
 
-TAG_LAST_IN = "runnerfleet:last-scale-in-at"
-TAG_LAST_OUT = "runnerfleet:last-scale-out-at"
-TAG_IDLE_SINCE = "runnerfleet:idle-since"
 ACTIVE_REFRESH = frozenset({"Pending", "InProgress", "Cancelling", "RollbackInProgress", "Baking"})
-PROTECTION_BATCH = 50  # SetInstanceProtection takes at most 50 instance ids
+DESCRIBE_BATCH = 200  # DescribeInstances: instance ids per call
 _CALL_ERRORS = (botocore.exceptions.ClientError, botocore.parsers.ResponseParserError)
 
 
 def private_ip(instance_id: str, address: str | None) -> str | None:
     """The real-AWS mapper: scrape the instance's private IP (inside the VPC)."""
     return address
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    instance_id: str
-    state: LifecycleState
-    protected: bool
-    launched_at: float
-    host: str | None  # where its /metrics live, after the address mapper
-    idle_since: float | None  # from the instance tag
-
-
-@dataclass(frozen=True, slots=True)
-class GroupState:
-    name: str
-    desired: int
-    min_size: int
-    max_size: int
-    members: tuple[Member, ...]
-    refresh_in_progress: bool
-    last_scale_in_at: float | None
-    last_scale_out_at: float | None
-    notes: tuple[str, ...] = ()
-
-
-@dataclass
-class ApplyReport:
-    calls: list[str] = field(default_factory=list)  # what was done, for logs and the CLI
-    errors: list[str] = field(default_factory=list)  # what failed; the next run retries
 
 
 class AutoScalingAdapter:
@@ -115,8 +83,8 @@ class AutoScalingAdapter:
 
     def _ec2_details(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         details: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(ids), 200):
-            chunk = list(ids[start : start + 200])
+        for start in range(0, len(ids), DESCRIBE_BATCH):
+            chunk = list(ids[start : start + DESCRIBE_BATCH])
             for reservation in self._ec2.describe_instances(InstanceIds=chunk)["Reservations"]:
                 for inst in reservation["Instances"]:
                     details[inst["InstanceId"]] = inst
@@ -156,115 +124,54 @@ class AutoScalingAdapter:
                 notes.append(f"could not read the stack status ({type(exc).__name__})")
         return False, tuple(notes)
 
-    # ---- apply ----
+    # ---- the calls of a decision (scaling.apply.GroupPort) ----
 
-    def apply(
-        self,
-        group: GroupState,
-        decision: ScalingDecision,
-        now: float,
-        idle_tags: dict[str, float | None] | None = None,
-    ) -> ApplyReport:
-        """Protect busy instances first, then remove idle ones, then resize, then unprotect."""
-        report = ApplyReport()
-        self._protect(group.name, decision.protect, True, report)
-        removed = self._terminate(decision.terminate, report)
-        changed = removed > 0
-        # an instance that could not be terminated keeps its place: lowering desired for it
-        # would let the group choose a victim itself
-        wanted = decision.desired + len(decision.terminate) - removed
-        if wanted != group.desired - removed and decision.action != "hold":
-            changed = self._set_desired(group.name, wanted, report) or changed
-        self._protect(group.name, decision.unprotect, False, report)
-        if changed:  # the cooldown starts only when the group really changed
-            self._stamp(group.name, decision.action, now, report)
-        self._tag_idle(idle_tags or {}, report)
-        return report
-
-    def _protect(self, name: str, ids: Iterable[str], on: bool, report: ApplyReport) -> None:
-        pending = list(ids)
-        for start in range(0, len(pending), PROTECTION_BATCH):
-            batch = pending[start : start + PROTECTION_BATCH]
-            _try(
-                report,
-                f"SetInstanceProtection({on}) {len(batch)} instance(s)",
-                partial(
-                    self._asg.set_instance_protection,
-                    AutoScalingGroupName=name,
-                    InstanceIds=batch,
-                    ProtectedFromScaleIn=on,
-                ),
-            )
-
-    def _terminate(self, ids: Iterable[str], report: ApplyReport) -> int:
-        done = 0
-        for iid in ids:
-            ok = _try(
-                report,
-                f"TerminateInstanceInAutoScalingGroup {iid} (decrement)",
-                partial(
-                    self._asg.terminate_instance_in_auto_scaling_group,
-                    InstanceId=iid,
-                    ShouldDecrementDesiredCapacity=True,
-                ),
-            )
-            done += int(ok)
-        return done
-
-    def _set_desired(self, name: str, desired: int, report: ApplyReport) -> bool:
-        return _try(
-            report,
-            f"SetDesiredCapacity {desired}",
-            lambda: self._asg.set_desired_capacity(
-                AutoScalingGroupName=name, DesiredCapacity=desired, HonorCooldown=False
-            ),
+    def set_protection(self, group: str, instance_ids: Sequence[str], protected: bool) -> None:
+        _call(
+            self._asg.set_instance_protection,
+            AutoScalingGroupName=group,
+            InstanceIds=list(instance_ids),
+            ProtectedFromScaleIn=protected,
         )
 
-    def _stamp(self, name: str, action: str, now: float, report: ApplyReport) -> None:
-        key = TAG_LAST_OUT if action == "scale_out" else TAG_LAST_IN
+    def terminate(self, instance_id: str) -> None:
+        _call(
+            self._asg.terminate_instance_in_auto_scaling_group,
+            InstanceId=instance_id,
+            ShouldDecrementDesiredCapacity=True,
+        )
+
+    def set_desired(self, group: str, desired: int) -> None:
+        _call(
+            self._asg.set_desired_capacity,
+            AutoScalingGroupName=group,
+            DesiredCapacity=desired,
+            HonorCooldown=False,
+        )
+
+    def tag_group(self, group: str, key: str, value: str) -> None:
         tag = {
-            "ResourceId": name,
+            "ResourceId": group,
             "ResourceType": "auto-scaling-group",
             "Key": key,
-            "Value": f"{now:.0f}",
+            "Value": value,
             "PropagateAtLaunch": False,
         }
-        _try(report, f"tag {key}", lambda: self._asg.create_or_update_tags(Tags=[tag]))
+        _call(self._asg.create_or_update_tags, Tags=[tag])
 
-    def _tag_idle(self, idle_tags: dict[str, float | None], report: ApplyReport) -> None:
-        """One CreateTags per distinct start time (all first sightings share "now"), one
-        DeleteTags for the instances that are busy again."""
-        by_value: dict[str, list[str]] = {}
-        for iid, since in sorted(idle_tags.items()):
-            if since is not None:
-                by_value.setdefault(f"{since:.0f}", []).append(iid)
-        for value, ids in by_value.items():
-            _try(
-                report,
-                f"tag {len(ids)} idle instance(s)",
-                partial(
-                    self._ec2.create_tags,
-                    Resources=ids,
-                    Tags=[{"Key": TAG_IDLE_SINCE, "Value": value}],
-                ),
-            )
-        stop = sorted(iid for iid, since in idle_tags.items() if since is None)
-        if stop:
-            _try(
-                report,
-                f"untag {len(stop)} busy instance(s)",
-                lambda: self._ec2.delete_tags(Resources=stop, Tags=[{"Key": TAG_IDLE_SINCE}]),
-            )
+    def tag_instances(self, instance_ids: Sequence[str], key: str, value: str | None) -> None:
+        if value is None:
+            _call(self._ec2.delete_tags, Resources=list(instance_ids), Tags=[{"Key": key}])
+        else:
+            tags = [{"Key": key, "Value": value}]
+            _call(self._ec2.create_tags, Resources=list(instance_ids), Tags=tags)
 
 
-def _try(report: ApplyReport, what: str, call: Callable[[], Any]) -> bool:
+def _call(method: Callable[..., Any], **kwargs: Any) -> None:
     try:
-        call()
+        method(**kwargs)
     except _CALL_ERRORS as exc:
-        report.errors.append(f"{what}: {_code(exc)}")
-        return False
-    report.calls.append(what)
-    return True
+        raise CallFailed(_code(exc)) from exc
 
 
 def _code(exc: Exception) -> str:

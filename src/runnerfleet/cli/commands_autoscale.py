@@ -1,71 +1,28 @@
 """``runnerfleet autoscale``: one autoscaler evaluation from the operator's machine.
 
-The same ``evaluate`` the Lambda runs: observe the group, scrape the runners, read the queue,
-decide, show the decision and its reasons, then apply it unless ``--dry-run``.
+The same evaluation the Lambda runs, with the environment the fleet template gives it:
+observe the group, scrape the runners, read the queue, decide, show the decision and its
+reasons, then apply it unless ``--dry-run``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from runnerfleet.aws.autoscale_config import pending_from_scaling, policy_from_scaling
-from runnerfleet.aws.autoscale_run import Evaluation, EvaluationConfig, evaluate
-from runnerfleet.aws.autoscaling import AddressMapper, AutoScalingAdapter, private_ip
+from runnerfleet.aws.autoscaling import AddressMapper, private_ip
 from runnerfleet.aws.clients import ClientFactory
 from runnerfleet.cli.console import err, out
-from runnerfleet.envfile.models import FleetSpec
-from runnerfleet.errors import AwsError, GitLabError, RunnerfleetError, SpecError
-from runnerfleet.gitlab.pending import PendingQuery
+from runnerfleet.errors import AwsError, RunnerfleetError
+from runnerfleet.ops.autoscale import Evaluation
+from runnerfleet.ops.autoscale_env import SecureParameters, run_from_env
 
 SANDBOX_ADDRESSES = "sandbox-addresses.json"  # {instance id: "127.x.y.z:port"}, by the sandbox
-
-
-def scaling_config(spec: FleetSpec) -> dict[str, Any]:
-    """The environment file's scaling settings as the fleet template passes them to the
-    autoscaler function (``RUNNERFLEET_SCALING``), plus the projects to read the queue of."""
-    regs = spec.registrations
-    return {
-        "scaling": spec.scaling.model_dump(mode="json", exclude={"webhook"}),
-        "concurrent": spec.runner.concurrent,
-        "tags": sorted({t for r in regs for t in r.tags}),
-        "projects": sorted({r.project_id for r in regs if r.project_id is not None}),
-        "run_untagged": any(r.run_untagged for r in regs),
-    }
-
-
-def _config(spec: FleetSpec, dry_run: bool) -> EvaluationConfig:
-    from runnerfleet.stack.userdata import asg_name
-
-    raw = scaling_config(spec)
-    try:
-        policy = policy_from_scaling(raw)
-    except ValueError as exc:
-        raise SpecError(f"scaling: {exc}", hint="fix the scaling section") from exc
-    return EvaluationConfig(
-        group_name=asg_name(spec),
-        stack_name=spec.stack,
-        policy=policy,
-        pending=pending_from_scaling(raw, spec.runner.gitlab_url),
-        dry_run=dry_run,
-    )
-
-
-def _token(spec: FleetSpec, query: PendingQuery | None, factory: ClientFactory) -> str | None:
-    if query is None:
-        return None
-    from runnerfleet.gitlab.client import resolve_access_token
-
-    try:
-        return resolve_access_token(spec.runner.gitlab_token, factory.client("ssm"))
-    except (GitLabError, SpecError) as exc:
-        err.print(f"[yellow]queue unknown: {escape(exc.message)}[/]")
-        return None
 
 
 def _sandbox_mapper() -> AddressMapper:
@@ -79,25 +36,35 @@ def _sandbox_mapper() -> AddressMapper:
     return lambda instance_id, _ip: known.get(instance_id)
 
 
+def _secret_reader(factory: ClientFactory) -> Callable[[str], str | None]:
+    """Reads the queue token as the function does; a missing one leaves the queue unknown."""
+    parameters = SecureParameters(factory)
+
+    def read(name: str) -> str | None:
+        try:
+            return parameters.read(name)
+        except Exception as exc:  # any SSM failure: decide on metrics only, as the Lambda would
+            err.print(
+                f"[yellow]queue unknown: cannot read {escape(name)} ({type(exc).__name__})[/]"
+            )
+            return None
+
+    return read
+
+
 def run(envfile: Path, sandbox: bool, dry_run: bool, profile: str | None) -> Evaluation:
     from runnerfleet.cli.commands_deploy import targets
     from runnerfleet.envfile import load_environment
+    from runnerfleet.stack.wiring import autoscaler_environment
 
     spec, factory = targets([load_environment(envfile)], sandbox, profile)[0]
-    config = _config(spec, dry_run)
-    adapter = AutoScalingAdapter(
-        factory.client("autoscaling"),
-        factory.client("ec2"),
-        _sandbox_mapper() if sandbox else private_ip,
-        cloudformation=factory.client("cloudformation"),
-        stack_name=spec.stack,
-    )
-    token = _token(spec, config.pending, factory)
-    err.print(f"evaluating {escape(config.group_name)} ({config.policy.__class__.__name__})")
+    env = autoscaler_environment(spec)
+    if dry_run:
+        env["RUNNERFLEET_DRY_RUN"] = "true"
+    err.print(f"evaluating {escape(env['RUNNERFLEET_GROUP'])} with the function's settings")
+    mapper = _sandbox_mapper() if sandbox else private_ip
     try:
-        return evaluate(
-            config, adapter, cloudwatch=factory.client("cloudwatch"), gitlab_token=token
-        )
+        return run_from_env(env, factory, mapper, _secret_reader(factory))
     except LookupError as exc:
         raise AwsError(
             str(exc), hint=f"deploy the environment first: runnerfleet deploy {envfile}"

@@ -26,7 +26,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from runnerfleet.aws.clients import ClientFactory
-from runnerfleet.handlers.autoscaler import default_factory, run_once, secure_parameter
+from runnerfleet.handlers.autoscaler import default_factory
+from runnerfleet.ops.autoscale_env import SecureParameters, run_from_env
 
 ENV_SECRET_PARAM = "RUNNERFLEET_WEBHOOK_SECRET_PARAMETER"  # noqa: S105 - a variable name
 ENV_FUNCTION = "RUNNERFLEET_AUTOSCALER_FUNCTION"
@@ -101,7 +102,9 @@ def _refuse(
     secret_name = env.get(ENV_SECRET_PARAM, "")
     if not secret_name:
         return _response(500, f"{ENV_SECRET_PARAM} is not set")
-    if not token_ok(_headers(event).get("x-gitlab-token"), secure_parameter(factory, secret_name)):
+    if not token_ok(
+        _headers(event).get("x-gitlab-token"), SecureParameters(factory).read(secret_name)
+    ):
         return _response(401, "invalid X-Gitlab-Token")
     return None
 
@@ -116,7 +119,7 @@ def _trigger(
             FunctionName=function, InvocationType="Event", Payload=json.dumps(payload).encode()
         )
         return _response(202, "evaluation triggered", mode="async")
-    summary = run_once(env, factory)
+    summary = run_from_env(env, factory).summary()
     return _response(200, "evaluated", action=summary["action"], desired=summary["desired"])
 
 

@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from runnerfleet.asgmodel.group import Fleet
 from runnerfleet.asgmodel.types import ABANDON, CONTINUE, EventKind, FleetConfig, HookConfig
-from runnerfleet.aws.autoscale_config import pending_from_scaling, policy_from_scaling
-from runnerfleet.aws.autoscale_run import EvaluationConfig, evaluate
 from runnerfleet.aws.autoscaling import AutoScalingAdapter
 from runnerfleet.aws.clients import AwsTarget, ClientFactory
 from runnerfleet.aws.fleet_drain import start_scale_to_zero
@@ -32,6 +30,8 @@ from runnerfleet.gitlab.registry import desired_from_spec, plan_registrations
 from runnerfleet.gitlab.scrape import ScrapeSettings
 from runnerfleet.handlers.drain_support import Clock
 from runnerfleet.handlers.lifecycle import DrainConfig, DrainDeps, handle_terminate
+from runnerfleet.ops.autoscale import EvaluationConfig, HttpRunners, evaluate
+from runnerfleet.ops.autoscale_env import pending_from_scaling
 from runnerfleet.sandbox import emulator
 from runnerfleet.sandbox import state as sandbox_state
 from runnerfleet.sandbox.clock import SimClock
@@ -39,6 +39,8 @@ from runnerfleet.sandbox.fleetport import FleetModelAutoScaling, FleetModelEc2
 from runnerfleet.sandbox.instances import TERMINATE_HOOK, HostSettings, InstanceHost
 from runnerfleet.sandbox.standin import GitLabStandIn, StandInState
 from runnerfleet.sandbox.standin.seed import SANDBOX_ACCESS_TOKEN, seed_for_spec
+from runnerfleet.scaling.settings import policy_from_scaling
+from runnerfleet.stack.wiring import scaling_settings
 
 if TYPE_CHECKING:
     from runnerfleet.sandbox.demo import DemoOptions
@@ -80,12 +82,9 @@ class World:
             self._dispatch(event.kind, event.instance_id)
         if now >= self.next_tick:
             self.next_tick = now + self.tick_s
-            result = evaluate(
-                self.autoscaler,
-                self.adapter,
-                gitlab_token=SANDBOX_ACCESS_TOKEN,
-                clock=self.clock.now,
-            )
+            config = self.autoscaler
+            runners = HttpRunners(config.scrape, config.pending, SANDBOX_ACCESS_TOKEN)
+            result = evaluate(config, self.adapter, runners, clock=self.clock.now)
             stats.evaluations += 1
             if result.decision.action != "hold":
                 minute = (now - self.t0) / 60
@@ -247,12 +246,7 @@ def _assemble(  # noqa: PLR0917 - the composition root names every part once
         asg,
         clock,
     )
-    mapping = {
-        "scaling": spec.scaling.model_dump(mode="json"),
-        "concurrent": spec.runner.concurrent,
-        "tags": list(tags),
-        "projects": [project_id],
-    }
+    settings = scaling_settings(spec)
     limits = DrainLimits(
         heartbeat_timeout_s=spec.drain.heartbeat_timeout_s, max_drain_s=spec.drain.max_drain_s
     )
@@ -267,9 +261,9 @@ def _assemble(  # noqa: PLR0917 - the composition root names every part once
         autoscaler=EvaluationConfig(
             group_name=group,
             stack_name=spec.stack,
-            policy=policy_from_scaling(mapping),
+            policy=policy_from_scaling(settings),
             scrape=ScrapeSettings(timeout_s=1.0, deadline_s=5.0),
-            pending=pending_from_scaling(mapping, standin.url),
+            pending=pending_from_scaling(settings, standin.url),
         ),
         adapter=AutoScalingAdapter(asg, FleetModelEc2(fleet, asg.lock), address_of=host.address_of),
         drain=DrainConfig(

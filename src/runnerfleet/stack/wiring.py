@@ -46,11 +46,12 @@ def _gitlab(spec: FleetSpec) -> dict[str, object]:
     return env
 
 
-def _scaling_config(spec: FleetSpec) -> str:
-    """The autoscaler's policy settings as compact JSON (no secrets: the webhook is left out)."""
+def scaling_settings(spec: FleetSpec) -> dict[str, object]:
+    """The autoscaler's policy settings (``RUNNERFLEET_SCALING``); no secrets: the webhook is
+    left out. The one builder: the template, the CLI and the sandbox all use it."""
     scaling = spec.scaling.model_dump(mode="json", exclude={"webhook"})
     regs = spec.registrations
-    config = {
+    return {
         "scaling": scaling,
         "concurrent": spec.runner.concurrent,
         "tags": sorted({t for r in regs for t in r.tags}),
@@ -58,7 +59,6 @@ def _scaling_config(spec: FleetSpec) -> str:
         "projects": sorted({r.project_id for r in regs if r.project_id is not None}),
         "run_untagged": any(r.run_untagged for r in regs),
     }
-    return json.dumps(config, sort_keys=True, separators=(",", ":"))
 
 
 def autoscaler(spec: FleetSpec) -> Function:
@@ -68,7 +68,9 @@ def autoscaler(spec: FleetSpec) -> Function:
         "RUNNERFLEET_GROUP": ref("AutoScalingGroup"),  # deleted before the group: see template
         "RUNNERFLEET_METRIC_NAMESPACE": metric_names.NAMESPACE,
         "RUNNERFLEET_METRICS_PORT": str(METRICS_PORT),
-        "RUNNERFLEET_SCALING": _scaling_config(spec),
+        "RUNNERFLEET_SCALING": json.dumps(
+            scaling_settings(spec), sort_keys=True, separators=(",", ":")
+        ),
     }
     return Function(
         key="Autoscaler",
@@ -80,6 +82,13 @@ def autoscaler(spec: FleetSpec) -> Function:
         reserved=1,
         vpc=True,
     )
+
+
+def autoscaler_environment(spec: FleetSpec) -> dict[str, str]:
+    """The autoscaler function's environment as the deployed function sees it (the group's
+    name resolved): ``runnerfleet autoscale`` and the sandbox run with exactly this."""
+    env = {key: str(value) for key, value in autoscaler(spec).environment.items()}
+    return {**env, "RUNNERFLEET_GROUP": asg_name(spec)}
 
 
 def lifecycle(spec: FleetSpec) -> Function:

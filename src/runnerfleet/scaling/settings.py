@@ -1,9 +1,9 @@
 """The environment file's ``scaling`` section, as plain JSON, mapped to a scaling policy.
 
-The fleet template passes the section to the autoscaler function as ``RUNNERFLEET_SCALING``
-(``{"scaling": {...}, "concurrent": 4, "tags": [...], "projects": [...]}``); the
-``runnerfleet autoscale`` command builds the same mapping from the loaded spec. Working on plain
-data keeps pydantic out of the Lambda package.
+``runnerfleet.stack.autoscaler_settings`` builds the mapping from an environment file
+(``{"scaling": {...}, "concurrent": 4, "tags": [...], "projects": [...]}``) and the fleet
+template hands it to the autoscaler function as ``RUNNERFLEET_SCALING``; the CLI and the
+sandbox read the same function environment. Plain data keeps pydantic out of the Lambda.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from runnerfleet.gitlab.pending import PendingQuery
-from runnerfleet.scaling import (
+from runnerfleet.scaling.policies import (
     BasePolicy,
     HeadroomPolicy,
     IdlePolicy,
@@ -83,22 +82,4 @@ def _period(raw: Mapping[str, Any], base: BasePolicy) -> Period:
         timezone=str(raw.get("timezone", "UTC")),
         overrides=overrides,
         name=str(raw.get("name", "")),
-    )
-
-
-def pending_from_scaling(config: Mapping[str, Any], gitlab_url: str | None) -> PendingQuery | None:
-    """What to ask GitLab for the queue policy: None when the policy or the data is missing.
-
-    GitLab lists pending jobs per project only, so the queue is read for the projects the
-    fleet's runners are registered to (``projects``); group and instance runners see no queue.
-    """
-    scaling: Mapping[str, Any] = config.get("scaling") or {}
-    projects = tuple(int(p) for p in config.get("projects") or ())
-    if scaling.get("policy", "queue") != "queue" or not gitlab_url or not projects:
-        return None
-    return PendingQuery(
-        base_url=gitlab_url,
-        project_ids=projects,
-        tags=frozenset(str(t) for t in config.get("tags") or ()),
-        run_untagged=bool(config.get("run_untagged", False)),
     )
