@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from runnerfleet.scaling import IdlePolicy, LifecycleState, ReasonCode, decide, idle_target
+from runnerfleet.scaling import (
+    HeadroomPolicy,
+    IdlePolicy,
+    LifecycleState,
+    ReasonCode,
+    decide,
+    idle_target,
+)
 from tests.scaling.helpers import inst, snap
 
 IDLE = IdlePolicy(idle_count=4, idle_time_s=600, cooldown_s=300, concurrent=4)
@@ -104,3 +111,19 @@ def test_min_instances_is_a_floor_for_scale_in_and_a_reason_to_scale_out() -> No
     assert grow.action == "scale_out" and grow.desired == 2
     assert grow.codes[0] == ReasonCode.SCALE_OUT_MIN
     assert decide(snap(max_size=1), policy).desired == 1  # never above max_size
+
+
+def test_unknown_instances_count_as_busy_for_scale_in() -> None:
+    # 2 instances without metrics + 1 idle one, idle target 2 slots: the unknown ones may be
+    # full, so removing the idle instance could leave no free slot at all; it stays
+    policy = IdlePolicy(idle_count=2, idle_time_s=0, cooldown_s=0, concurrent=4)
+    fleet = snap(inst(1, None, slots=4), inst(2, None, slots=4), inst(3, 0, slots=4))
+    decision = decide(fleet, policy)
+    assert decision.terminate == () and decision.desired == 3
+    assert ReasonCode.METRICS_MISSING in decision.codes
+
+
+def test_unknown_instances_count_as_busy_for_the_headroom_formula() -> None:
+    policy = HeadroomPolicy(concurrent=4, headroom_jobs=2, cooldown_s=0)
+    fleet = snap(inst(1, None, slots=4), inst(2, None, slots=4), inst(3, 0, slots=4))
+    assert decide(fleet, policy).terminate == ()

@@ -42,9 +42,12 @@ def test_seed_failed_scrape_is_not_zero_jobs() -> None:
     blind = inst(1, running=None, scraped_ago=None)
     blind2 = inst(2, running=None, scraped_ago=None)
     decision = decide(snap(blind, blind2, inst(3)), SEED)
-    # the formula asks for 1 instance; only the one known-idle instance may go
-    assert decision.terminate == ("i-0003",)
+    # the blind ones may be full: counted busy, the formula keeps 3 and the idle one stays
+    assert decision.terminate == ()
     assert set(decision.protect) == {"i-0001", "i-0002"}
+    known = decide(snap(blind, inst(2), inst(3)), SEED)
+    # ceil((2 unknown slots + 2 headroom) / 2) = 2: one known-idle instance may go
+    assert known.terminate == ("i-0002",)
     assert ReasonCode.METRICS_MISSING in decision.codes
 
 

@@ -39,6 +39,11 @@ class FleetModelAutoScaling:
             self._events = []
             return events
 
+    def held_events(self) -> int:
+        """Events a Describe call collected that nobody has taken yet."""
+        with self.lock:
+            return len(self._events)
+
     def action_token(self, instance_id: str) -> str:
         """A fresh LifecycleActionToken for the action the instance just entered."""
         token = str(uuid.uuid4())
@@ -86,6 +91,7 @@ class FleetModelAutoScaling:
                         "DesiredCapacity": self.fleet.desired,
                         "DefaultCooldown": int(self.fleet.config.default_cooldown_s),
                         "Instances": instances,
+                        "Tags": self._group_tags(),
                     }
                 ]
             }
@@ -100,6 +106,18 @@ class FleetModelAutoScaling:
             "LaunchTime": status.launched_at,
         }
 
+    def _group_tags(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "ResourceId": self.group_name,
+                "ResourceType": "auto-scaling-group",
+                "Key": key,
+                "Value": value,
+                "PropagateAtLaunch": False,
+            }
+            for key, value in sorted(self.tags.items())
+        ]
+
     def create_or_update_tags(self, **kwargs: Any) -> dict[str, Any]:
         with self.lock:
             for tag in kwargs["Tags"]:
@@ -108,7 +126,11 @@ class FleetModelAutoScaling:
 
     def describe_warm_pool(self, **kwargs: Any) -> dict[str, Any]:
         self._check_group(kwargs.get("AutoScalingGroupName"), "DescribeWarmPool")
-        return {"Instances": []}
+        with self._call("DescribeWarmPool"):
+            warm = [
+                self._instance(s) for s in self.fleet.describe() if s.state.startswith("Warmed")
+            ]
+        return {"Instances": warm}
 
     def describe_instance_refreshes(self, **kwargs: Any) -> dict[str, Any]:
         self._check_group(kwargs.get("AutoScalingGroupName"), "DescribeInstanceRefreshes")

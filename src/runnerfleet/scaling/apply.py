@@ -74,7 +74,8 @@ def apply_decision(
     if report.changed:  # the cooldown starts only when the group really changed
         key = TAG_LAST_OUT if decision.action == "scale_out" else TAG_LAST_IN
         _try(report, f"tag {key}", lambda: port.tag_group(group.name, key, f"{now:.0f}"))
-    _tag_idle(port, idle_tags or {}, report)
+    if idle_tags:
+        _tag_idle(port, idle_tags, report)
     return report
 
 
@@ -117,6 +118,8 @@ def _tag_idle(port: GroupPort, idle_tags: IdleTags, report: ApplyReport) -> None
 
 def batches(items: Iterable[str], size: int) -> list[list[str]]:
     pending = list(items)
+    if not pending:
+        return []
     return [pending[start : start + size] for start in range(0, len(pending), size)]
 
 

@@ -28,7 +28,7 @@ from runnerfleet.scaling.schedule import active_policy
 from runnerfleet.scaling.types import FleetSnapshot, InstanceView, ReasonCode, ScalingDecision
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Target:
     """What a policy wants, before the common rules turn it into a decision."""
 
@@ -55,12 +55,16 @@ def decide(snapshot: FleetSnapshot, policy: Policy) -> ScalingDecision:
         if isinstance(policy, HeadroomPolicy)
         else (_idle_target(snapshot, fleet, policy))
     )
-    floor = max(snapshot.min_size, min(policy.min_instances, snapshot.max_size))
-    decision = _apply_rules(snapshot, fleet, dataclasses.replace(target, floor=floor))
+    target.floor = max(snapshot.min_size, min(policy.min_instances, snapshot.max_size))
+    decision = _apply_rules(snapshot, fleet, target)
     notes = _notes(snapshot, fleet, policy)
-    return dataclasses.replace(
-        decision,
+    return ScalingDecision(
+        desired=decision.desired,
+        terminate=decision.terminate,
+        protect=decision.protect,
+        unprotect=decision.unprotect,
         reasons=decision.reasons + tuple(text for _, text in notes),
+        action=decision.action,
         codes=decision.codes + tuple(code for code, _ in notes),
         policy=policy_name(policy),
     )
@@ -73,13 +77,15 @@ def _concurrent(policy: BasePolicy) -> int | None:
 def _seed_target(snapshot: FleetSnapshot, fleet: FleetView, policy: HeadroomPolicy) -> Target:
     running = fleet.running
     wanted = math.ceil((running + policy.headroom_jobs) / policy.concurrent)
+    # instances without metrics may be full: keep room for them before removing any
+    keep = math.ceil((running + fleet.unknown_slots() + policy.headroom_jobs) / policy.concurrent)
     reason = (
         f"seed: ceil(({running} running + {policy.headroom_jobs} headroom) / "
         f"{policy.concurrent}) = {wanted} instances, desired is {snapshot.desired}"
     )
     return Target(
         add=max(0, wanted - snapshot.desired),
-        remove_max=max(0, snapshot.desired - wanted),
+        remove_max=max(0, snapshot.desired - keep),
         keep_slots=None,
         idle_time_s=0.0,
         cooldown_s=policy.cooldown_s,
@@ -189,7 +195,7 @@ def _plan_scale_in(
     if fleet.in_group > snapshot.desired:
         return 0, []  # the group is shrinking already: a decrement now lets it pick a victim
     budget = min(target.remove_max, snapshot.desired - target.floor)
-    room = None if target.keep_slots is None else fleet.capacity() - target.keep_slots
+    room = None if target.keep_slots is None else _free_slots(fleet) - target.keep_slots
     phantoms = 0
     while phantoms < fleet.phantom and budget > 0 and _fits(room, fleet.slots_per_instance):
         phantoms, budget = phantoms + 1, budget - 1
@@ -215,7 +221,12 @@ def _wanted_less(snapshot: FleetSnapshot, fleet: FleetView, target: Target) -> b
         return False
     if target.keep_slots is None:
         return True
-    return fleet.capacity() - target.keep_slots >= fleet.slots_per_instance
+    return _free_slots(fleet) - target.keep_slots >= fleet.slots_per_instance
+
+
+def _free_slots(fleet: FleetView) -> int:
+    """Capacity that a scale-in may count on: instances without metrics count as full."""
+    return fleet.capacity() - fleet.unknown_slots()
 
 
 def in_cooldown(snapshot: FleetSnapshot, cooldown_s: float) -> bool:

@@ -51,6 +51,12 @@ class FleetView:
         seen = self.fresh + self.unknown + self.booting
         return sum(self.slots_of(i) for i in seen) + self.phantom * self.slots_per_instance
 
+    def unknown_slots(self) -> int:
+        """Slots of instances without fresh metrics: they may all be busy, so a scale-in
+        never counts them as free (a partial scrape failure must not remove a needed idle
+        instance), while a scale-out counts them as capacity (an outage must not launch)."""
+        return sum(self.slots_of(i) for i in self.unknown)
+
     def busy(self) -> tuple[InstanceView, ...]:
         """InService instances that must not be removed: running jobs or unknown metrics."""
         return tuple(i for i in self.fresh if (i.running_jobs or 0) > 0) + self.unknown

@@ -134,6 +134,7 @@ _KINDS: dict[str, type[BasePolicy]] = {
     "idle": IdlePolicy,
     "queue": QueuePolicy,
 }
+_NAMES: dict[type, str] = {kind: name for name, kind in _KINDS.items()} | {Schedule: "schedule"}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
@@ -149,9 +150,7 @@ def parse_duration(value: Any) -> float:
 
 
 def policy_name(policy: Policy) -> str:
-    if isinstance(policy, Schedule):
-        return "schedule"
-    return next(name for name, kind in _KINDS.items() if isinstance(policy, kind))
+    return _NAMES[type(policy)]
 
 
 def policy_from_mapping(name: str, params: Mapping[str, Any]) -> Policy:

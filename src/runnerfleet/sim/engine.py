@@ -2,8 +2,9 @@
 
 One heap of events ``(time, kind, seq, payload)``; at equal times the kind orders them (fleet
 transitions, then job completions, arrivals, runner polls, and the autoscaler last, so it sees
-the state of that instant). The fleet is ``runnerfleet.asgmodel.group.Fleet`` (the shared Auto
-Scaling model) and every evaluation calls ``runnerfleet.scaling.decide`` exactly as the Lambda.
+the state of that instant). The fleet is ``runnerfleet.asgmodel.Fleet`` (the shared Auto
+Scaling model) and every evaluation is the Lambda's own ``scaling.evaluation.evaluate_group``
+(observe -> decide -> apply) over the simulator's ports (``sim.autoscaler``).
 
 The instance bootstrap is modelled as a launch lifecycle hook that the bootstrap completes once
 the runner is registered: booting instances are ``Pending:Wait``, capacity on the way. Drain is
@@ -17,6 +18,7 @@ import heapq
 import math
 import random
 from collections import deque
+from collections.abc import Callable
 
 from runnerfleet.asgmodel.group import Fleet
 from runnerfleet.asgmodel.types import (
@@ -27,9 +29,11 @@ from runnerfleet.asgmodel.types import (
     HookConfig,
     WarmPoolConfig,
 )
-from runnerfleet.scaling import FleetSnapshot, InstanceView, LifecycleState, decide, parse_state
+from runnerfleet.scaling import LifecycleState, parse_state
+from runnerfleet.scaling.evaluation import Cycle, evaluate_group
+from runnerfleet.sim.autoscaler import SimGroup, SimRunners
 from runnerfleet.sim.catalog import SimPolicy
-from runnerfleet.sim.model import Node, SimConfig, SimRun, Timeline
+from runnerfleet.sim.model import Node, SimConfig, SimRun, Timeline, decision_record
 from runnerfleet.sim.report import peak_running
 from runnerfleet.sim.trace import Trace
 
@@ -61,17 +65,27 @@ class Simulation:
         self.started = bytearray(len(trace))
         self.done = 0
         self.running = 0
-        self.last_in: float | None = None
-        self.last_out: float | None = None
         self.eval_pending = False
         self.last_eval = -math.inf
         self.out = SimRun(policy, config, len(trace), start=trace.start)
         if config.record_timeline:
             self.out.timeline = Timeline()
+        if config.record_decisions:
+            self.out.decisions = []
         self.fleet = Fleet(self._fleet_config(), trace.start)
         self.fleet_wake = math.inf
+        self.group = SimGroup(self.fleet, "simulated-runners")
+        self.runners = SimRunners(
+            self._running_on,
+            config.slots,
+            lambda: len(self.queue),
+            config.scrape_failure_rate,
+            random.Random(config.seed + 1),  # noqa: S311 (its own stream: boots stay the same)
+        )
+        #: one evaluation at a time; the equivalence test swaps in the Lambda's real adapters
+        self.evaluator: Callable[[float], Cycle] = self._evaluate_with_sim_ports
         for status in self.fleet.describe():
-            node = Node(status.instance_id, trace.start, L.IN_SERVICE)
+            node = Node(status.instance_id, trace.start)
             self.nodes[node.instance_id] = node
             self._runner_up(node)
         self._pump()
@@ -191,7 +205,6 @@ class Simulation:
                 self.started[job] = 1
                 self.out.waits.append(self.now - trace.arrivals[job])
             self.push(self.now + trace.durations[job], DONE, job)
-        node.view = None
         if node.running >= self.cfg.slots:
             self.free.pop(instance_id, None)
 
@@ -203,9 +216,6 @@ class Simulation:
         node.running -= 1
         self.running -= 1
         self.done += 1
-        node.view = None
-        if node.running == 0:
-            node.idle_since = self.now
         if node.ready:
             self.free[node.instance_id] = node
             self._offer()
@@ -213,9 +223,7 @@ class Simulation:
             self._drained(node)
 
     def _runner_up(self, node: Node) -> None:
-        node.state = L.IN_SERVICE
         node.ready = True
-        node.view = None
         c = self.cfg.check_interval_s
         node.phase = self.now + (self.rng.random() * c if c > 0 else 0.0)
         self.free[node.instance_id] = node
@@ -226,80 +234,45 @@ class Simulation:
 
     def _stop_taking_jobs(self, node: Node) -> None:
         node.ready = False
-        node.view = None
         self.free.pop(node.instance_id, None)
 
     # ----- the autoscaler -----------------------------------------------------------------
 
-    def _views(self) -> tuple[InstanceView, ...]:
-        slots = self.cfg.slots
-        views = []
-        for node in self.nodes.values():
-            if node.view is None:
-                in_service = node.state is L.IN_SERVICE
-                node.view = InstanceView(
-                    instance_id=node.instance_id,
-                    state=node.state,
-                    launched_at=node.launched_at,
-                    slots=slots,
-                    # scraped just now (None = fresh); a booting runner has no metrics yet
-                    running_jobs=node.running if in_service else None,
-                    idle_since=node.idle_since,
-                    protected=node.protected,
-                )
-            views.append(node.view)
-        return tuple(views)
+    def _running_on(self, instance_id: str) -> int:
+        node = self.nodes.get(instance_id)
+        return 0 if node is None else node.running
+
+    def _evaluate_with_sim_ports(self, now: float) -> Cycle:
+        policy = self.policy.policy
+        assert policy is not None
+        self.group.now = now
+        return evaluate_group(self.group, self.runners, self.group.name, policy, now)
 
     def _evaluate(self) -> None:
         timeline = self.out.timeline
         if timeline is not None:
             self._sample(timeline)
-        policy = self.policy.policy
-        if policy is None:
+        if self.policy.policy is None:
             return
         self.last_eval = self.now
         self.out.evaluations += 1
-        fleet = self.fleet
-        snapshot = FleetSnapshot(
-            now=self.now,
-            instances=self._views(),
-            desired=fleet.desired,
-            min_size=fleet.min_size,
-            max_size=fleet.max_size,
-            pending_jobs=len(self.queue),
-            last_scale_in_at=self.last_in,
-            last_scale_out_at=self.last_out,
-        )
-        decision = decide(snapshot, policy)
-        if decision.protect:
-            self._protect(decision.protect, True)
-        for instance_id in decision.terminate:
-            fleet.terminate_instance(instance_id, True, self.now)
-        if decision.desired != fleet.desired:
-            fleet.set_desired(decision.desired, False, self.now)
-        if decision.unprotect:
-            self._protect(decision.unprotect, False)
-        if decision.action == "scale_out":
-            self.out.scale_out += 1
-            self.last_out = self.now
-        elif decision.action == "scale_in":
-            self.out.scale_in += 1
-            self.last_in = self.now
+        cycle = self.evaluator(self.now)
+        decision, report = cycle.decision, cycle.report
+        if report is not None and report.changed:
+            if decision.action == "scale_out":
+                self.out.scale_out += 1
+            elif decision.action == "scale_in":
+                self.out.scale_in += 1
+        if self.out.decisions is not None:
+            self.out.decisions.append(decision_record(self.now, cycle))
         self._pump()
-
-    def _protect(self, ids: tuple[str, ...], protected: bool) -> None:
-        self.fleet.set_instance_protection(ids, protected, self.now)
-        for instance_id in ids:
-            node = self.nodes[instance_id]
-            node.protected = protected
-            node.view = None
 
     def _sample(self, timeline: Timeline) -> None:
         timeline.t.append(self.now)
         timeline.running.append(self.running)
         timeline.queued.append(len(self.queue))
-        billed = sum(1 for n in self.nodes.values() if n.state is not L.WARMED_STOPPED)
-        timeline.instances.append(billed)
+        states = [s.state for s in self.fleet.describe()]
+        timeline.instances.append(sum(1 for st in states if st is not L.WARMED_STOPPED))
         timeline.ready.append(sum(1 for n in self.nodes.values() if n.ready))
 
     # ----- the fleet ----------------------------------------------------------------------
@@ -319,23 +292,16 @@ class Simulation:
         kind, iid = event.kind, event.instance_id
         node = self.nodes.get(iid)
         if kind is EventKind.LAUNCHING:
-            state = L.PENDING if event.destination != "WarmPool" else L.WARMED_PENDING
             if node is None:
-                self.nodes[iid] = Node(iid, self.now, state)
-            else:
-                node.state, node.view = state, None
+                self.nodes[iid] = Node(iid, self.now)
             self.out.launches += 1
         elif node is None:
             return
         elif kind is EventKind.LAUNCH_ACTION:
-            node.state = L.PENDING_WAIT if event.destination != "WarmPool" else L.WARMED_PENDING
-            node.view = None
             warm = event.origin == "WarmPool"
             self.push(self.now + self.cfg.boot.sample(self.rng, warm=warm), BOOTED, iid)
         elif kind is EventKind.IN_SERVICE:
             self._runner_up(node)
-        elif kind is EventKind.WARMED:
-            node.state, node.view = L.WARMED_STOPPED, None
         elif kind is EventKind.TERMINATE_ACTION:
             self._start_drain(node, event)
         elif kind is EventKind.SPOT_WARNING:
@@ -347,8 +313,6 @@ class Simulation:
             self._instance_gone(node)
 
     def _start_drain(self, node: Node, event: FleetEvent) -> None:
-        to_pool = event.destination == "WarmPool"
-        node.state = L.WARMED_PENDING if to_pool else L.TERMINATING_WAIT
         node.draining = True
         self._stop_taking_jobs(node)
         if node.running == 0:
@@ -376,6 +340,7 @@ class Simulation:
                 self.done += 1
         node.jobs.clear()
         self.nodes.pop(node.instance_id, None)
+        self.group.forget(node.instance_id)
         self.free.pop(node.instance_id, None)
         self.out.terminations += 1
         if retry:

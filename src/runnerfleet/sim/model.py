@@ -8,7 +8,7 @@ from array import array
 from dataclasses import dataclass, field
 
 from runnerfleet.errors import SpecError
-from runnerfleet.scaling import InstanceView, LifecycleState
+from runnerfleet.scaling.evaluation import Cycle
 from runnerfleet.sim.catalog import SimPolicy
 
 #: boot presets (median seconds from launch to a registered runner taking jobs)
@@ -54,7 +54,9 @@ class SimConfig:
     price_per_hour: float = 0.0416  # on-demand t3.medium, us-east-1
     seed: int = 0
     horizon_s: float = 7 * 86_400.0  # give up this long after the trace's last job
+    scrape_failure_rate: float = 0.0  # each InService runner, each evaluation
     record_timeline: bool = False
+    record_decisions: bool = False
     check_invariants: bool = False
 
     def __post_init__(self) -> None:
@@ -65,6 +67,8 @@ class SimConfig:
             problems.append("the autoscaler tick must be more than 0 s")
         if self.check_interval_s < 0 or self.boot.cold_s < 0 or self.boot.warm_s < 0:
             problems.append("times cannot be negative")
+        if not 0 <= self.scrape_failure_rate <= 1:
+            problems.append("the scrape failure rate must be within 0..1")
         if self.warm_pool < 0 or self.spot_interruptions_per_hour < 0:
             problems.append("--warm-pool and spot rates cannot be negative")
         if self.warm_pool and self.spot_interruptions_per_hour:
@@ -79,22 +83,19 @@ class SimConfig:
 
 @dataclass(slots=True)
 class Node:
-    """The engine's side of one instance: its runner, its slots and its jobs."""
+    """The engine's side of one instance: its runner, its slots and its jobs. Its lifecycle
+    state, protection and tags live in the Auto Scaling model and the group port, once."""
 
     instance_id: str
     launched_at: float
-    state: LifecycleState
     ready: bool = False  # runner up and taking jobs
     draining: bool = False
     running: int = 0
     jobs: dict[int, float] = field(default_factory=dict)  # job index -> start time
-    idle_since: float | None = None
     phase: float = 0.0  # the runner polls at phase + k * check_interval
     poll_at: float | None = None
-    protected: bool = False
     drain_deadline: float = 0.0
     spot_warned: bool = False
-    view: InstanceView | None = None  # cached; None when something changed
 
 
 @dataclass(slots=True)
@@ -129,3 +130,16 @@ class SimRun:
     start: float = 0.0
     end: float = 0.0
     timeline: Timeline | None = None
+    decisions: list[DecisionRecord] | None = None  # with ``record_decisions``
+
+
+#: (time, action, desired, terminate, protect, unprotect, calls made): one evaluation
+DecisionRecord = tuple[
+    float, str, int, tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]
+]
+
+
+def decision_record(now: float, cycle: Cycle) -> DecisionRecord:
+    d = cycle.decision
+    calls = () if cycle.report is None else tuple(cycle.report.calls)
+    return (now, d.action, d.desired, d.terminate, d.protect, d.unprotect, calls)
