@@ -37,33 +37,30 @@ def median_of(runs: int, args: list[str], env: dict[str, str]) -> tuple[float, l
 
 def engine_noop(runs: int) -> float:
     """The engine alone, in this process: prepare + execute of an unchanged stack."""
-    from runnerfleet.aws.clients import AwsTarget, ClientFactory
-    from runnerfleet.aws.deploy import Settings, execute, package_code, prepare
-    from runnerfleet.cli.deploy_hooks import synthesizer
+    from runnerfleet.aws.artifacts import build_zip
+    from runnerfleet.cli.compose import sandbox_target
     from runnerfleet.envfile import load_environment
+    from runnerfleet.ops.deploy import Settings, execute, fleet_synthesizer, prepare
+    from runnerfleet.ops.ports import SilentReporter
     from runnerfleet.sandbox import emulator, state
 
     running = state.require_running()
     spec = emulator.sandbox_spec(load_environment(DEV), running)
-    factory = ClientFactory(AwsTarget(region=running.region, endpoint_url=running.endpoint))
-
-    class Quiet:
-        def step(self, env: str, text: str) -> None: ...
-        def begin(self, env: str, total: int) -> None: ...
-        def event(self, env: str, event: object) -> None: ...
+    target = sandbox_target(running)
+    quiet = SilentReporter()
 
     samples = []
     for _ in range(runs):
         started = time.perf_counter()
         item = prepare(
             spec,
-            factory,
-            synth=synthesizer(),
-            code=package_code(),
-            reporter=Quiet(),
+            target,
+            synth=fleet_synthesizer(),
+            code=build_zip(),
+            reporter=quiet,
             settings=Settings(),
         )
-        assert execute(item, Quiet()).outcome == "no changes"
+        assert execute(item, quiet).outcome == "no changes"
         samples.append(time.perf_counter() - started)
     return statistics.median(samples)
 

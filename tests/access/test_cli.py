@@ -21,6 +21,7 @@ from runnerfleet.access import aws_ops, certs
 from runnerfleet.aws.clients import AwsTarget, ClientFactory
 from runnerfleet.cli import commands_access
 from runnerfleet.errors import RunnerfleetError
+from runnerfleet.ops.target import Target, no_gitlab
 from tests.access.samlkit import GROUP_A, POST, make_idp, metadata_xml, response_xml
 from tests.conftest import EXAMPLES
 
@@ -247,7 +248,8 @@ def test_profile_writes_ovpn_and_prints_portal(
         },
         {"ClientVpnEndpointIds": [endpoint]},
     )
-    monkeypatch.setattr(commands_access, "factory_for", lambda *a: _Factory(ec2))
+    fake = Target(_Factory(ec2), no_gitlab("unused"))  # type: ignore[arg-type]
+    monkeypatch.setattr(commands_access, "target_for", lambda *a: fake)
     target = tmp_path / "dev.ovpn"
     with stub:
         code, text = run("profile", "--endpoint-id", endpoint, "--out", str(target))

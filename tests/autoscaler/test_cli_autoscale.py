@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from runnerfleet.aws.clients import ClientFactory
-from runnerfleet.cli import commands_autoscale, commands_deploy
+from runnerfleet.cli import compose
 from runnerfleet.cli.main import main
 from runnerfleet.envfile import load_environment
+from runnerfleet.ops.target import Target, no_gitlab
 from runnerfleet.scaling import QueuePolicy, Schedule
 from runnerfleet.scaling.settings import policy_from_scaling
 from runnerfleet.stack.wiring import scaling_settings
@@ -36,8 +37,8 @@ def test_autoscale_command_dry_run_then_apply(
             group[0]: server.add("127.0.0.1", 0, Endpoint(render_metrics(3))),
             group[1]: server.add("127.0.0.1", 0, Endpoint(render_metrics(0))),
         }
-        monkeypatch.setattr(commands_deploy, "targets", lambda specs, *_a: [(specs[0], aws)])
-        monkeypatch.setattr(commands_autoscale, "private_ip", lambda iid, _ip: hosts.get(iid))
+        target = Target(aws, no_gitlab("unused"), metrics_address=lambda iid, _ip: hosts.get(iid))
+        monkeypatch.setattr(compose, "environment", lambda spec, *_a: (spec, target))
         assert main(["autoscale", str(EXAMPLES / "dev.yaml"), "--dry-run"]) == 0
         dry = capsys.readouterr()
         assert main(["autoscale", str(EXAMPLES / "dev.yaml")]) == 0

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from runnerfleet.aws.artifacts import Artefact
-from runnerfleet.aws.deploy import RenderedStack, Settings
+from runnerfleet.aws.clients import ClientFactory
 from runnerfleet.aws.stackstatus import StackEvent
 from runnerfleet.envfile import load_environment
 from runnerfleet.envfile.models import FleetSpec
+from runnerfleet.ops.deploy import RenderedStack, Settings
+from runnerfleet.ops.target import Capabilities, Target, no_gitlab
 from runnerfleet.sandbox.emulator import sandbox_spec
 from runnerfleet.sandbox.state import SandboxState
 from tests.conftest import EXAMPLES
@@ -110,6 +114,22 @@ class Recorder:
     def said(self, fragment: str) -> bool:
         return any(fragment in text for _env, text in self.steps)
 
+    @contextmanager
+    def live(self) -> Iterator[None]:
+        yield
+
 
 def fast_settings(**kwargs: Any) -> Settings:
     return Settings(sleep=lambda _s: None, poll_s=0.01, timeout_s=5, **kwargs)
+
+
+def target_of(factory: ClientFactory, **capabilities: Any) -> Target:
+    """A target on the factory's AWS without GitLab; emulated ones lack what moto lacks."""
+    if factory.target.endpoint_url is not None and not capabilities:
+        capabilities = {
+            "termination_protection": False,
+            "resolves_ssm_parameters": False,
+            "instance_refresh": False,
+            "poll_s": 0.05,
+        }
+    return Target(factory, no_gitlab("not in this test"), capabilities=Capabilities(**capabilities))

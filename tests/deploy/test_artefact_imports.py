@@ -30,6 +30,10 @@ assert handlers.__file__.startswith(sys.argv[1]), handlers.__file__
 names = [m.name for m in pkgutil.iter_modules(handlers.__path__)]
 for name in names:
     importlib.import_module("runnerfleet.handlers." + name)
+import runnerfleet.ops as ops
+assert ops.__file__.startswith(sys.argv[1]), ops.__file__
+for found in pkgutil.walk_packages(ops.__path__, "runnerfleet.ops."):
+    importlib.import_module(found.name)  # what is packaged must import from the zip alone
 print(" ".join(names))
 """
 
@@ -46,3 +50,11 @@ def test_every_handler_imports_from_the_zip_without_operator_packages(tmp_path: 
     )
     assert probe.returncode == 0, probe.stderr[-2000:]
     assert probe.stdout.split(), "no handler module found in the artefact"
+
+
+def test_operator_use_cases_stay_out_of_the_zip():
+    names = zipfile.ZipFile(io.BytesIO(build_zip()[0])).namelist()
+    assert "runnerfleet/ops/__init__.py" in names
+    for operator_side in ("deploy", "destroy", "access_deploy", "doctor", "runners"):
+        assert f"runnerfleet/ops/{operator_side}.py" not in names
+    assert not any(n.startswith("runnerfleet/envfile/") for n in names)

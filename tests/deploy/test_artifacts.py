@@ -38,7 +38,7 @@ def test_zip_holds_the_handlers_and_pure_python_deps_only(built):
     for name in names:
         assert not name.endswith((".so", ".pyd", ".pyc")), name
         assert not name.startswith(("pydantic", "runnerfleet/envfile/", "runnerfleet/cli/")), name
-        assert name != "runnerfleet/aws/deploy.py"
+        assert name != "runnerfleet/ops/deploy.py"
 
 
 def test_artefact_uploads_once_then_keeps_its_key(factory, bucket):

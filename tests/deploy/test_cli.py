@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from runnerfleet.aws.cloudformation import StackState
-from runnerfleet.cli import commands_deploy, console, deploy_hooks
+from runnerfleet.cli import commands_deploy, console
 from runnerfleet.cli.main import main
+from runnerfleet.ops import deploy as deploy_use_case
 from runnerfleet.sandbox import emulator, state
 from tests.conftest import EXAMPLES
 from tests.deploy.helpers import small_synth
@@ -21,7 +22,7 @@ from tests.deploy.helpers import small_synth
 
 @pytest.fixture(autouse=True)
 def _small_template(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(deploy_hooks, "synthesizer", small_synth)
+    monkeypatch.setattr(deploy_use_case, "fleet_synthesizer", small_synth)
     # Tests read content, not layout: a wide console keeps table cells whole.
     monkeypatch.setattr(console.out, "width", 200)
     monkeypatch.setattr(console.err, "width", 200)

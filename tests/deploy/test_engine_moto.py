@@ -6,15 +6,16 @@ import pytest
 
 from runnerfleet.aws.clients import ClientFactory
 from runnerfleet.aws.cloudformation import StackOperations, StackRequest
-from runnerfleet.aws.deploy import cancel, execute, prepare
-from runnerfleet.aws.destroy import DestroySteps, destroy
 from runnerfleet.errors import AbortedError, DeployFailedError
+from runnerfleet.ops.deploy import cancel, execute, prepare
+from runnerfleet.ops.destroy import DestroySteps, destroy
 from tests.deploy.helpers import (
     CODE,
     Recorder,
     dev_spec,
     fast_settings,
     small_synth,
+    target_of,
     with_instance_type,
 )
 
@@ -23,7 +24,7 @@ def _deploy(spec, factory, synth=None, recorder=None):  # type: ignore[no-untype
     recorder = recorder or Recorder()
     prepared = prepare(
         spec,
-        factory,
+        target_of(factory),
         synth=synth or small_synth(),
         code=CODE,
         reporter=recorder,
@@ -98,7 +99,7 @@ def test_declined_change_set_is_deleted_and_nothing_changes(factory, bucket):
     recorder = Recorder()
     prepared = prepare(
         spec,
-        factory,
+        target_of(factory),
         synth=small_synth(),
         code=CODE,
         reporter=recorder,
@@ -138,17 +139,24 @@ def test_destroy_asks_then_deletes_and_reports_absent_stacks(factory, bucket):
         return False
 
     with pytest.raises(AbortedError):
-        destroy(spec, factory, confirm=no, reporter=recorder, settings=fast_settings())
+        destroy(spec, target_of(factory), confirm=no, reporter=recorder, settings=fast_settings())
     assert asked == [spec.stack]
     ops = StackOperations(factory.client("cloudformation"))
     assert ops.describe(spec.stack) is not None
     result = destroy(
-        spec, factory, confirm=lambda _s: True, reporter=recorder, settings=fast_settings()
+        spec,
+        target_of(factory),
+        confirm=lambda _s: True,
+        reporter=recorder,
+        settings=fast_settings(),
     )
     assert result.outcome == "deleted"
     assert ops.describe(spec.stack) is None
-    assert recorder.said("drain: skipped") and recorder.said("prune runners: skipped")
-    again = destroy(spec, factory, confirm=no, reporter=recorder, settings=fast_settings())
+    assert recorder.said("drain: the stack holds no Auto Scaling group: nothing to drain")
+    assert recorder.said("prune runners: skipped")
+    again = destroy(
+        spec, target_of(factory), confirm=no, reporter=recorder, settings=fast_settings()
+    )
     assert again.outcome == "absent"
 
 
@@ -184,7 +192,7 @@ def test_destroy_drains_before_deleting_and_prunes_after(factory, bucket):
     recorder = Recorder()
     destroy(
         spec,
-        factory,
+        target_of(factory),
         confirm=lambda _s: True,
         reporter=recorder,
         settings=fast_settings(),

@@ -11,12 +11,12 @@ from runnerfleet.aws.cloudformation import (
     StackOperations,
     StackState,
 )
-from runnerfleet.aws.deploy import Prepared, execute, prepare
-from runnerfleet.aws.destroy import destroy
 from runnerfleet.aws.stackstatus import StackEvent
 from runnerfleet.errors import DeployFailedError, GuardrailError
+from runnerfleet.ops.deploy import Prepared, execute, prepare
+from runnerfleet.ops.destroy import DestroySteps, destroy
 from tests.deploy import stubs
-from tests.deploy.helpers import CODE, Recorder, dev_spec, fast_settings, small_synth
+from tests.deploy.helpers import CODE, Recorder, dev_spec, fast_settings, small_synth, target_of
 
 BUCKET = "runnerfleet-artifacts-123456789012"
 ADD_GROUP = {
@@ -35,7 +35,12 @@ def _spec(**updates):  # type: ignore[no-untyped-def]
 
 def _prepare(factory, settings):  # type: ignore[no-untyped-def]
     return prepare(
-        _spec(), factory, synth=small_synth(), code=CODE, reporter=Recorder(), settings=settings
+        _spec(),
+        target_of(factory),
+        synth=small_synth(),
+        code=CODE,
+        reporter=Recorder(),
+        settings=settings,
     )
 
 
@@ -112,7 +117,7 @@ def test_failing_change_set_reports_the_reason_and_cleans_up():
 def _prepared(factory, spec, change_type: str = "UPDATE") -> Prepared:  # type: ignore[no-untyped-def]
     ops = StackOperations(factory.client("cloudformation"), sleep=lambda _s: None, poll_s=0.01)
     change_set = ChangeSet(stubs.CS_ID, stubs.STACK_ID, change_type, (), ())
-    return Prepared(spec, factory, ops, None, None, change_set, None, False)  # type: ignore[arg-type]
+    return Prepared(spec, target_of(factory), ops, None, None, change_set, None, False)  # type: ignore[arg-type]
 
 
 def test_failed_execution_prints_the_failing_resources_events_in_order():
@@ -178,7 +183,11 @@ def test_destroy_refuses_a_protected_stack_unless_asked_to_disable_protection():
     spec = _spec(production=True)
     with pytest.raises(GuardrailError) as caught:
         destroy(
-            spec, factory, confirm=lambda _s: True, reporter=Recorder(), settings=fast_settings()
+            spec,
+            target_of(factory),
+            confirm=lambda _s: True,
+            reporter=Recorder(),
+            settings=fast_settings(),
         )
     assert "--disable-protection" in (caught.value.hint or "")
     cfn.add_response(
@@ -199,7 +208,8 @@ def test_destroy_refuses_a_protected_stack_unless_asked_to_disable_protection():
     cfn.add_response("describe_stacks", stubs.stack("DELETE_COMPLETE"))
     result = destroy(
         spec,
-        factory,
+        target_of(factory),
+        steps=DestroySteps(),
         confirm=lambda _s: True,
         reporter=Recorder(),
         settings=fast_settings(),

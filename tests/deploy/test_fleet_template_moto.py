@@ -6,20 +6,21 @@ import uuid
 
 import pytest
 
+from runnerfleet.aws.artifacts import build_zip
 from runnerfleet.aws.clients import ClientFactory
-from runnerfleet.aws.deploy import execute, package_code, prepare, run_parallel
-from runnerfleet.aws.destroy import destroy
-from runnerfleet.cli.deploy_hooks import synthesizer
 from runnerfleet.envfile import load_environment
+from runnerfleet.ops.deploy import execute, fleet_synthesizer, prepare
+from runnerfleet.ops.destroy import destroy
+from runnerfleet.ops.parallel import run_parallel
 from runnerfleet.sandbox import emulator
 from runnerfleet.sandbox.state import SandboxState
 from tests.conftest import EXAMPLES
-from tests.deploy.helpers import Recorder, fast_settings, with_instance_type
+from tests.deploy.helpers import Recorder, fast_settings, target_of, with_instance_type
 
 
 @pytest.fixture(scope="module")
 def code() -> tuple[bytes, str]:
-    return package_code()
+    return build_zip()
 
 
 def _spec(seeded: emulator.Seeded, env: str = "dev"):  # type: ignore[no-untyped-def]
@@ -40,7 +41,12 @@ def _spec(seeded: emulator.Seeded, env: str = "dev"):  # type: ignore[no-untyped
 def _run(spec, factory: ClientFactory, code, recorder: Recorder):  # type: ignore[no-untyped-def]
     settings = fast_settings()
     prepared = prepare(
-        spec, factory, synth=synthesizer(), code=code, reporter=recorder, settings=settings
+        spec,
+        target_of(factory),
+        synth=fleet_synthesizer(),
+        code=code,
+        reporter=recorder,
+        settings=settings,
     )
     return prepared, execute(prepared, recorder)
 
@@ -67,9 +73,14 @@ def test_fleet_create_noop_instance_type_update_destroy(factory, seeded, code):
     assert bigger.uploaded is False
 
     gone = destroy(
-        spec, factory, confirm=lambda _s: True, reporter=recorder, settings=fast_settings()
+        spec,
+        target_of(factory),
+        confirm=lambda _s: True,
+        reporter=recorder,
+        settings=fast_settings(),
     )
     assert gone.outcome == "deleted"
+    assert recorder.said("drain: group ") and recorder.said("is empty after")
 
 
 def test_large_production_template_goes_through_s3_in_a_parallel_deploy(factory, seeded, code):

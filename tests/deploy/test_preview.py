@@ -96,4 +96,7 @@ def test_real_aws_leaves_ssm_typed_stacks_to_the_change_set():
 
     state = StackState("id", "s", "UPDATE_COMPLETE", "", {"ImageId": AMI_PATH}, {}, {}, False)
     request = StackRequest("s", SSM_TEMPLATE, {"ImageId": AMI_PATH, "CodeKey": "k.zip"})
-    assert StackOperations(client=None, emulated=False).unchanged(request, state) is False
+    assert (
+        StackOperations(client=None, resolves_ssm_parameters=True).unchanged(request, state)
+        is False
+    )

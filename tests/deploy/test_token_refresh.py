@@ -8,9 +8,10 @@ from typing import Any
 import boto3
 from botocore.stub import ANY, Stubber
 
-from runnerfleet.cli.deploy_hooks import refresh_for_new_tokens
 from runnerfleet.envfile import load_environment
 from runnerfleet.gitlab.registry import Action, RegistrationPlan
+from runnerfleet.ops.registrations import refresh_for_new_tokens
+from runnerfleet.ops.target import Capabilities, Target, no_gitlab
 from tests.conftest import EXAMPLES
 
 
@@ -33,11 +34,15 @@ def _sync(*kinds: str) -> SimpleNamespace:
     return SimpleNamespace(plan=RegistrationPlan(actions=actions))
 
 
+def _target(clients: Any, **capabilities: Any) -> Target:
+    return Target(clients, no_gitlab("unused"), capabilities=Capabilities(**capabilities))  # type: ignore[arg-type]
+
+
 def test_recreated_runner_starts_a_refresh() -> None:
     spec = load_environment(EXAMPLES / "dev.yaml")
     cfn, events, asg = _client("cloudformation"), _client("events"), _client("autoscaling")
     clients = {"cloudformation": cfn, "events": events, "autoscaling": asg}
-    item = SimpleNamespace(env="dev", spec=spec, factory=SimpleNamespace(client=clients.get))
+    target = _target(SimpleNamespace(client=clients.get))
     with Stubber(cfn) as s_cfn, Stubber(asg) as s_asg:
         s_cfn.add_response(
             "list_stack_resources",
@@ -65,15 +70,16 @@ def test_recreated_runner_starts_a_refresh() -> None:
             {"AutoScalingGroupName": "dev-asg", "Strategy": "Rolling", "Preferences": ANY},
         )
         steps = Steps()
-        assert refresh_for_new_tokens(_sync("keep", "recreate"), item, False, steps) == "ir-1"
+        assert refresh_for_new_tokens(_sync("keep", "recreate"), spec, target, steps) == "ir-1"  # type: ignore[arg-type]
         s_asg.assert_no_pending_responses()
     assert "ir-1" in steps.lines[0]
 
 
-def test_no_refresh_without_new_tokens_or_in_the_sandbox() -> None:
-    item = SimpleNamespace(env="dev", spec=None, factory=None)  # never touched
+def test_no_refresh_without_new_tokens_or_where_refreshes_are_not_emulated() -> None:
+    spec = load_environment(EXAMPLES / "dev.yaml")
+    real, emulated = _target(None), _target(None, instance_refresh=False)  # never touched
     steps = Steps()
-    assert refresh_for_new_tokens(None, item, False, steps) is None  # type: ignore[arg-type]
-    assert refresh_for_new_tokens(_sync("keep", "create", "delete"), item, False, steps) is None  # type: ignore[arg-type]
-    assert refresh_for_new_tokens(_sync("recreate"), item, True, steps) is None  # type: ignore[arg-type]
+    assert refresh_for_new_tokens(None, spec, real, steps) is None  # type: ignore[arg-type]
+    assert refresh_for_new_tokens(_sync("keep", "create", "delete"), spec, real, steps) is None  # type: ignore[arg-type]
+    assert refresh_for_new_tokens(_sync("recreate"), spec, emulated, steps) is None  # type: ignore[arg-type]
     assert steps.lines == ["instance refresh for new runner tokens: skipped (not emulated)"]

@@ -77,6 +77,9 @@ class FakeClock:
         self.slept.append(seconds)
         self.t += seconds
 
+    def wall(self) -> float:
+        return self.t
+
 
 def metric(name: str, fleet: str = "dev") -> dict[str, Any]:
     return {

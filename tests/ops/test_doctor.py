@@ -9,10 +9,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from runnerfleet.aws.doctor import DoctorContext, Finding, ok, run_checks, run_doctor
-from runnerfleet.aws.doctor_stack import drift
+from runnerfleet.cli.compose import gitlab_access
 from runnerfleet.envfile import load_environment
 from runnerfleet.envfile.models import FleetSpec, NetworkSection
+from runnerfleet.ops.doctor import DoctorContext, Finding, ok, run_checks, run_doctor
+from runnerfleet.ops.doctor_stack import drift
+from runnerfleet.ops.target import Target
 from tests.conftest import EXAMPLES
 from tests.ops.stubs import client, stubbed
 
@@ -54,13 +56,17 @@ def env() -> Iterator[tuple[FleetSpec, Clients]]:
         yield spec, clients
 
 
+def target(spec: FleetSpec, clients: Clients) -> Target:
+    return Target(clients, gitlab_access(spec))  # type: ignore[arg-type]
+
+
 def by_id(findings: list[Finding]) -> dict[str, Finding]:
     return {f.id: f for f in findings}
 
 
 def test_doctor_reports_every_check(env: tuple[FleetSpec, Clients]) -> None:
     spec, clients = env
-    found = by_id(run_doctor(spec, clients, sleep=lambda _s: None))
+    found = by_id(run_doctor(spec, target(spec, clients), sleep=lambda _s: None))
     private, public = spec.network.subnet_ids
     assert found["credentials"].status == "ok"
     assert found["vpc"].status == "ok"
@@ -82,7 +88,7 @@ def test_doctor_reports_every_check(env: tuple[FleetSpec, Clients]) -> None:
     other = spec.model_copy(
         update={"aws": spec.aws.model_copy(update={"account_id": "999999999999"})}
     )
-    again = by_id(run_doctor(other, clients, drift=False, sleep=lambda _s: None))
+    again = by_id(run_doctor(other, target(other, clients), drift=False, sleep=lambda _s: None))
     assert again["credentials"].status == "fail"
     assert again["artefact-bucket"].status == "ok"
 
@@ -164,8 +170,8 @@ def _put_secret(ssm: Any, name: str, value: str) -> None:
 
 
 def test_gitlab_reachable_and_runner_tokens_against_the_stand_in() -> None:
-    from runnerfleet.aws.doctor_gitlab import gitlab_reachable, runner_tokens
     from runnerfleet.gitlab.client import connect
+    from runnerfleet.ops.doctor_gitlab import gitlab_reachable, runner_tokens
     from runnerfleet.sandbox.standin import GitLabStandIn
 
     pat = "glpat-doctor-0000000000"
@@ -183,7 +189,7 @@ def test_gitlab_reachable_and_runner_tokens_against_the_stand_in() -> None:
         ssm = clients.client("ssm")
         for reg, value in zip(spec.registrations, ("glrt-not-a-real-token", token), strict=True):
             ssm.put_parameter(Name=spec.token_parameter(reg), Value=value, Type="SecureString")
-        ctx = DoctorContext(spec, clients, sleep=lambda _s: None)
+        ctx = DoctorContext(spec, clients, sleep=lambda _s: None, gitlab=gitlab_access(spec))
         api_token = spec.runner.gitlab_token.ssm_parameter  # the examples keep it in SSM
         assert api_token is not None
         _put_secret(ssm, api_token, "glpat-wrong-000000000")

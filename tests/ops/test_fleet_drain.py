@@ -10,9 +10,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from runnerfleet.aws.fleet_drain import DrainProgress, drain_fleet_to_zero
 from runnerfleet.aws.fleet_resources import find_fleet
 from runnerfleet.errors import AwsError
+from runnerfleet.ops.drain_fleet import DrainProgress, drain_fleet_to_zero
 from tests.ops.stubs import FakeClock, client, group_response, stubbed
 
 TEMPLATE = {
@@ -65,8 +65,7 @@ def run(aws: dict[str, Any], **kw: Any) -> Any:
         autoscaling=aws["autoscaling"],
         events=aws["events"],
         stack="rf-dev",
-        now=clock.now,
-        sleep=clock.sleep,
+        clock=clock,
         timeout_s=600,
         **kw,
     )
@@ -104,8 +103,7 @@ def test_missing_stack_is_nothing_to_drain() -> None:
             autoscaling=boto3.client("autoscaling", region_name="us-east-1"),
             events=boto3.client("events", region_name="us-east-1"),
             stack="nope",
-            now=clock.now,
-            sleep=clock.sleep,
+            clock=clock,
             timeout_s=60,
         )
     assert result.already_gone
@@ -161,8 +159,7 @@ def test_lingering_hooks_time_out_then_a_rerun_waits_for_the_rest() -> None:
         "autoscaling": asg,
         "events": ev,
         "stack": "rf-dev",
-        "now": clock.now,
-        "sleep": clock.sleep,
+        "clock": clock,
         "timeout_s": 30,
         "poll_s": 15,
     }

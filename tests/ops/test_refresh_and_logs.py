@@ -11,9 +11,11 @@ from moto import mock_aws
 
 from runnerfleet.aws.lifecycle import LifecycleActions
 from runnerfleet.aws.logs import FleetLogs
-from runnerfleet.aws.refresh import InstanceRefresh, RefreshProgress
+from runnerfleet.aws.refresh import InstanceRefresh
 from runnerfleet.errors import AbortedError, SpecError
-from tests.ops.stubs import client, stubbed
+from runnerfleet.ops.fleet import follow_refresh
+from runnerfleet.ops.ports import SilentReporter
+from tests.ops.stubs import FakeClock, client, stubbed
 
 RID = "08b91cf7-8fa6-48af-b6a6-d227f40f1b9b"
 
@@ -62,10 +64,10 @@ def test_relaunch_starts_a_refresh_with_min_healthy_and_follows_it() -> None:
             )
         api = InstanceRefresh(asg)
         rid = api.start("g", min_healthy=75, max_healthy=150, warmup_s=120)
-        seen: list[RefreshProgress] = []
-        final = api.follow("g", rid, sleep=lambda _s: None, on_progress=seen.append)
-    assert final.status == "Successful" and [p.percent for p in seen] == [0, 50, 100]
-    assert "50%" in seen[1].line()
+        seen = Lines()
+        final = follow_refresh(api, "g", rid, reporter=seen, env="dev", clock=FakeClock(0))
+    assert final.status == "Successful" and len(seen.lines) == 3
+    assert "50%" in seen.lines[1]
 
 
 def test_relaunch_while_a_refresh_is_already_running_is_refused() -> None:
@@ -88,11 +90,19 @@ def test_bad_min_healthy_is_refused_before_any_call() -> None:
         InstanceRefresh(client("autoscaling")).start("g", min_healthy=50, max_healthy=200)
 
 
+class Lines(SilentReporter):
+    def __init__(self, interrupt: bool = False) -> None:
+        self.lines: list[str] = []
+        self.interrupt = interrupt
+
+    def step(self, env: str, text: str) -> None:
+        if self.interrupt:
+            raise KeyboardInterrupt
+        self.lines.append(text)
+
+
 def test_ctrl_c_cancels_the_refresh() -> None:
     asg = client("autoscaling")
-
-    def interrupt(_p: RefreshProgress) -> None:
-        raise KeyboardInterrupt
 
     with stubbed(asg) as (a,):
         a.add_response("describe_instance_refreshes", refresh("InProgress", 10))
@@ -100,7 +110,9 @@ def test_ctrl_c_cancels_the_refresh() -> None:
             "cancel_instance_refresh", {"InstanceRefreshId": RID}, {"AutoScalingGroupName": "g"}
         )
         with pytest.raises(AbortedError, match="cancelled"):
-            InstanceRefresh(asg).follow("g", RID, sleep=lambda _s: None, on_progress=interrupt)
+            follow_refresh(
+                InstanceRefresh(asg), "g", RID, reporter=Lines(True), env="dev", clock=FakeClock(0)
+            )
         a.add_client_error("cancel_instance_refresh", "ActiveInstanceRefreshNotFound")
         assert InstanceRefresh(asg).cancel("g") is None
 

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from runnerfleet.aws.drain_watch import WatchStep, watch_drain
 from runnerfleet.aws.lifecycle import LifecycleActions
 from runnerfleet.aws.lifecycle_ssm import DrainCommands
 from runnerfleet.cli.main import main
 from runnerfleet.drain import CommandStatus
 from runnerfleet.errors import AwsError, SpecError
+from runnerfleet.ops.terminate import WatchStep, watch_drain
 from tests.conftest import EXAMPLES
 from tests.ops.stubs import FakeClock, client, group_response, stubbed
 
@@ -112,8 +112,7 @@ def test_watch_shows_each_change_until_the_instance_is_gone() -> None:
             DrainCommands(ssm),
             instance_id=A,
             document="dev-drain",
-            now=clock.now,
-            sleep=clock.sleep,
+            clock=clock,
             on_step=seen.append,
             timeout_s=600,
         )
@@ -139,8 +138,7 @@ def test_watch_gives_up_after_its_timeout() -> None:
                 None,
                 instance_id=A,
                 document=None,
-                now=clock.now,
-                sleep=clock.sleep,
+                clock=clock,
                 on_step=lambda _w: None,
                 timeout_s=10,
                 poll_s=10,

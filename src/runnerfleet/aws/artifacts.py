@@ -35,13 +35,25 @@ PACKAGE_PARTS = (
     "aws",
     "ops",
 )
-# Operator-side modules: the deploy engine imports the spec models (pydantic).
+# Operator-side modules: the operator's use cases import the environment-file models
+# (pydantic); the stack adapters serve only them.
 EXCLUDED_PARTS = (
-    "aws/deploy",
     "aws/artifacts.py",
     "aws/cloudformation.py",
     "aws/preview.py",
     "aws/stackstatus.py",
+    "ops/access_deploy.py",
+    "ops/changeset.py",
+    "ops/deploy.py",
+    "ops/destroy.py",
+    "ops/doctor",
+    "ops/drain_fleet.py",
+    "ops/fleet.py",
+    "ops/parallel.py",
+    "ops/ports.py",
+    "ops/registrations.py",
+    "ops/runners.py",
+    "ops/terminate.py",
 )
 DEPENDENCIES = (
     "httpx",

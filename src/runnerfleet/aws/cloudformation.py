@@ -113,10 +113,10 @@ class StackOperations:
         sleep: Callable[[float], None] = time.sleep,
         poll_s: float = 2.0,
         timeout_s: float = 3 * 3600,
-        emulated: bool = False,
+        resolves_ssm_parameters: bool = True,
     ) -> None:
         self._client = client
-        self._emulated = emulated
+        self._resolves_ssm = resolves_ssm_parameters
         self._sleep = sleep
         self._poll_s = poll_s
         self._max_polls = max(1, int(timeout_s / max(poll_s, 0.001)))
@@ -142,12 +142,13 @@ class StackOperations:
         """True when template, parameters and tags equal what is deployed (no change set needed).
 
         AWS masks NoEcho values as ****, so those never compare equal and AWS decides. SSM-typed
-        parameters are resolved again at every update (a new AMI is a change), so on real AWS
-        their presence leaves the decision to AWS; the emulator stores a fixed resolved value.
+        parameters are resolved again at every update (a new AMI is a change), so where
+        CloudFormation resolves them their presence leaves the decision to AWS; the emulator
+        stores a fixed resolved value.
         """
         wanted = effective_parameters(request.template, request.parameters)
         resolved = ssm_typed_keys(request.template)
-        if resolved and not self._emulated:
+        if resolved and self._resolves_ssm:
             return False
         if set(wanted) != set(state.parameters) or dict(request.tags) != dict(state.tags):
             return False

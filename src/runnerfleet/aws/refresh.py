@@ -1,4 +1,4 @@
-"""Instance refresh: start with a minimum healthy percentage, follow, cancel (boto3 adapter).
+"""Instance refresh: start with a minimum healthy percentage, describe, cancel (boto3 adapter).
 
 moto implements none of these calls; tests use botocore's Stubber. Protected (busy) instances are
 refreshed too (``ScaleInProtectedInstances=Refresh``): they still leave through the terminate
@@ -7,14 +7,13 @@ hook, which drains them, so no job is killed and the refresh never stalls an hou
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from runnerfleet.aws.lifecycle import aws_error, error_code
-from runnerfleet.errors import AbortedError, AwsError, SpecError
+from runnerfleet.errors import AwsError, SpecError
 
 ACTIVE = frozenset({"Pending", "InProgress", "Cancelling", "Baking", "RollbackInProgress"})
 FAILED = frozenset({"Failed", "Cancelled", "RollbackSuccessful", "RollbackFailed"})
@@ -98,35 +97,6 @@ class InstanceRefresh:
                 exc, f"cancelling the refresh of {group}", "retry, or cancel it in the console"
             ) from exc
         return str(out.get("InstanceRefreshId", ""))
-
-    def follow(
-        self,
-        group: str,
-        refresh_id: str,
-        *,
-        sleep: Callable[[float], None],
-        on_progress: Callable[[RefreshProgress], None],
-        poll_s: float = 15.0,
-        max_polls: int = 5760,
-    ) -> RefreshProgress:
-        """Poll until the refresh ends; on Ctrl-C cancel it and raise AbortedError."""
-        try:
-            for _ in range(max_polls):
-                progress = self.describe(group, refresh_id)
-                on_progress(progress)
-                if not progress.active:
-                    return progress
-                sleep(poll_s)
-        except KeyboardInterrupt:
-            self.cancel(group)
-            raise AbortedError(
-                f"instance refresh {refresh_id} cancelled (Ctrl-C); replaced instances stay",
-                hint="run `runnerfleet relaunch ENVFILE` again to replace the rest",
-            ) from None
-        raise AwsError(
-            f"instance refresh {refresh_id} still running after the wait limit",
-            hint="follow it with `aws autoscaling describe-instance-refreshes`",
-        )
 
     def _describe(self, group: str, ids: list[str]) -> list[dict[str, Any]]:
         kwargs: dict[str, Any] = {"AutoScalingGroupName": group}

@@ -1,36 +1,34 @@
 """``runnerfleet access``: operator access through AWS Client VPN with SAML single sign-on.
 
-Parse options, call ``runnerfleet.access``, render. Stack operations go through the shared
-change-set engine (``runnerfleet.aws.cloudformation``); the access-specific guards live in
-``runnerfleet.access.deploy``.
+Parse options, call ``runnerfleet.access`` or one use case, render. ``access deploy`` runs
+``runnerfleet.ops.access_deploy``, which goes through the same change-set flow as the fleet.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from runnerfleet.access import aws_ops, certs
-from runnerfleet.access import deploy as access_deploy
 from runnerfleet.access.assertion import AssertionReport, check_assertion, mask_email
-from runnerfleet.access.groups import names_to_resolve
 from runnerfleet.access.limits import load_access
 from runnerfleet.access.metadata import check_metadata, read_metadata_file, summary
-from runnerfleet.access.plan import build_plan, group_pairs, parse_instant, resolve_names
+from runnerfleet.access.plan import group_pairs, parse_instant
 from runnerfleet.access.preflight import VPN_PORT, port_free
 from runnerfleet.access.rules import rule_views
-from runnerfleet.access.spec import AccessSpec
 from runnerfleet.access.xmlsafe import Problem
-from runnerfleet.aws.clients import AwsTarget, ClientFactory, env_region
-from runnerfleet.aws.cloudformation import ChangeSet, StackOperations
-from runnerfleet.aws.stackstatus import StackEvent
-from runnerfleet.cli.console import emulated_banner, err, out
-from runnerfleet.errors import AbortedError, CredentialsError, ExitCode, SpecError
+from runnerfleet.aws.cloudformation import ChangeSet
+from runnerfleet.cli import compose
+from runnerfleet.cli.compose import SandboxFlag
+from runnerfleet.cli.console import err, out
+from runnerfleet.cli.deploy_render import RichReporter
+from runnerfleet.errors import ExitCode, SpecError
+from runnerfleet.ops import access_deploy
 
 access_app = typer.Typer(
     name="access",
@@ -45,7 +43,6 @@ access_app = typer.Typer(
 
 REGION = typer.Option(None, "--region", help="AWS region (default: $AWS_REGION or us-east-1).")
 PROFILE = typer.Option(None, "--profile", help="AWS profile to use.")
-SANDBOX = typer.Option(False, "--sandbox", help="Use the embedded emulator (no Client VPN).")
 AT = typer.Option(None, "--at", help="Evaluate at this instant (ISO 8601) instead of now.")
 
 
@@ -53,15 +50,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(access_app, name="access")
 
 
-def factory_for(region: str | None, profile: str | None, sandbox: bool) -> ClientFactory:
-    """The composition root of the access commands: one factory, clients passed on from it."""
-    if sandbox:
-        from runnerfleet.sandbox.state import require_running
-
-        state = require_running()
-        emulated_banner(state.endpoint)
-        return ClientFactory(AwsTarget(region=state.region, endpoint_url=state.endpoint))
-    return ClientFactory(AwsTarget(region=region or env_region(), profile=profile))
+# access commands have no environment file: a region and a profile, or the sandbox
+target_for = compose.region_target
 
 
 def render_problems(problems: list[Problem], ok_text: str) -> None:
@@ -93,7 +83,7 @@ def cert(
     certificate_arn: str = typer.Option(None, "--certificate-arn", help="Re-import over this."),
     region: str = REGION,
     profile: str = PROFILE,
-    sandbox: bool = SANDBOX,
+    sandbox: SandboxFlag = False,
 ) -> int:
     """Make the endpoint's CA and server certificate (RSA 2048, SHA-256, serverAuth).
 
@@ -118,7 +108,7 @@ def cert(
     if not _bundle_checks_out(bundle, now):
         return int(ExitCode.INVALID_INPUT)
     if do_import or certificate_arn:
-        acm = factory_for(region, profile, sandbox).client("acm")
+        acm = target_for(region, profile, sandbox).clients.client("acm")
         arn = aws_ops.import_certificate(
             acm, bundle, certificate_arn=certificate_arn, name=domain or "access"
         )
@@ -247,10 +237,10 @@ def profile(
     """
     if not endpoint_id and not stack:
         raise SpecError("give --endpoint-id or --stack", hint="the stack's name is access.name")
-    factory = factory_for(region, profile_name, False)
-    ec2 = factory.client("ec2")
+    clients = target_for(region, profile_name, False).clients
+    ec2 = clients.client("ec2")
     if not endpoint_id:
-        endpoint_id = aws_ops.endpoint_from_stack(factory.client("cloudformation"), stack)
+        endpoint_id = aws_ops.endpoint_from_stack(clients.client("cloudformation"), stack)
     config = aws_ops.export_profile(ec2, endpoint_id)
     path = aws_ops.write_profile(output, config, overwrite=force)
     info = aws_ops.describe_endpoint(ec2, endpoint_id)
@@ -294,7 +284,7 @@ def deploy(
     allow_replace: bool = typer.Option(False, "--allow-replace", help="Allow a new endpoint."),
     region: str = REGION,
     profile_name: str = typer.Option(None, "--profile", help="AWS profile to use."),
-    sandbox: bool = SANDBOX,
+    sandbox: SandboxFlag = False,
 ) -> int:
     """Deploy the access stack through a change set: preview, confirm, live events.
 
@@ -310,78 +300,44 @@ def deploy(
     overrides = group_pairs(group)
     now = dt.datetime.now(dt.UTC)
     if output is not None:
-        needs_aws = any(n not in overrides for n in names_to_resolve(spec))
-        factory = factory_for(region, profile_name, sandbox) if needs_aws else None
-        ids = resolve_names(spec, overrides, *_identity_clients(factory))
-        plan = build_plan(spec, now, ids)
+        needs_aws = access_deploy.needs_aws_for_names(spec, overrides)
+        target = target_for(region, profile_name, sandbox) if needs_aws else None
+        plan = access_deploy.write_template(spec, now, overrides, target, output)
         _warn(plan.warnings)
-        output.write_text(plan.body, encoding="utf-8")
         out.print(f"wrote {escape(str(output))} ({len(plan.template['Resources'])} resources)")
         return 0
-    factory = factory_for(region, profile_name, sandbox)
-    return _deploy(spec, factory, now, overrides, certificate_arn, yes=yes, allow=allow_replace)
-
-
-def _identity_clients(factory: ClientFactory | None) -> tuple[Any, Any]:
-    if factory is None:
-        return None, None
-    try:
-        return factory.client("sso-admin"), factory.client("identitystore")
-    except CredentialsError as exc:
-        raise CredentialsError(
-            f"{exc.message}; they are needed to resolve group names to group IDs",
-            hint="pass --group 'NAME=ID' for each rule written by name, or use group_id:",
-        ) from exc
-
-
-def _warn(lines: tuple[str, ...] | list[str]) -> None:
-    for line in lines:
-        err.print(f"[yellow]warning:[/] {escape(line)}")
-
-
-def _deploy(
-    spec: AccessSpec,
-    factory: ClientFactory,
-    now: dt.datetime,
-    overrides: dict[str, str],
-    cert_option: str | None,
-    *,
-    yes: bool,
-    allow: bool,
-) -> int:
-    ops = StackOperations(factory.client("cloudformation"))
-    ids = resolve_names(spec, overrides, *_identity_clients(factory))
-    now_state = access_deploy.current(ops, spec.name)
-    plan = build_plan(spec, now, ids, now_state.template)
-    _warn(plan.warnings)
-    access_deploy.guard_replacements(plan, allow)
-    access_deploy.guard_name_collisions(factory.client("iam"), spec, now_state.state)
-    arn = access_deploy.certificate_arn_for(spec, cert_option, now_state.state)
-    _warn(aws_ops.certificate_warnings(factory.client("acm"), arn, now))
-    aws_ops.check_network(factory.client("ec2"), spec)
-    request = access_deploy.request_for(plan, arn)
-    state = now_state.state
-    if state is not None and now_state.template is not None and ops.unchanged(request, state):
+    done = access_deploy.deploy_access(
+        spec,
+        target_for(region, profile_name, sandbox),
+        now,
+        overrides,
+        certificate_arn,
+        allow_replace=allow_replace,
+        reporter=RichReporter(),
+        confirm=_confirm(spec.name, yes),
+    )
+    if done.outcome == "no changes":
         out.print(f"{spec.name}: no changes")
         return 0
-    change_set = ops.create_change_set(request, state)
-    if change_set is None:
-        out.print(f"{spec.name}: no changes")
-        return 0
-    _preview(change_set)
-    _warn(access_deploy.guard_change_set(change_set, allow))
-    if not yes and not typer.confirm(f"execute this change set on {spec.name}?", default=False):
-        ops.delete_change_set(change_set, spec.name)
-        raise AbortedError(
-            "deploy cancelled; the change set was deleted",
-            hint="nothing changed: rerun and answer y (or pass --yes) to apply it",
-        )
-    final = ops.execute(change_set, spec.name, _event)
-    out.print(f"{spec.name}: {final.status}")
-    for key, value in sorted(final.outputs.items()):
+    out.print(f"{spec.name}: {done.status}")
+    for key, value in sorted(done.outputs.items()):
         out.print(f"  {key}: {escape(value)}")
     out.print("console step: paste SelfServicePortalUrl as the self-service app's start URL")
     return 0
+
+
+def _confirm(name: str, yes: bool) -> Callable[[ChangeSet, Sequence[str]], bool]:
+    def confirm(change_set: ChangeSet, warnings: Sequence[str]) -> bool:
+        _warn(warnings)
+        _preview(change_set)
+        return yes or typer.confirm(f"execute this change set on {name}?", default=False)
+
+    return confirm
+
+
+def _warn(lines: Sequence[str]) -> None:
+    for line in lines:
+        err.print(f"[yellow]warning:[/] {escape(line)}")
 
 
 def _preview(change_set: ChangeSet) -> None:
@@ -391,8 +347,3 @@ def _preview(change_set: ChangeSet) -> None:
     for c in change_set.changes:
         table.add_row(c.action, c.logical_id, c.resource_type, c.replacement or "-")
     out.print(table)
-
-
-def _event(event: StackEvent) -> None:
-    reason = f" {escape(event.reason)}" if event.reason else ""
-    err.print(f"{event.timestamp:%H:%M:%S} {event.logical_id} {event.status}{reason}")

@@ -7,7 +7,6 @@ reasons, then apply it unless ``--dry-run``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,25 +14,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from runnerfleet.aws.autoscaling import AddressMapper, private_ip
 from runnerfleet.aws.clients import ClientFactory
 from runnerfleet.cli.console import err, out
 from runnerfleet.errors import AwsError, RunnerfleetError
 from runnerfleet.ops.autoscale import Evaluation
 from runnerfleet.ops.autoscale_env import SecureParameters, run_from_env
-
-SANDBOX_ADDRESSES = "sandbox-addresses.json"  # {instance id: "127.x.y.z:port"}, by the sandbox
-
-
-def _sandbox_mapper() -> AddressMapper:
-    """Sandbox instances are reached on loopback only; never at their 172.31 address."""
-    from runnerfleet.sandbox.state import home
-
-    path = home() / SANDBOX_ADDRESSES
-    known: dict[str, str] = json.loads(path.read_text("utf-8")) if path.is_file() else {}
-    if not known:
-        err.print("[yellow]no runner addresses published by the sandbox: metrics unknown[/]")
-    return lambda instance_id, _ip: known.get(instance_id)
 
 
 def _secret_reader(factory: ClientFactory) -> Callable[[str], str | None]:
@@ -53,18 +38,18 @@ def _secret_reader(factory: ClientFactory) -> Callable[[str], str | None]:
 
 
 def run(envfile: Path, sandbox: bool, dry_run: bool, profile: str | None) -> Evaluation:
-    from runnerfleet.cli.commands_deploy import targets
+    from runnerfleet.cli import compose
     from runnerfleet.envfile import load_environment
     from runnerfleet.stack.wiring import autoscaler_environment
 
-    spec, factory = targets([load_environment(envfile)], sandbox, profile)[0]
+    spec, target = compose.environment(load_environment(envfile), sandbox, profile)
+    factory = target.clients
     env = autoscaler_environment(spec)
     if dry_run:
         env["RUNNERFLEET_DRY_RUN"] = "true"
     err.print(f"evaluating {escape(env['RUNNERFLEET_GROUP'])} with the function's settings")
-    mapper = _sandbox_mapper() if sandbox else private_ip
     try:
-        return run_from_env(env, factory, mapper, _secret_reader(factory))
+        return run_from_env(env, factory, target.metrics_address, _secret_reader(factory))
     except LookupError as exc:
         raise AwsError(
             str(exc), hint=f"deploy the environment first: runnerfleet deploy {envfile}"

@@ -11,29 +11,16 @@ import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import click
 import typer
 from rich.markup import escape
 
-from runnerfleet.aws.clients import AwsTarget, ClientFactory
 from runnerfleet.aws.cloudformation import StackOperations, StackState
-from runnerfleet.aws.deploy import (
-    EnvResult,
-    Prepared,
-    Settings,
-    cancel,
-    execute,
-    failed,
-    package_code,
-    prepare,
-    run_parallel,
-)
-from runnerfleet.aws.destroy import destroy as destroy_stack
 from runnerfleet.aws.stackstatus import StackEvent
-from runnerfleet.cli import deploy_hooks
-from runnerfleet.cli.console import emulated_banner, err, out
+from runnerfleet.cli import compose
+from runnerfleet.cli.compose import SandboxFlag
+from runnerfleet.cli.console import err, out
 from runnerfleet.cli.deploy_render import (
     RichReporter,
     render_outputs,
@@ -41,45 +28,15 @@ from runnerfleet.cli.deploy_render import (
     render_results,
 )
 from runnerfleet.envfile import load_environment, load_environments
-from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.envfile.policy import load_policy
-from runnerfleet.errors import AbortedError, ExitCode, RunnerfleetError
-from runnerfleet.sandbox.emulator import rewrite_notes, sandbox_spec
-from runnerfleet.sandbox.state import require_running
+from runnerfleet.errors import ExitCode
+from runnerfleet.ops import deploy as deploy_use_case
+from runnerfleet.ops.deploy import Deploy, EnvResult, Prepared, Settings, deploy_environments
+from runnerfleet.ops.destroy import destroy as destroy_environment
 
-Target = tuple[FleetSpec, ClientFactory]
-
-SANDBOX = typer.Option(
-    False, "--sandbox", help="Use the embedded AWS emulator (start it: runnerfleet sandbox start)."
-)
-PROFILE = typer.Option(None, "--profile", help="AWS CLI profile (overrides aws.profile).")
+PROFILE = typer.Option(None, "--profile", help="AWS profile (overrides aws.profile).")
 POLICY = typer.Option(None, "--policy", help="Organisation policy file for the guardrails.")
 YES = typer.Option(False, "--yes", "-y", help="Do not ask; execute the change sets.")
-
-
-def targets(specs: Sequence[FleetSpec], sandbox: bool, profile: str | None) -> list[Target]:
-    """Each environment with its own client factory (own account, region and role)."""
-    if not sandbox:
-        return [(spec, ClientFactory(_aws_target(spec, profile))) for spec in specs]
-    state = require_running()
-    emulated_banner(state.endpoint)
-    result = []
-    for spec in specs:
-        err.print(f"[yellow]{escape(spec.name)}: rewritten for the sandbox (sandbox_spec):[/]")
-        for note in rewrite_notes(spec, state):
-            err.print(f"  [yellow]{escape(note)}[/]")
-        target = AwsTarget(region=state.region, endpoint_url=state.endpoint, max_attempts=2)
-        result.append((sandbox_spec(spec, state), ClientFactory(target)))
-    return result
-
-
-def _aws_target(spec: FleetSpec, profile: str | None) -> AwsTarget:
-    return AwsTarget(
-        region=spec.aws.region,
-        profile=profile or spec.aws.profile,
-        role_arn=spec.aws.role_arn,
-        expected_account=spec.aws.account_id,
-    )
 
 
 def _settings(policy: Path | None, yes: bool) -> Settings:
@@ -102,10 +59,21 @@ def _settings(policy: Path | None, yes: bool) -> Settings:
     return Settings(policy=load_policy(policy), offer_delete=offer_delete)
 
 
+def _review(yes: bool) -> deploy_use_case.Review:
+    def review(prepared: Sequence[Prepared], pending: Sequence[Prepared]) -> bool:
+        for item in prepared:
+            render_preview(item)
+        if not pending or yes:
+            return True
+        return click.confirm(f"Execute the changes of {len(pending)} environment(s)?")
+
+    return review
+
+
 def deploy(
     envfiles: list[Path] = typer.Argument(..., help="Environment files; several run in parallel."),
     yes: bool = YES,
-    sandbox: bool = SANDBOX,
+    sandbox: SandboxFlag = False,
     profile: str | None = PROFILE,
     policy: Path | None = POLICY,
     skip_registrations: bool = typer.Option(
@@ -122,102 +90,31 @@ def deploy(
       runnerfleet deploy examples/dev.yaml --sandbox
       runnerfleet deploy examples/dev.yaml examples/prod.yaml --yes
     """
-    specs = load_environments(envfiles)
-    run = _DeployRun(_settings(policy, yes), sandbox, skip_registrations)
-    pairs = targets(specs, sandbox, profile)
-    prepared = run_parallel(pairs, run.prepare)
-    ready = [p for p in prepared if isinstance(p, Prepared)]
-    for item in ready:
-        render_preview(item)
-    pending = [p for p in ready if run.has_changes(p)]
-    if (
-        pending
-        and not yes
-        and not click.confirm(f"Execute the changes of {len(pending)} environment(s)?")
-    ):
-        for item in pending:
-            cancel(item)
-        raise AbortedError("deploy cancelled: change sets deleted, nothing changed")
-    with run.reporter.live():
-        executed = run_parallel(ready, run.execute)
-    return _finish(_merge(pairs, prepared, executed), pairs)
+    environments = compose.environments(load_environments(envfiles), sandbox, profile)
+    run = Deploy(
+        _settings(policy, yes),
+        RichReporter(),
+        synth=deploy_use_case.fleet_synthesizer(),
+        reconcile_runners=not skip_registrations,
+    )
+    return _finish(deploy_environments(environments, run, _review(yes)), environments)
 
 
-class _DeployRun:
-    """One deploy run: shared artefact, reporter and the GitLab plans per environment."""
-
-    def __init__(self, settings: Settings, sandbox: bool, skip_registrations: bool) -> None:
-        self.settings, self.sandbox, self.skip = settings, sandbox, skip_registrations
-        self.reporter = RichReporter()
-        self.synth, self.code = deploy_hooks.synthesizer(), package_code()
-        self.syncs: dict[str, Any] = {}
-
-    def prepare(self, target: Target) -> Prepared:
-        spec, factory = target
-        item = prepare(
-            spec,
-            factory,
-            synth=self.synth,
-            code=self.code,
-            reporter=self.reporter,
-            settings=self.settings,
-        )
-        if self.skip:
-            return item
-        try:
-            self.syncs[spec.name] = deploy_hooks.plan_registrations(
-                spec, factory, self.sandbox, self.reporter
-            )
-        except RunnerfleetError:
-            cancel(item)  # no change set is left behind
-            raise
-        return item
-
-    def has_changes(self, item: Prepared) -> bool:
-        sync = self.syncs.get(item.env)
-        return item.change_set is not None or bool(sync is not None and sync.plan.changes)
-
-    def execute(self, item: Prepared) -> EnvResult:
-        sync = self.syncs.get(item.env)
-        deploy_hooks.registrations_before(sync, item.env, self.reporter)
-        result = execute(item, self.reporter)
-        deploy_hooks.refresh_for_new_tokens(sync, item, self.sandbox, self.reporter)
-        deploy_hooks.registrations_after(sync, item.env, self.reporter)
-        return result
-
-
-def _merge(
-    pairs: Sequence[Target],
-    prepared: Sequence[Prepared | RunnerfleetError],
-    executed: Sequence[EnvResult | RunnerfleetError],
-) -> list[EnvResult]:
-    """One result per environment, in the order given, failures included."""
-    done = iter(executed)
-    results = []
-    for (spec, factory), prep in zip(pairs, prepared, strict=True):
-        outcome = prep if isinstance(prep, RunnerfleetError) else next(done)
-        results.append(
-            failed(spec, factory, outcome) if isinstance(outcome, RunnerfleetError) else outcome
-        )
-    return results
-
-
-def _finish(results: list[EnvResult], pairs: Sequence[Target]) -> int:
+def _finish(results: list[EnvResult], environments: Sequence[compose.Environment]) -> int:
     if len(results) == 1 and results[0].error is not None:
         raise results[0].error
     render_results(results)
-    by_env = {spec.name: (spec, factory) for spec, factory in pairs}
+    targets = {spec.name: target for spec, target in environments}
     for result in results:
         if result.ok:
-            _spec, factory = by_env[result.env]
-            render_outputs(result.env, result.outputs, factory.target.emulated)
+            render_outputs(result.env, result.outputs, targets[result.env])
     failures = [r.error for r in results if r.error is not None]
     return int(failures[0].exit_code) if failures else 0
 
 
 def diff(
     envfile: Path = typer.Argument(..., help="Environment file."),
-    sandbox: bool = SANDBOX,
+    sandbox: SandboxFlag = False,
     profile: str | None = PROFILE,
     policy: Path | None = POLICY,
 ) -> int:
@@ -226,23 +123,21 @@ def diff(
     The Lambda artefact is uploaded if absent (its content-addressed key is in the template).
     Example: runnerfleet diff examples/dev.yaml --sandbox
     """
-    spec, factory = targets([load_environment(envfile)], sandbox, profile)[0]
-    item = prepare(
+    spec, target = compose.environment(load_environment(envfile), sandbox, profile)
+    deploy_use_case.diff(
         spec,
-        factory,
-        synth=deploy_hooks.synthesizer(),
-        code=package_code(),
-        reporter=RichReporter(),
+        target,
+        show=render_preview,
         settings=Settings(policy=load_policy(policy)),  # ROLLBACK_COMPLETE: explained, kept
+        reporter=RichReporter(),
+        synth=deploy_use_case.fleet_synthesizer(),
     )
-    render_preview(item)
-    cancel(item)
     return 0
 
 
 def status(
     envfile: Path = typer.Argument(..., help="Environment file."),
-    sandbox: bool = SANDBOX,
+    sandbox: SandboxFlag = False,
     profile: str | None = PROFILE,
     events: int = typer.Option(10, "--events", help="How many recent stack events to show."),
 ) -> int:
@@ -250,8 +145,8 @@ def status(
 
     Example: runnerfleet status examples/dev.yaml --sandbox
     """
-    spec, factory = targets([load_environment(envfile)], sandbox, profile)[0]
-    ops = StackOperations(factory.client("cloudformation"))
+    spec, target = compose.environment(load_environment(envfile), sandbox, profile)
+    ops = StackOperations(target.clients.client("cloudformation"))
     state = ops.describe(spec.stack)
     if state is None:
         out.print(f"{escape(spec.name)}: stack {escape(spec.stack)} is not deployed")
@@ -260,7 +155,7 @@ def status(
         f"{escape(spec.name)}: stack {escape(spec.stack)} [bold]{state.status}[/]"
         + (f" ({escape(state.reason)})" if state.reason else "")
     )
-    out.print(f"  where: {escape(factory.target.label())}")
+    out.print(f"  where: {escape(target.label)}")
     out.print(f"  termination protection: {'on' if state.termination_protection else 'off'}")
     for event in _recent(ops, state, events):
         out.print(f"  {escape(event.line())}")
@@ -273,7 +168,7 @@ def _recent(ops: StackOperations, state: StackState, count: int) -> list[StackEv
 
 def outputs(
     envfile: Path = typer.Argument(..., help="Environment file."),
-    sandbox: bool = SANDBOX,
+    sandbox: SandboxFlag = False,
     profile: str | None = PROFILE,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON object instead of a table."),
 ) -> int:
@@ -281,19 +176,19 @@ def outputs(
 
     Example: runnerfleet outputs examples/dev.yaml --sandbox --json
     """
-    spec, factory = targets([load_environment(envfile)], sandbox, profile)[0]
-    values = StackOperations(factory.client("cloudformation")).outputs(spec.stack)
+    spec, target = compose.environment(load_environment(envfile), sandbox, profile)
+    values = StackOperations(target.clients.client("cloudformation")).outputs(spec.stack)
     if as_json:
         out.print_json(json.dumps(dict(values), sort_keys=True))
     else:
-        render_outputs(spec.name, values, factory.target.emulated)
+        render_outputs(spec.name, values, target)
     return 0
 
 
 def destroy(
     envfile: Path = typer.Argument(..., help="Environment file."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for the stack name."),
-    sandbox: bool = SANDBOX,
+    sandbox: SandboxFlag = False,
     profile: str | None = PROFILE,
     disable_protection: bool = typer.Option(
         False, "--disable-protection", help="Turn termination protection off first (production)."
@@ -304,8 +199,7 @@ def destroy(
     You confirm by typing the stack name (or pass --yes).
     Example: runnerfleet destroy examples/dev.yaml --sandbox
     """
-    spec, factory = targets([load_environment(envfile)], sandbox, profile)[0]
-    reporter = RichReporter()
+    spec, target = compose.environment(load_environment(envfile), sandbox, profile)
 
     def confirm(stack: str) -> bool:
         if yes:
@@ -315,13 +209,12 @@ def destroy(
         )
         return bool(typed.strip() == stack)
 
-    result = destroy_stack(
+    result = destroy_environment(
         spec,
-        factory,
+        target,
         confirm=confirm,
-        reporter=reporter,
+        reporter=RichReporter(),
         settings=Settings(),
-        steps=deploy_hooks.destroy_steps(spec, factory, sandbox, reporter),
         disable_protection=disable_protection,
     )
     render_results([result])

@@ -1,50 +1,28 @@
-"""Day-2 commands: relaunch, terminate, logs, doctor. Parse, call the library, render."""
+"""Day-2 commands: relaunch, terminate, logs, doctor. Parse, call one use case, render."""
 
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from runnerfleet.aws.awscall import aws_call
-from runnerfleet.aws.clients import ClientFactory
-from runnerfleet.aws.drain_watch import WatchStep, watch_drain
-from runnerfleet.aws.fleet_resources import FleetResources, find_fleet
-from runnerfleet.aws.lifecycle import LifecycleActions
-from runnerfleet.aws.lifecycle_ssm import DrainCommands
-from runnerfleet.aws.logs import FleetLogs
-from runnerfleet.aws.refresh import InstanceRefresh, RefreshProgress
+from runnerfleet.cli import compose
+from runnerfleet.cli.compose import SandboxFlag
 from runnerfleet.cli.console import err, out
+from runnerfleet.cli.deploy_render import RichReporter
 from runnerfleet.envfile import load_environment
-from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.errors import SpecError
+from runnerfleet.ops.doctor import Finding, run_doctor
+from runnerfleet.ops.fleet import fleet_logs
+from runnerfleet.ops.fleet import relaunch as relaunch_fleet
+from runnerfleet.ops.ports import SYSTEM_CLOCK
+from runnerfleet.ops.terminate import terminate_instance
 
 ENVFILE = typer.Argument(..., help="The environment file (YAML).", exists=True, dir_okay=False)
-SANDBOX = typer.Option(False, "--sandbox", help="Talk to the embedded emulator, not AWS.")
 PROFILE = typer.Option(None, "--profile", help="AWS profile (overrides aws.profile).")
-INSTANCE_RE = re.compile(r"^i-[0-9a-f]{8,17}$")
-
-
-def connect(envfile: Path, sandbox: bool, profile: str | None) -> tuple[FleetSpec, ClientFactory]:
-    """The environment and a client factory for its account (or for the sandbox).
-
-    Same targets as deploy: in the sandbox the environment is rewritten onto the seeded VPC.
-    """
-    from runnerfleet.cli.commands_deploy import targets
-
-    spec, factory = targets([load_environment(envfile)], sandbox, profile)[0]
-    return spec, factory
-
-
-def fleet_of(spec: FleetSpec, factory: ClientFactory) -> FleetResources:
-    return aws_call(
-        lambda: find_fleet(factory.client("cloudformation"), factory.client("events"), spec.stack),
-        f"find the fleet of stack {spec.stack}",
-    )
 
 
 def relaunch(
@@ -62,7 +40,7 @@ def relaunch(
     ),
     warmup: int | None = typer.Option(None, "--warmup", min=0, help="Instance warmup, seconds."),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Follow the refresh to its end."),
-    sandbox: bool = SANDBOX,
+    sandbox: SandboxFlag = False,
     profile: str | None = PROFILE,
 ) -> int:
     """Replace every instance (instance refresh); old ones drain through the terminate hook.
@@ -72,23 +50,21 @@ def relaunch(
 
     Example: runnerfleet relaunch examples/dev.yaml --min-healthy 75
     """
-    spec, factory = connect(envfile, sandbox, profile)
-    group = fleet_of(spec, factory).group
-    api = InstanceRefresh(factory.client("autoscaling"))
-    refresh_id = aws_call(
-        lambda: api.start(group, min_healthy=min_healthy, max_healthy=max_healthy, warmup_s=warmup),
-        f"start an instance refresh of {group}",
+    spec, target = compose.environment(load_environment(envfile), sandbox, profile)
+    final = relaunch_fleet(
+        spec,
+        target,
+        min_healthy=min_healthy,
+        max_healthy=max_healthy,
+        warmup_s=warmup,
+        follow=wait,
+        reporter=RichReporter(),
+        clock=SYSTEM_CLOCK,
     )
-    err.print(f"instance refresh {refresh_id} started on {group} (min healthy {min_healthy}%)")
-    if not wait:
+    if final is None:
         return 0
-    final = api.follow(group, refresh_id, sleep=time.sleep, on_progress=_show_refresh)
     out.print(f"relaunch {final.status}: {final.percent}% replaced")
     return 0 if final.status == "Successful" else 1
-
-
-def _show_refresh(progress: RefreshProgress) -> None:
-    err.print(escape(progress.line()))
 
 
 def terminate(
@@ -102,7 +78,7 @@ def terminate(
     timeout: int | None = typer.Option(
         None, "--timeout", help="Stop following after this many seconds (default: drain budget)."
     ),
-    sandbox: bool = SANDBOX,
+    sandbox: SandboxFlag = False,
     profile: str | None = PROFILE,
 ) -> int:
     """Terminate one instance through the Auto Scaling group, so the hook drains it first.
@@ -111,43 +87,20 @@ def terminate(
 
     Example: runnerfleet terminate examples/dev.yaml i-0abc123def4567890 --replace
     """
-    if not INSTANCE_RE.match(instance):
-        raise SpecError(
-            f"{instance!r} is not an EC2 instance id", hint="pass an id like i-0abc123def4567890"
-        )
-    spec, factory = connect(envfile, sandbox, profile)
-    fleet = fleet_of(spec, factory)
-    actions = LifecycleActions(factory.client("autoscaling"))
-    what = actions.terminate(fleet.group, instance, decrement=not replace)
-    err.print(f"{escape(what)} (through {fleet.group}: the terminate hook drains it)")
-    if not wait:
-        return 0
-    last = watch_drain(
-        actions,
-        DrainCommands(factory.client("ssm")),
-        instance_id=instance,
-        document=_drain_document(fleet.documents),
-        now=time.monotonic,
-        sleep=time.sleep,
-        on_step=_show_step,
-        timeout_s=timeout or _drain_wait_s(spec),
+    spec, target = compose.environment(load_environment(envfile), sandbox, profile)
+    done = terminate_instance(
+        spec,
+        target,
+        instance,
+        replace=replace,
+        follow=wait,
+        timeout_s=timeout,
+        reporter=RichReporter(),
+        clock=SYSTEM_CLOCK,
     )
-    out.print(f"{instance} drained and terminated after {last.elapsed_s:.0f}s")
+    if done.last is not None:
+        out.print(f"{instance} drained and terminated after {done.last.elapsed_s:.0f}s")
     return 0
-
-
-def _drain_document(documents: tuple[str, ...]) -> str | None:
-    """The stack's drain document (CloudFormation names it ``<stack>-DrainDocument-<id>``)."""
-    return next((d for d in documents if "drain" in d.lower()), None)
-
-
-def _drain_wait_s(spec: FleetSpec) -> float:
-    """Long enough for the longest drain the fleet allows, plus the hook and shutdown."""
-    return float(spec.drain.max_drain_s + spec.drain.heartbeat_timeout_s + 600)
-
-
-def _show_step(step: WatchStep) -> None:
-    err.print(escape(step.line()))
 
 
 def logs(
@@ -156,26 +109,26 @@ def logs(
     instance: str | None = typer.Argument(None, help="Only this instance's logs."),
     since: str = typer.Option("1h", "--since", help="How far back: 30m, 2h, 1d."),
     limit: int = typer.Option(200, "--limit", min=1, max=10000, help="At most this many lines."),
-    sandbox: bool = SANDBOX,
+    sandbox: SandboxFlag = False,
     profile: str | None = PROFILE,
 ) -> int:
     """Print the fleet's bootstrap, runner and drain logs from CloudWatch Logs, oldest first.
 
     Example: runnerfleet logs examples/dev.yaml i-0abc123def4567890 --since 2h
     """
-    spec, factory = connect(envfile, sandbox, profile)
-    fleet = fleet_of(spec, factory)
-    start = time.time() - parse_duration(since)
-    lines = aws_call(
-        lambda: FleetLogs(factory.client("logs")).fetch(
-            list(fleet.log_groups), since=start, instance_id=instance, limit=limit
-        ),
-        "read CloudWatch Logs",
+    spec, target = compose.environment(load_environment(envfile), sandbox, profile)
+    lines, groups = fleet_logs(
+        spec,
+        target,
+        since_s=parse_duration(since),
+        instance_id=instance,
+        limit=limit,
+        clock=SYSTEM_CLOCK,
     )
     for line in lines:
         out.print(escape(line.render()))
     if not lines:
-        err.print(f"no log lines since {since} in {', '.join(fleet.log_groups) or 'no log group'}")
+        err.print(f"no log lines since {since} in {', '.join(groups) or 'no log group'}")
     return 0
 
 
@@ -189,7 +142,7 @@ def parse_duration(text: str) -> float:
 def doctor(
     envfile: Path = ENVFILE,
     drift: bool = typer.Option(True, "--drift/--no-drift", help="Run stack drift detection."),
-    sandbox: bool = SANDBOX,
+    sandbox: SandboxFlag = False,
     profile: str | None = PROFILE,
 ) -> int:
     """Preflight and troubleshooting: every check runs and every finding is reported.
@@ -201,11 +154,15 @@ def doctor(
 
     Example: runnerfleet doctor examples/prod.yaml
     """
-    from runnerfleet.aws.doctor import run_doctor
+    spec, target = compose.environment(load_environment(envfile), sandbox, profile)
+    findings = run_doctor(spec, target, drift=drift, sleep=SYSTEM_CLOCK.sleep)
+    render_findings(findings, f"doctor: {spec.name} ({target.label})")
+    failed = sum(f.status == "fail" for f in findings)
+    return 1 if failed else 0
 
-    spec, factory = connect(envfile, sandbox, profile)
-    findings = run_doctor(spec, factory, drift=drift, sleep=time.sleep)
-    table = Table(title=f"doctor: {spec.name} ({factory.target.label()})")
+
+def render_findings(findings: list[Finding], title: str) -> None:
+    table = Table(title=title)
     for col in ("check", "status", "finding", "fix"):
         table.add_column(col, overflow="fold")
     colour = {"ok": "green", "warn": "yellow", "fail": "red"}
@@ -217,7 +174,6 @@ def doctor(
     failed = sum(f.status == "fail" for f in findings)
     warned = sum(f.status == "warn" for f in findings)
     out.print(f"{len(findings)} checks: {failed} failed, {warned} warnings")
-    return 1 if failed else 0
 
 
 def register(app: typer.Typer) -> None:

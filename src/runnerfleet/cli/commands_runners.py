@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from runnerfleet.aws.clients import AwsTarget, ClientFactory
-from runnerfleet.cli.console import emulated_banner, err, out
-from runnerfleet.envfile import FleetSpec, load_environment
-from runnerfleet.gitlab.apply import Registrar, apply_registration_plan, gather_existing
-from runnerfleet.gitlab.inventory import (
-    Orphan,
-    PrunePlan,
-    RegistrationView,
-    apply_prune,
-    collect,
-    find_orphans,
-    live_instance_ids,
-    plan_prune,
-)
-from runnerfleet.gitlab.reconcile import registrar_for
-from runnerfleet.gitlab.registry import RegistrationPlan, desired_from_spec, plan_registrations
+from runnerfleet.cli import compose
+from runnerfleet.cli.compose import SandboxFlag
+from runnerfleet.cli.console import err, out
+from runnerfleet.envfile import load_environment
+from runnerfleet.gitlab.inventory import PrunePlan, RegistrationView
+from runnerfleet.gitlab.registry import RegistrationPlan
+from runnerfleet.ops.runners import Inventory, create_runners, list_runners, prune_runners
 
 runners_app = typer.Typer(
     name="runners",
@@ -35,7 +25,6 @@ runners_app = typer.Typer(
 )
 
 ENVFILE = typer.Argument(..., exists=True, dir_okay=False, help="The environment file.")
-SANDBOX = typer.Option(False, "--sandbox", help="Use the embedded emulator and its GitLab.")
 GITLAB_URL = typer.Option(None, "--gitlab-url", help="Override runner.gitlab_url.")
 
 
@@ -43,43 +32,17 @@ def register(app: typer.Typer) -> None:
     app.add_typer(runners_app, name="runners")
 
 
-@dataclass
-class Context:
-    spec: FleetSpec
-    factory: ClientFactory
-    registrar: Registrar
+def _warn(message: str) -> None:
+    err.print(f"[yellow]warning:[/] {escape(message)}")
 
 
-def _context(envfile: Path, sandbox: bool, gitlab_url: str | None) -> Context:
-    spec = load_environment(envfile)
-    if sandbox:
-        from runnerfleet.sandbox.state import require_running
-
-        running = require_running()
-        emulated_banner(running.endpoint)
-        target = AwsTarget(region=running.region, endpoint_url=running.endpoint)
-    else:
-        target = AwsTarget(
-            region=spec.aws.region,
-            profile=spec.aws.profile,
-            role_arn=spec.aws.role_arn,
-            expected_account=spec.aws.account_id,
-        )
-    factory = ClientFactory(target)
-    registrar = registrar_for(
-        spec,
-        factory,
-        sandbox=sandbox,
-        gitlab_url=gitlab_url,
-        warn=lambda m: err.print(f"[yellow]warning:[/] {escape(m)}"),
-        progress=lambda m: err.print(escape(m)),
-    )
-    return Context(spec, factory, registrar)
+def _progress(message: str) -> None:
+    err.print(escape(message))
 
 
 @runners_app.command("create")
 def create(
-    envfile: Path = ENVFILE, sandbox: bool = SANDBOX, gitlab_url: str | None = GITLAB_URL
+    envfile: Path = ENVFILE, sandbox: SandboxFlag = False, gitlab_url: str | None = GITLAB_URL
 ) -> int:
     """Create the runners the environment file registers, and store their glrt- tokens in SSM.
 
@@ -91,18 +54,15 @@ def create(
 
     Example: GITLAB_TOKEN=... runnerfleet runners create examples/dev.yaml
     """
-    ctx = _context(envfile, sandbox, gitlab_url)
-    plan = plan_registrations(desired_from_spec(ctx.spec), gather_existing(ctx.registrar))
-    render_plan(plan)
-    report = apply_registration_plan(plan, ctx.registrar, phase="pre")
+    spec, target = compose.environment(load_environment(envfile), sandbox, gitlab_url=gitlab_url)
+    done = create_runners(spec, target, show_plan=render_plan, warn=_warn, progress=_progress)
     out.print(
-        f"created {len(report.created)}, updated {len(report.updated)} runner(s); "
-        f"tokens stored below {escape(ctx.registrar.store.prefix)}"
+        f"created {len(done.report.created)}, updated {len(done.report.updated)} runner(s); "
+        f"tokens stored below {escape(done.token_prefix)}"
     )
-    pending = plan.of("delete", "replace")
-    if pending:
+    if done.pending_deletes:
         out.print(
-            f"{len(pending)} runner(s) to delete after the instances are refreshed: run "
+            f"{done.pending_deletes} runner(s) to delete after the instances are refreshed: run "
             "`runnerfleet deploy` (or `runnerfleet runners prune --apply`)"
         )
     return 0
@@ -110,7 +70,7 @@ def create(
 
 @runners_app.command("list")
 def list_(
-    envfile: Path = ENVFILE, sandbox: bool = SANDBOX, gitlab_url: str | None = GITLAB_URL
+    envfile: Path = ENVFILE, sandbox: SandboxFlag = False, gitlab_url: str | None = GITLAB_URL
 ) -> int:
     """Show every registration, its GitLab status and its managers, matched to live instances.
 
@@ -120,16 +80,17 @@ def list_(
 
     Example: runnerfleet runners list examples/dev.yaml
     """
-    ctx = _context(envfile, sandbox, gitlab_url)
-    views, _ = _inventory(ctx, orphans=False)
-    render_views(views)
+    spec, target = compose.environment(load_environment(envfile), sandbox, gitlab_url=gitlab_url)
+    inventory = list_runners(spec, target, warn=_warn)
+    _say_stack(inventory, spec.stack)
+    render_views(inventory.views)
     return 0
 
 
 @runners_app.command("prune")
 def prune(
     envfile: Path = ENVFILE,
-    sandbox: bool = SANDBOX,
+    sandbox: SandboxFlag = False,
     gitlab_url: str | None = GITLAB_URL,
     apply: bool = typer.Option(False, "--apply", help="Really delete; default dry run."),
 ) -> int:
@@ -147,30 +108,24 @@ def prune(
 
       runnerfleet runners prune examples/dev.yaml --sandbox  (against the sandbox)
     """
-    ctx = _context(envfile, sandbox, gitlab_url)
-    views, orphans = _inventory(ctx, orphans=True)
-    plan = plan_prune(views, orphans)
-    render_prune(plan)
-    if plan.empty or not apply:
-        if not plan.empty:
+    spec, target = compose.environment(load_environment(envfile), sandbox, gitlab_url=gitlab_url)
+    pruned = prune_runners(spec, target, apply=apply, warn=_warn)
+    _say_stack(pruned.inventory, spec.stack)
+    render_prune(pruned.plan)
+    if pruned.report is None:
+        if not pruned.plan.empty:
             err.print("dry run: nothing removed; add --apply to remove it")
         return 0
-    report = apply_prune(plan, ctx.registrar)
+    report = pruned.report
     out.print(f"removed {report.managers_removed} manager(s), {report.runners_removed} runner(s)")
     for failure in report.failures:
         err.print(f"[red]failed:[/] {escape(failure)}")
     return 1 if report.failures else 0
 
 
-def _inventory(ctx: Context, *, orphans: bool) -> tuple[list[RegistrationView], list[Orphan]]:
-    instances = live_instance_ids(ctx.factory, ctx.spec.stack)
-    if instances is None:
-        err.print(f"[yellow]stack {ctx.spec.stack} does not exist:[/] no live instances")
-        instances = []
-    desired = desired_from_spec(ctx.spec)
-    stored = ctx.registrar.store.list()
-    views = collect(ctx.registrar, desired, stored, instances)
-    return views, find_orphans(ctx.registrar, desired, views, stored) if orphans else []
+def _say_stack(inventory: Inventory, stack: str) -> None:
+    if not inventory.stack_exists:
+        err.print(f"[yellow]stack {stack} does not exist:[/] no live instances")
 
 
 def render_plan(plan: RegistrationPlan) -> None:

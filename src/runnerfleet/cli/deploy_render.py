@@ -15,9 +15,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from runnerfleet.aws.cloudformation import ChangeSet
-from runnerfleet.aws.deploy import EnvResult, Prepared
 from runnerfleet.aws.stackstatus import StackEvent
 from runnerfleet.cli.console import err, out
+from runnerfleet.ops.deploy import EnvResult, Prepared
+from runnerfleet.ops.target import Target
 
 OUTCOME_STYLE = {
     "created": "green",
@@ -83,7 +84,7 @@ class RichReporter:
 
 def render_preview(prepared: Prepared) -> None:
     change_set = prepared.change_set
-    title = f"{prepared.env}: stack {prepared.spec.stack} ({prepared.factory.target.label()})"
+    title = f"{prepared.env}: stack {prepared.spec.stack} ({prepared.target.label})"
     if change_set is None:
         out.print(f"[cyan]{escape(title)}: no changes[/]")
         return
@@ -146,9 +147,10 @@ def render_results(results: Sequence[EnvResult]) -> None:
                 err.print(f"  [bold]fix:[/] {escape(r.error.hint)}")
 
 
-def render_outputs(env: str, outputs: Mapping[str, str], emulated: bool = False) -> None:
+def render_outputs(env: str, outputs: Mapping[str, str], target: Target) -> None:
     if not outputs:
-        note = " (the emulator does not report outputs after a change set)" if emulated else ""
+        missing = not target.capabilities.outputs_after_change_set
+        note = " (the emulator does not report outputs after a change set)" if missing else ""
         out.print(f"{escape(env)}: no outputs{note}")
         return
     table = Table("Output", "Value", title=f"{env} outputs", box=None, pad_edge=False)

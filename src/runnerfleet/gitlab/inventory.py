@@ -213,17 +213,3 @@ def apply_prune(plan: PrunePlan, r: Registrar) -> PruneReport:
         except GitLabError as exc:
             report.failures.append(f"runner {orphan.runner_id}: {exc.message}")
     return report
-
-
-def live_instance_ids(factory: Any, stack: str) -> list[str] | None:
-    """Instance ids of the stack's Auto Scaling group; None when the stack does not exist."""
-    from runnerfleet.aws.fleet_resources import find_fleet, stack_exists
-
-    cloudformation = factory.client("cloudformation")
-    if not stack_exists(cloudformation, stack):
-        return None
-    fleet = find_fleet(cloudformation, factory.client("events"), stack)
-    groups = factory.client("autoscaling").describe_auto_scaling_groups(
-        AutoScalingGroupNames=[fleet.group]
-    )["AutoScalingGroups"]
-    return sorted(i["InstanceId"] for g in groups for i in g.get("Instances", []))

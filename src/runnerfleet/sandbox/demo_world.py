@@ -24,14 +24,15 @@ from runnerfleet.aws.lifecycle_ssm import ActionRecords
 from runnerfleet.drain import DrainLimits
 from runnerfleet.envfile import FleetSpec, load_environment
 from runnerfleet.errors import SandboxError
-from runnerfleet.gitlab.apply import apply_registration_plan, gather_existing
-from runnerfleet.gitlab.reconcile import registrar_for
+from runnerfleet.gitlab.apply import Registrar, apply_registration_plan, gather_existing
 from runnerfleet.gitlab.registry import desired_from_spec, plan_registrations
 from runnerfleet.gitlab.scrape import ScrapeSettings
 from runnerfleet.handlers.drain_support import Clock
 from runnerfleet.handlers.lifecycle import DrainConfig, DrainDeps, handle_terminate
 from runnerfleet.ops.autoscale import EvaluationConfig, HttpRunners, evaluate
 from runnerfleet.ops.autoscale_env import pending_from_scaling
+from runnerfleet.ops.registrations import registrar_for
+from runnerfleet.ops.target import GitLabAccess, Target
 from runnerfleet.sandbox import emulator
 from runnerfleet.sandbox import state as sandbox_state
 from runnerfleet.sandbox.clock import SimClock
@@ -144,9 +145,7 @@ class World:
 
     def prune_runners(self) -> None:
         """The runners in GitLab go once the instances are gone (destroy's last step)."""
-        registrar = registrar_for(
-            self.spec, self.factory, sandbox=True, gitlab_url=self.standin.url
-        )
+        registrar = _registrar(self.spec, self.factory, self.standin.url)
         plan = plan_registrations([], gather_existing(registrar))
         apply_registration_plan(plan, registrar)
 
@@ -200,11 +199,17 @@ def _standin(clock: SimClock, spec: FleetSpec) -> GitLabStandIn:
     return GitLabStandIn(state).start()
 
 
+def _registrar(spec: FleetSpec, factory: ClientFactory, url: str) -> Registrar:
+    """The demo's stand-in, with the stand-in's own token."""
+    gitlab = GitLabAccess(url=url, token=lambda _ssm: SANDBOX_ACCESS_TOKEN)
+    return registrar_for(spec, Target(factory, gitlab))
+
+
 def _create_runners(
     spec: FleetSpec, factory: ClientFactory, standin: GitLabStandIn
 ) -> tuple[tuple[str, str], ...]:
     """Runners created through the API, tokens into SSM; the instances read them back."""
-    registrar = registrar_for(spec, factory, sandbox=True, gitlab_url=standin.url)
+    registrar = _registrar(spec, factory, standin.url)
     plan = plan_registrations(desired_from_spec(spec), gather_existing(registrar))
     apply_registration_plan(plan, registrar)
     return tuple(

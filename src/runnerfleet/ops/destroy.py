@@ -2,8 +2,8 @@
 
 Draining first lets running jobs finish through the lifecycle hook instead of being killed by
 the stack deletion; pruning last removes the runners GitLab still lists once their instances
-are gone. Both steps are optional callables so the engine does not depend on how the fleet
-is drained or GitLab is reached; the CLI passes them in when they apply.
+are gone. By default both steps come from the target (pruning needs a reachable GitLab);
+tests and callers with other needs pass their own.
 """
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from runnerfleet.aws.clients import ClientFactory
-from runnerfleet.aws.cloudformation import StackOperations
-from runnerfleet.aws.deploy import EnvResult, Reporter, Settings, location
 from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.errors import AbortedError, GuardrailError
+from runnerfleet.ops.deploy import EnvResult, Settings, stack_operations
+from runnerfleet.ops.drain_fleet import drain_before_destroy
+from runnerfleet.ops.ports import SYSTEM_CLOCK, Clock, Reporter
+from runnerfleet.ops.runners import prune_after_destroy
+from runnerfleet.ops.target import Target
 
 Step = Callable[[], str]  # does the work, returns one line saying what it did
 
@@ -29,25 +31,30 @@ class DestroySteps:
     prune: Step | None = None
 
 
+def default_steps(
+    spec: FleetSpec, target: Target, reporter: Reporter, clock: Clock = SYSTEM_CLOCK
+) -> DestroySteps:
+    """Drain first (always), prune GitLab last (when GitLab is reachable from the target)."""
+    prune = (lambda: prune_after_destroy(spec, target)) if target.gitlab.reachable else None
+    return DestroySteps(
+        drain=lambda: drain_before_destroy(spec, target, reporter, clock), prune=prune
+    )
+
+
 def destroy(
     spec: FleetSpec,
-    factory: ClientFactory,
+    target: Target,
     *,
     confirm: Callable[[str], bool],
     reporter: Reporter,
     settings: Settings,
-    steps: DestroySteps = DestroySteps(),
+    steps: DestroySteps | None = None,
     disable_protection: bool = False,
 ) -> EnvResult:
     """Delete the environment's stack after ``confirm(stack_name)`` says yes."""
-    env, started, where = spec.name, time.monotonic(), location(factory)
-    ops = StackOperations(
-        factory.client("cloudformation"),
-        sleep=settings.sleep,
-        poll_s=settings.poll_s,
-        timeout_s=settings.timeout_s,
-    )
-    state = ops.describe(spec.stack)
+    env, started, where = spec.name, time.monotonic(), target.location()
+    stacks = stack_operations(target, settings)
+    state = stacks.describe(spec.stack)
     if state is None:
         reporter.step(env, f"stack {spec.stack} does not exist: nothing to destroy")
         return EnvResult(env, spec.stack, where, "absent")
@@ -58,12 +65,13 @@ def destroy(
         )
     if not confirm(spec.stack):
         raise AbortedError(f"destroy of {spec.stack} cancelled; nothing was changed")
+    steps = steps or default_steps(spec, target, reporter)
     _run(steps.drain, env, "drain", reporter)
     if state.termination_protection:
-        ops.set_termination_protection(spec.stack, False)
+        stacks.set_termination_protection(spec.stack, False)
         reporter.step(env, "termination protection: off")
     reporter.begin(env, 1)
-    ops.delete_stack(state, lambda e: reporter.event(env, e))
+    stacks.delete_stack(state, lambda e: reporter.event(env, e))
     reporter.step(env, f"stack {spec.stack} deleted")
     _run(steps.prune, env, "prune runners", reporter)
     return EnvResult(

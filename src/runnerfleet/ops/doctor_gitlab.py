@@ -1,5 +1,7 @@
 """Doctor checks about GitLab: reachable, the access token valid, runner tokens valid.
 
+The GitLab asked is the target's (in the sandbox: its stand-in), never another.
+
 Token values are read, used and dropped: never printed, never part of a finding.
 """
 
@@ -7,16 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from runnerfleet.aws.doctor import Check, DoctorContext, Finding, fail, ok, warn
 from runnerfleet.errors import RunnerfleetError
+from runnerfleet.ops.doctor import Check, DoctorContext, Finding, fail, ok, warn
 
 
 def gitlab_reachable(ctx: DoctorContext) -> Iterator[Finding]:
-    from runnerfleet.gitlab.client import connect, gitlab_call, resolve_access_token
+    from runnerfleet.gitlab.client import connect, gitlab_call
 
-    url = ctx.spec.runner.gitlab_url
+    url = ctx.gitlab.url
+    if not ctx.gitlab.reachable:
+        yield warn(
+            "gitlab",
+            f"GitLab not checked: {ctx.gitlab.unavailable}",
+            "run doctor where the GitLab of the target is reachable",
+        )
+        return
     try:
-        token = resolve_access_token(ctx.spec.runner.gitlab_token, ctx.clients.client("ssm"))
+        token = ctx.gitlab.token(ctx.clients.client("ssm"))
     except RunnerfleetError as exc:
         yield warn(
             "gitlab",
@@ -38,7 +47,9 @@ def gitlab_reachable(ctx: DoctorContext) -> Iterator[Finding]:
 def runner_tokens(ctx: DoctorContext) -> Iterator[Finding]:
     from runnerfleet.gitlab.client import connect, gitlab_call, read_secure_parameter
 
-    url, ssm = ctx.spec.runner.gitlab_url, ctx.clients.client("ssm")
+    url, ssm = ctx.gitlab.url, ctx.clients.client("ssm")
+    if not ctx.gitlab.reachable:
+        return  # the gitlab check says why
     for reg in ctx.spec.registrations:
         check_id, parameter = f"runner {reg.name}", ctx.spec.token_parameter(reg)
         try:

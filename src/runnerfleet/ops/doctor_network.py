@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from runnerfleet.aws.doctor import Check, DoctorContext, Finding, fail, ok, warn
+from runnerfleet.ops.doctor import Check, DoctorContext, Finding, fail, ok, warn
 
 
 def vpc_and_subnets(ctx: DoctorContext) -> Iterator[Finding]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from runnerfleet.aws.doctor import Check, DoctorContext, Finding, fail, ok, warn
+from runnerfleet.ops.doctor import Check, DoctorContext, Finding, fail, ok, warn
 
 _BAD_STATES = ("FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_IN_PROGRESS")
 _DRIFT_POLLS = 60
@@ -48,7 +48,7 @@ def _recent_failures(cfn: Any, name: str, limit: int = 5) -> Iterator[Finding]:
 
 def drift(ctx: DoctorContext) -> Iterator[Finding]:
     cfn, name = ctx.clients.client("cloudformation"), ctx.spec.stack
-    if ctx.emulated:
+    if not ctx.capabilities.drift_detection:
         yield warn(
             "drift",
             "drift detection is not emulated by the sandbox",

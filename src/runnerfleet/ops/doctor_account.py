@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from botocore.exceptions import ClientError
 
-from runnerfleet.aws.doctor import Check, DoctorContext, Finding, fail, ok, warn
+from runnerfleet.ops.doctor import Check, DoctorContext, Finding, fail, ok, warn
 
 SLR = "AWSServiceRoleForAutoScaling"
 ON_DEMAND_VCPUS = ("L-1216C47A", "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances")
@@ -22,7 +22,7 @@ def credentials(ctx: DoctorContext) -> Iterator[Finding]:
     who = ctx.clients.client("sts").get_caller_identity()
     account, arn = str(who["Account"]), str(who.get("Arn", ""))
     want = ctx.spec.aws.account_id
-    if account != want and not ctx.emulated:
+    if account != want:
         yield fail(
             "credentials",
             f"credentials are for account {account}, the environment says {want}",

@@ -8,10 +8,11 @@ message and, unless ok, a fix.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from runnerfleet.envfile.models import FleetSpec
+from runnerfleet.ops.target import Capabilities, GitLabAccess, Target, no_gitlab
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -41,7 +42,8 @@ class DoctorContext:
     spec: FleetSpec
     clients: Any  # ClientFactory (or anything with .client(name))
     sleep: Callable[[float], None]
-    emulated: bool = False
+    gitlab: GitLabAccess = field(default_factory=lambda: no_gitlab("no GitLab given"))
+    capabilities: Capabilities = field(default_factory=Capabilities)
 
 
 Check = Callable[[DoctorContext], Iterable[Finding]]
@@ -64,15 +66,14 @@ def run_checks(ctx: DoctorContext, checks: Iterable[tuple[str, Check]]) -> list[
 
 
 def run_doctor(
-    spec: FleetSpec, factory: Any, *, drift: bool = True, sleep: Callable[[float], None]
+    spec: FleetSpec, target: Target, *, drift: bool = True, sleep: Callable[[float], None]
 ) -> list[Finding]:
-    from runnerfleet.aws.doctor_account import CHECKS as ACCOUNT
-    from runnerfleet.aws.doctor_gitlab import CHECKS as GITLAB
-    from runnerfleet.aws.doctor_network import CHECKS as NETWORK
-    from runnerfleet.aws.doctor_stack import checks as stack_checks
+    from runnerfleet.ops.doctor_account import CHECKS as ACCOUNT
+    from runnerfleet.ops.doctor_gitlab import CHECKS as GITLAB
+    from runnerfleet.ops.doctor_network import CHECKS as NETWORK
+    from runnerfleet.ops.doctor_stack import checks as stack_checks
 
-    emulated = bool(getattr(getattr(factory, "target", None), "emulated", False))
-    ctx = DoctorContext(spec, factory, sleep, emulated)
+    ctx = DoctorContext(spec, target.clients, sleep, target.gitlab, target.capabilities)
     checks: list[tuple[str, Check]] = [
         *ACCOUNT,
         *NETWORK,
