@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runnerfleet.scaling import metric_names as mn
 from runnerfleet.scaling.fleet import is_fresh
@@ -15,6 +15,9 @@ from runnerfleet.scaling.types import (
     ReasonCode,
     ScalingDecision,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
 
 BATCH = 20  # PutMetricData's historical per-call limit; emulators still enforce it
 
@@ -60,7 +63,7 @@ def metric_data(values: dict[str, float], stack: str, group: str) -> list[dict[s
     ]
 
 
-def publish(cloudwatch: Any, data: list[dict[str, Any]], namespace: str = mn.NAMESPACE) -> None:
+def publish(cloudwatch: CloudWatchClient, data: list[Any], namespace: str = mn.NAMESPACE) -> None:
     for start in range(0, len(data), BATCH):
         cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start : start + BATCH])
 
@@ -68,7 +71,9 @@ def publish(cloudwatch: Any, data: list[dict[str, Any]], namespace: str = mn.NAM
 class CloudWatchSink:
     """``ops.autoscale.MetricsSink`` over CloudWatch PutMetricData."""
 
-    def __init__(self, cloudwatch: Any, stack: str, group: str, namespace: str) -> None:
+    def __init__(
+        self, cloudwatch: CloudWatchClient, stack: str, group: str, namespace: str
+    ) -> None:
         self._cloudwatch = cloudwatch
         self._stack, self._group, self._namespace = stack, group, namespace
 

@@ -7,8 +7,8 @@ in (from ``ClientFactory`` or, in the Lambda, from boto3 directly).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions
 import botocore.parsers
@@ -16,6 +16,11 @@ import botocore.parsers
 from runnerfleet.scaling.apply import TAG_IDLE_SINCE, TAG_LAST_IN, TAG_LAST_OUT, CallFailed
 from runnerfleet.scaling.observe import GroupState, Member
 from runnerfleet.scaling.types import parse_state
+
+if TYPE_CHECKING:
+    from mypy_boto3_autoscaling import AutoScalingClient
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_ec2 import EC2Client
 
 AddressMapper = Callable[[str, str | None], str | None]  # (instance id, private IP) -> host
 
@@ -35,10 +40,10 @@ class AutoScalingAdapter:
 
     def __init__(
         self,
-        autoscaling: Any,
-        ec2: Any,
+        autoscaling: AutoScalingClient,
+        ec2: EC2Client,
         address_of: AddressMapper = private_ip,
-        cloudformation: Any | None = None,
+        cloudformation: CloudFormationClient | None = None,
         stack_name: str | None = None,
     ) -> None:
         self._asg = autoscaling
@@ -67,22 +72,30 @@ class AutoScalingAdapter:
             notes=notes,
         )
 
-    def _describe_group(self, name: str) -> dict[str, Any]:
+    def _describe_group(self, name: str) -> Mapping[str, Any]:
         groups = self._asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])
-        found: list[dict[str, Any]] = groups.get("AutoScalingGroups", [])
+        found = groups.get("AutoScalingGroups", [])
         if not found:
             raise LookupError(f"Auto Scaling group {name!r} not found")
         return found[0]
 
-    def _warm_instances(self, name: str) -> list[dict[str, Any]]:
+    def _warm_instances(self, name: str) -> list[Mapping[str, Any]]:
+        """Every page of the warm pool (DescribeWarmPool returns at most 100 per call)."""
+        rows: list[Mapping[str, Any]] = []
         try:
-            pool = self._asg.describe_warm_pool(AutoScalingGroupName=name)
+            page = self._asg.describe_warm_pool(AutoScalingGroupName=name)
+            rows.extend(page.get("Instances", []))
+            while page.get("NextToken"):
+                page = self._asg.describe_warm_pool(
+                    AutoScalingGroupName=name, NextToken=page["NextToken"]
+                )
+                rows.extend(page.get("Instances", []))
+            return rows
         except _CALL_ERRORS:
-            return []  # no warm pool configured (or an emulator without one)
-        return list(pool.get("Instances", []))
+            return rows  # no warm pool configured (or an emulator without one)
 
-    def _ec2_details(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        details: dict[str, dict[str, Any]] = {}
+    def _ec2_details(self, ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+        details: dict[str, Mapping[str, Any]] = {}
         for start in range(0, len(ids), DESCRIBE_BATCH):
             chunk = list(ids[start : start + DESCRIBE_BATCH])
             for reservation in self._ec2.describe_instances(InstanceIds=chunk)["Reservations"]:
@@ -90,7 +103,9 @@ class AutoScalingAdapter:
                     details[inst["InstanceId"]] = inst
         return details
 
-    def _member(self, row: dict[str, Any], ec2_info: dict[str, dict[str, Any]]) -> Member | None:
+    def _member(
+        self, row: Mapping[str, Any], ec2_info: Mapping[str, Mapping[str, Any]]
+    ) -> Member | None:
         state = parse_state(str(row.get("LifecycleState", "")))
         if state is None:  # Standby, Detaching, ...: not ours to count or touch
             return None

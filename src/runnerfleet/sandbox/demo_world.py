@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from runnerfleet.asgmodel.group import Fleet
 from runnerfleet.asgmodel.types import ABANDON, CONTINUE, EventKind, FleetConfig, HookConfig
@@ -270,7 +270,10 @@ def _assemble(  # noqa: PLR0917 - the composition root names every part once
             scrape=ScrapeSettings(timeout_s=1.0, deadline_s=5.0),
             pending=pending_from_scaling(settings, standin.url),
         ),
-        adapter=AutoScalingAdapter(asg, FleetModelEc2(fleet, asg.lock), address_of=host.address_of),
+        # boto3-shaped clients over the fleet model (they answer the calls the adapter makes)
+        adapter=AutoScalingAdapter(
+            cast(Any, asg), cast(Any, FleetModelEc2(fleet, asg.lock)), address_of=host.address_of
+        ),
         drain=DrainConfig(
             fleet=spec.stack, document=f"{spec.stack}-drain", limits=limits, group=group
         ),

@@ -20,6 +20,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from runnerfleet.aws.clients import AwsTarget, ClientFactory
 from runnerfleet.envfile.models import FleetSpec
@@ -186,11 +187,12 @@ def seed(endpoint: str, region: str) -> Seeded:
     if region == "us-east-1":
         s3.create_bucket(Bucket=BUCKET)
     else:
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": region})
+        location: Any = {"LocationConstraint": region}  # any region the sandbox was given
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration=location)
     return Seeded(vpc_id=str(vpc_id), subnet_ids=tuple(subnet_ids), bucket=BUCKET)
 
 
-def _name(name: str, kind: str) -> list[dict[str, object]]:
+def _name(name: str, kind: str) -> list[Any]:
     return [{"ResourceType": kind, "Tags": [{"Key": "Name", "Value": name}]}]
 
 
