@@ -3,7 +3,8 @@
     python -m runnerfleet.sandbox.standin --port 0 --ready-file /tmp/gitlab.url
 
 Loopback only. It accepts the sandbox access token (``glpat-runnerfleet-sandbox``), creates
-projects and groups on first use unless ``--strict``, writes its URL to ``--ready-file`` once
+projects and groups on first use unless ``--strict``, fails the jobs of runners that went
+silent (``--lost-after-s``), writes its URL to ``--ready-file`` once
 listening, and exits on SIGTERM/SIGINT or after ``--lifetime-s``.
 """
 
@@ -31,6 +32,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="unknown projects and groups are 404 (default: created on use)",
     )
     parser.add_argument(
+        "--lost-after-s",
+        type=float,
+        default=30.0,
+        help="a running job whose runner sent no update or trace this long fails as a runner "
+        "system failure (default 30; 0 never)",
+    )
+    parser.add_argument(
         "--lifetime-s",
         type=float,
         default=24 * 3600.0,
@@ -41,7 +49,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    state = StandInState(auto_targets=not args.strict)
+    lost_after = args.lost_after_s if args.lost_after_s > 0 else None
+    state = StandInState(auto_targets=not args.strict, lost_after_s=lost_after)
     seed_sandbox(state)
     server = GitLabStandIn(state, host=args.host, port=args.port).start()
     stop = threading.Event()

@@ -23,6 +23,7 @@ from runnerfleet.sandbox.standin.model import (
 
 JOB_STATES_FINAL = ("success", "failed", "canceled")
 DURATION_VARIABLE = "RUNNERFLEET_JOB_DURATION"
+LOST_REASON = "runner_system_failure"
 
 
 def enqueue_job(
@@ -63,8 +64,24 @@ def can_pick(state: StandInState, runner: Runner, job: Job) -> bool:
     return set(job.tag_list) <= set(runner.tag_list)
 
 
+def reap_lost(state: StandInState) -> None:
+    """A running job whose runner went silent (no update or trace for ``lost_after_s``) died
+    with its runner: GitLab fails it as a runner system failure. Off when the state has no
+    ``lost_after_s`` (the in-process demo's agents send no trace)."""
+    limit = state.lost_after_s
+    if limit is None:
+        return
+    with state.lock:
+        now = state.clock()
+        for job in state.jobs.values():
+            last = max(job.started_at or 0.0, job.updated_at or 0.0)
+            if job.status == "running" and now - last > limit:
+                job.status, job.failure_reason, job.finished_at = "failed", LOST_REASON, now
+
+
 def request_job(state: StandInState, body: dict[str, Any], ip: str = "") -> dict[str, Any] | None:
     """``POST /jobs/request``: the job payload, or None (204) when nothing fits."""
+    reap_lost(state)
     with state.lock:
         runner = state.runner_by_token(body.get("token"))
         info = body.get("info") if isinstance(body.get("info"), dict) else None
@@ -82,20 +99,34 @@ def request_job(state: StandInState, body: dict[str, Any], ip: str = "") -> dict
 def update_job(state: StandInState, job_id: int, body: dict[str, Any]) -> str:
     """``PUT /jobs/:id`` by the runner holding the job token; returns the job's status."""
     with state.lock:
-        job = state.jobs.get(job_id)
-        if job is None:
-            raise not_found("Job")
-        token = body.get("token")
-        if not token or not secrets.compare_digest(str(token), job.token):
-            raise forbidden()
-        if job.status != "running":
-            raise ApiError(403, {"message": "403 Forbidden  - Job is not running"})
+        job = running_job(state, job_id, body.get("token"))
+        job.updated_at = state.clock()
         new_state = body.get("state")
         if new_state in ("success", "failed"):
             job.status = str(new_state)
             job.finished_at = state.clock()
             job.failure_reason = body.get("failure_reason") if new_state == "failed" else None
         return job.status
+
+
+def running_job(state: StandInState, job_id: int, token: Any) -> Job:
+    """The job a runner may update with ``token``: 403 once it is no longer running."""
+    reap_lost(state)
+    with state.lock:
+        job = state.jobs.get(job_id)
+        if job is None:
+            raise not_found("Job")
+        if not token or not secrets.compare_digest(str(token), job.token):
+            raise forbidden()
+        if job.status != "running":
+            raise ApiError(403, {"message": "403 Forbidden  - Job is not running"})
+        return job
+
+
+def append_trace(state: StandInState, job_id: int, token: Any) -> None:
+    """``PATCH /jobs/:id/trace``: the runner is alive and the job still runs."""
+    with state.lock:
+        running_job(state, job_id, token).updated_at = state.clock()
 
 
 def job_payload(state: StandInState, job: Job, runner: Runner) -> dict[str, Any]:
@@ -175,12 +206,17 @@ def job_entity(state: StandInState, job: Job) -> dict[str, Any]:
             "runner_type": runner.runner_type,
         },
         "runner_manager": None if job.system_id is None else {"system_id": job.system_id},
-        "pipeline": {"id": job.id, "project_id": job.project_id, "ref": job.ref},
+        "pipeline": {
+            "id": job.pipeline_id or job.id,
+            "project_id": job.project_id,
+            "ref": job.ref,
+        },
         "project": {"id": job.project_id},
     }
 
 
 def project_jobs(state: StandInState, project_id: int, scopes: list[str]) -> list[Job]:
+    reap_lost(state)
     with state.lock:
         state.project(project_id)
         jobs = [j for j in state.jobs.values() if j.project_id == project_id]

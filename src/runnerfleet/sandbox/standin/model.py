@@ -11,9 +11,18 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from runnerfleet.sandbox.standin.records import (
+    AccessToken,
+    Group,
+    Job,
+    Manager,
+    Pipeline,
+    Project,
+    Runner,
+)
 
 ONLINE_CONTACT_TIMEOUT = 2 * 3600.0
 STALE_TIMEOUT = 7 * 24 * 3600.0
@@ -48,91 +57,25 @@ def iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-@dataclass
-class AccessToken:
-    value: str = field(repr=False)  # secrets stay out of reprs, logs and tracebacks
-    username: str
-    scopes: frozenset[str]
-    admin: bool = False
-    user_id: int = 1
-    id: int = 1
-
-
-@dataclass
-class Project:
-    id: int
-    path: str
-    group_id: int | None = None
-
-
-@dataclass
-class Group:
-    id: int
-    path: str
-
-
-@dataclass
-class Runner:
-    id: int
-    token: str = field(repr=False)
-    runner_type: str
-    scope_id: int | None
-    description: str = ""
-    tag_list: list[str] = field(default_factory=list)
-    run_untagged: bool = True
-    locked: bool = False
-    access_level: str = "not_protected"
-    maximum_timeout: int | None = None
-    paused: bool = False
-    maintenance_note: str = ""
-    created_at: float = 0.0
-    legacy: bool = False
-
-
-@dataclass
-class Manager:
-    id: int
-    runner_id: int
-    system_id: str
-    created_at: float
-    contacted_at: float | None = None
-    version: str | None = None
-    revision: str | None = None
-    platform: str | None = None
-    architecture: str | None = None
-    ip_address: str = ""
-
-
-@dataclass
-class Job:
-    id: int
-    project_id: int
-    name: str
-    stage: str
-    tag_list: list[str]
-    created_at: float
-    token: str = field(repr=False)
-    ref: str = "main"
-    duration: float = 0.0
-    status: str = "pending"
-    runner_id: int | None = None
-    system_id: str | None = None
-    started_at: float | None = None
-    finished_at: float | None = None
-    failure_reason: str | None = None
-
-
 class StandInState:
     """The whole model. Every public method takes the lock; helpers prefixed ``_`` assume it."""
 
-    def __init__(self, clock: Callable[[], float] = time.time, *, auto_targets: bool = False):
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.time,
+        *,
+        auto_targets: bool = False,
+        lost_after_s: float | None = None,
+    ):
         self.lock = threading.RLock()
+        self.lost_after_s = lost_after_s  # a running job's runner silent this long is gone
         self.auto_targets = auto_targets  # sandbox: any project or group id exists on first use
         self.clock = clock
         self.tokens: dict[str, AccessToken] = {}
         self.projects: dict[int, Project] = {}
         self.groups: dict[int, Group] = {}
         self.runners: dict[int, Runner] = {}
+        self.pipelines: dict[int, Pipeline] = {}
         self.managers: dict[int, Manager] = {}
         self.jobs: dict[int, Job] = {}
         self.allow_registration_tokens = False
@@ -389,3 +332,24 @@ def _int_or_none(value: Any) -> int | None:
         return int(value) if value is not None and value != "" else None
     except (TypeError, ValueError):
         return None
+
+
+__all__ = [
+    "AccessToken",
+    "ApiError",
+    "Group",
+    "Job",
+    "Manager",
+    "Pipeline",
+    "Project",
+    "Runner",
+    "StandInState",
+    "bad_request",
+    "forbidden",
+    "iso",
+    "not_found",
+    "runner_serves",
+    "split_tags",
+    "to_bool",
+    "update_runner_fields",
+]

@@ -8,177 +8,27 @@ Refusals raise ``ApiError`` with the JSON GitLab sends (``{"message": "404 Proje
 from __future__ import annotations
 
 import re
-import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 from runnerfleet.sandbox.standin import jobs as jobq
+from runnerfleet.sandbox.standin import routes_ci as ci
+from runnerfleet.sandbox.standin.calls import (
+    ANY,
+    CREATE_RUNNER,
+    READ,
+    RUNNER_READ,
+    RUNNER_WRITE,
+    STANDIN_VERSION,
+    Call,
+    Handler,
+    Result,
+)
 from runnerfleet.sandbox.standin.model import (
-    AccessToken,
     ApiError,
-    Manager,
-    Runner,
-    StandInState,
     bad_request,
     forbidden,
-    iso,
-    split_tags,
-    to_bool,
     update_runner_fields,
 )
-
-READ = frozenset({"api", "read_api"})
-RUNNER_READ = frozenset({"api", "read_api", "manage_runner"})
-RUNNER_WRITE = frozenset({"api", "manage_runner"})
-CREATE_RUNNER = frozenset({"api", "create_runner"})
-ANY: frozenset[str] = frozenset()  # any valid token
-STANDIN_VERSION = "17.11.0-standin"
-
-
-@dataclass
-class Call:
-    state: StandInState
-    params: dict[str, str]
-    query: dict[str, list[str]]
-    body: dict[str, Any]
-    headers: dict[str, str]
-    client_ip: str = ""
-
-    def access_token(self, allowed: frozenset[str]) -> AccessToken:
-        """PRIVATE-TOKEN (or Bearer) check: 401 unknown token, 403 token without a scope."""
-        value = self.headers.get("private-token") or _bearer(self.headers.get("authorization"))
-        token = _find_token(self.state, value)
-        if token is None:
-            raise ApiError(401, {"message": "401 Unauthorized"})
-        if allowed and not token.scopes & allowed:
-            raise ApiError(
-                403,
-                {
-                    "error": "insufficient_scope",
-                    "error_description": "The request requires higher privileges than provided "
-                    "by the access token.",
-                    "scope": " ".join(sorted(allowed)),
-                },
-            )
-        return token
-
-    def int_param(self, name: str) -> int:
-        return int(self.params[name])
-
-
-Result = tuple[int, Any]
-Handler = Callable[[Call], Result]
-
-
-def _bearer(value: str | None) -> str | None:
-    if value and value.lower().startswith("bearer "):
-        return value[7:].strip()
-    return None
-
-
-def _find_token(state: StandInState, value: str | None) -> AccessToken | None:
-    if not value:
-        return None
-    with state.lock:
-        for known, token in state.tokens.items():
-            if secrets.compare_digest(known, value):
-                return token
-    return None
-
-
-# ---- entities ----
-
-
-def runner_item(state: StandInState, r: Runner) -> dict[str, Any]:
-    status = state.status(r)
-    return {
-        "id": r.id,
-        "description": r.description,
-        "ip_address": "",
-        "active": not r.paused,
-        "paused": r.paused,
-        "is_shared": r.runner_type == "instance_type",
-        "runner_type": r.runner_type,
-        "name": "gitlab-runner",
-        "online": status == "online",
-        "status": status,
-    }
-
-
-def runner_detail(state: StandInState, r: Runner) -> dict[str, Any]:
-    item = runner_item(state, r)
-    projects = (
-        [state.projects[r.scope_id]]
-        if r.runner_type == "project_type" and r.scope_id in state.projects
-        else []
-    )
-    groups = (
-        [state.groups[r.scope_id]]
-        if r.runner_type == "group_type" and r.scope_id in state.groups
-        else []
-    )
-    item.update(
-        {
-            "contacted_at": iso(state.contacted_at(r)),
-            "maintenance_note": r.maintenance_note,
-            "tag_list": list(r.tag_list),
-            "access_level": r.access_level,
-            "maximum_timeout": r.maximum_timeout,
-            "run_untagged": r.run_untagged,
-            "locked": r.locked,
-            "version": None,
-            "revision": None,
-            "platform": None,
-            "architecture": None,
-            "projects": [
-                {"id": p.id, "path_with_namespace": p.path, "name": p.path.rsplit("/")[-1]}
-                for p in projects
-            ],
-            "groups": [{"id": g.id, "name": g.path.rsplit("/")[-1], "web_url": ""} for g in groups],
-        }
-    )
-    return item
-
-
-def manager_item(state: StandInState, m: Manager) -> dict[str, Any]:
-    now = state.clock()
-    online = m.contacted_at is not None and now - m.contacted_at <= 7200
-    status = "online" if online else ("never_contacted" if m.contacted_at is None else "offline")
-    return {
-        "id": m.id,
-        "system_id": m.system_id,
-        "version": m.version,
-        "revision": m.revision,
-        "platform": m.platform,
-        "architecture": m.architecture,
-        "created_at": iso(m.created_at),
-        "contacted_at": iso(m.contacted_at),
-        "ip_address": m.ip_address,
-        "status": status,
-    }
-
-
-def _filter_runners(call: Call, runners: list[Runner]) -> list[dict[str, Any]]:
-    q = {k: v[-1] for k, v in call.query.items() if v}
-    items = []
-    for r in sorted(runners, key=lambda r: r.id):
-        item = runner_item(call.state, r)
-        if "type" in q and r.runner_type != q["type"]:
-            continue
-        if (
-            "status" in q
-            and item["status"] != q["status"]
-            and not (q["status"] == "offline" and item["status"] == "stale")
-        ):
-            continue
-        if "paused" in q and r.paused != to_bool(q["paused"]):
-            continue
-        if "tag_list" in q and not set(split_tags(q["tag_list"])) <= set(r.tag_list):
-            continue
-        items.append(item)
-    return items
-
+from runnerfleet.sandbox.standin.present import filter_runners, manager_item, runner_detail
 
 # ---- user API (PRIVATE-TOKEN) ----
 
@@ -241,12 +91,12 @@ def get_group(call: Call) -> Result:
 
 def project_runners(call: Call) -> Result:
     call.access_token(RUNNER_READ)
-    return 200, _filter_runners(call, call.state.runners_for_project(call.int_param("id")))
+    return 200, filter_runners(call, call.state.runners_for_project(call.int_param("id")))
 
 
 def group_runners(call: Call) -> Result:
     call.access_token(RUNNER_READ)
-    return 200, _filter_runners(call, call.state.runners_for_group(call.int_param("id")))
+    return 200, filter_runners(call, call.state.runners_for_group(call.int_param("id")))
 
 
 def get_runner(call: Call) -> Result:
@@ -350,6 +200,11 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("GET", r"/projects/(?P<id>\d+)/runners", project_runners),
         ("GET", r"/groups/(?P<id>\d+)/runners", group_runners),
         ("GET", r"/projects/(?P<id>\d+)/jobs", project_jobs),
+        ("POST", r"/projects/(?P<id>\d+)/pipeline", ci.create_pipeline),
+        ("GET", r"/projects/(?P<id>\d+)/pipelines", ci.list_pipelines),
+        ("GET", r"/projects/(?P<id>\d+)/pipelines/(?P<pid>\d+)", ci.get_pipeline),
+        ("GET", r"/projects/(?P<id>\d+)/pipelines/(?P<pid>\d+)/jobs", ci.pipeline_jobs),
+        ("GET", r"/runners/all", ci.all_runners),
         ("POST", r"/runners/verify", verify_runner),
         ("DELETE", r"/runners/managers", delete_manager),
         ("GET", r"/runners/(?P<id>\d+)", get_runner),
@@ -360,5 +215,6 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("DELETE", r"/runners", delete_runner_by_token),
         ("POST", r"/jobs/request", request_job),
         ("PUT", r"/jobs/(?P<id>\d+)", update_job),
+        ("PATCH", r"/jobs/(?P<id>\d+)/trace", ci.append_trace),
     ]
 ]

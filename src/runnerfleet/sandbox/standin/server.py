@@ -17,8 +17,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from runnerfleet.errors import SandboxError
 from runnerfleet.sandbox.standin import jobs as jobq
+from runnerfleet.sandbox.standin.calls import Call
 from runnerfleet.sandbox.standin.model import ApiError, Job, StandInState
-from runnerfleet.sandbox.standin.routes import ROUTES, Call
+from runnerfleet.sandbox.standin.routes import ROUTES
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
@@ -42,6 +43,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: request lines would carry runner tokens in no case, but keep output clean."""
 
@@ -53,7 +57,7 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = self._route(method, split.path, query, body)
         except ApiError as exc:
             status, payload = exc.status, exc.body
-        except (ValueError, json.JSONDecodeError):
+        except (ValueError, json.JSONDecodeError):  # UnicodeDecodeError is a ValueError too
             status, payload = 400, {"message": "400 Bad request - malformed body"}
         if isinstance(payload, list):
             self._send_page(status, payload, split.path, query)
@@ -91,9 +95,12 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         if not raw:
             return {}
-        if "json" in (self.headers.get("Content-Type") or ""):
+        content_type = self.headers.get("Content-Type") or ""
+        if "json" in content_type:
             data = json.loads(raw)
             return data if isinstance(data, dict) else {}
+        if not content_type.startswith("application/x-www-form-urlencoded"):
+            return {}  # a job trace: text the stand-in does not keep
         form = parse_qs(raw.decode(), keep_blank_values=True)
         return {k.removesuffix("[]"): (v if k.endswith("[]") else v[-1]) for k, v in form.items()}
 
