@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from runnerfleet.sandbox.agent import AgentConfig, RunnerAgent
 from runnerfleet.sandbox.clock import SimClock
 from runnerfleet.sandbox.standin import GitLabStandIn, StandInState
+from runnerfleet.sandbox.standin.jobs import reap_lost
 from runnerfleet.stack.system_id import system_id_for_instance
 
 ADDRESS = "127.0.77.1"  # every 127.x.y.z address is on the loopback interface
@@ -140,3 +141,26 @@ def test_metrics_pass_promtool(standin: GitLabStandIn, clock: SimClock) -> None:
         assert 'gitlab_runner_jobs{executor_stage="docker_run"' in body
     finally:
         agent.kill()
+
+
+def test_a_live_agent_keeps_long_jobs_alive_and_a_killed_one_loses_them(clock: SimClock) -> None:
+    # a stand-in that fails jobs whose runner is silent for 30 (simulated) seconds
+    state = StandInState(clock=clock.now, lost_after_s=30.0)
+    state.add_access_token("glpat-admin-token-000", scopes=("api", "create_runner"), admin=True)
+    state.add_project(7, "group/app")
+    with GitLabStandIn(state) as standin:
+        agent = agent_for(standin, clock, make_runner(standin, ["docker"]), port=PORT + 3)
+        try:
+            job = standin.enqueue_job(7, tags=["docker"], duration=200.0)
+            assert wait_for(lambda: state.jobs[job.id].status == "success", clock, 600)
+            lost = standin.enqueue_job(7, tags=["docker"], duration=3000.0)
+            assert wait_for(lambda: agent.running == 1, clock)
+        finally:
+            agent.kill()
+        assert wait_for(lambda: _reaped(state, lost.id), clock, 120)
+        assert state.jobs[lost.id].failure_reason == "runner_system_failure"
+
+
+def _reaped(state: StandInState, job_id: int) -> bool:
+    reap_lost(state)  # every API read does this first
+    return state.jobs[job_id].status == "failed"

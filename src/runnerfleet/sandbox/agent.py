@@ -41,6 +41,7 @@ class AgentConfig:
     concurrent: int
     check_interval: float = 3.0
     port: int = 9252
+    trace_interval: float | None = 5.0  # job trace updates, as gitlab-runner sends; None: none
 
     @property
     def system_id(self) -> str:
@@ -160,8 +161,11 @@ class RunnerAgent:
 
     def _run_job(self, job: RunningJob) -> None:
         end = self.clock.now() + job.duration
+        step = self.config.trace_interval or 5.0
         while not job.done.is_set() and self.clock.now() < end and not self.clock.stopped:
-            self.clock.sleep(min(5.0, max(0.0, end - self.clock.now())))
+            self.clock.sleep(min(step, max(0.0, end - self.clock.now())))
+            if self.config.trace_interval is not None and not job.done.is_set():
+                self._trace(job)
         with self._lock:
             alive = job.job_id in self.jobs  # not killed with the instance
         if alive:  # the job counts as running until GitLab has its final state
@@ -169,6 +173,19 @@ class RunnerAgent:
             self.metrics.job_finished(job.runner_token)
         with self._lock:
             self.jobs.pop(job.job_id, None)
+
+    def _trace(self, job: RunningJob) -> None:
+        """Tell GitLab the job is alive (``PATCH /jobs/:id/trace``); silence means lost."""
+        if self._http.is_closed:
+            return
+        try:
+            self._http.patch(
+                f"/jobs/{job.job_id}/trace",
+                content=b"",
+                headers={"JOB-TOKEN": job.job_token, "Content-Type": "text/plain"},
+            )
+        except httpx.HTTPError:
+            self.metrics.errors += 1
 
     def _post(self, path: str, body: dict[str, Any]) -> httpx.Response | None:
         return self._call("POST", path, body)
