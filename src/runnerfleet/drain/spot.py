@@ -15,10 +15,10 @@ from enum import StrEnum
 from typing import Any
 
 from runnerfleet.drain.events import parse_time
+from runnerfleet.scaling.lifecycle import SPOT_NOTICE_S
 
 INTERRUPTION_DETAIL_TYPE = "EC2 Spot Instance Interruption Warning"
 REBALANCE_DETAIL_TYPE = "EC2 Instance Rebalance Recommendation"
-INTERRUPTION_NOTICE_S = 120.0  # the notice comes two minutes before the interruption
 RETRY_GRACE_S = 30.0  # after the interruption time, before we look at the lost jobs
 
 # A job line of the runner's /debug/jobs/list: "url=https://host/group/project/-/jobs/123 ..."
@@ -102,7 +102,7 @@ def plan_spot_response(event: SpotEvent, *, retry_enabled: bool) -> SpotPlan:
             retry_lost_jobs_at=None,
             reason="rebalance recommended: stop taking jobs, let running jobs finish",
         )
-    retry_at = event.time + INTERRUPTION_NOTICE_S + RETRY_GRACE_S if retry_enabled else None
+    retry_at = event.time + SPOT_NOTICE_S + RETRY_GRACE_S if retry_enabled else None
     return SpotPlan(
         stop_taking_jobs=True,
         metric_name="SpotInterruptionWarnings",

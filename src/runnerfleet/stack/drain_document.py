@@ -3,13 +3,16 @@
 The terminate-hook Lambda runs it with SendCommand, passing ``LifecycleActionToken``; the other
 parameters default to the fleet's values. On the instance the script stops the runner with
 SIGQUIT (jobs finish), heartbeats the lifecycle action while they run, unregisters this
-instance's runner manager after the drain and completes the action with CONTINUE.
+instance's runner manager after the drain and completes the action with CONTINUE: the steps of
+``runnerfleet.drain.step``, whose constants it is rendered with.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from runnerfleet.drain.types import ATTEMPTS, POLL_S, RETRY_S, SPOT_UNREGISTER_LEAD_S
+from runnerfleet.scaling.lifecycle import GLOBAL_TIMEOUT_HEARTBEATS, MAX_GLOBAL_TIMEOUT_S
 from runnerfleet.stack.instance_settings import DrainSettings, check_drain_settings
 from runnerfleet.stack.shell import assign, fill, load_template, shared_lib
 
@@ -22,14 +25,23 @@ __all__ = [
 ]
 
 DRAIN_STEP_NAME = "DrainRunner"  # GetCommandInvocation's PluginName
-_MAX_EXECUTION_SECONDS = 172800  # aws:runShellScript's cap, and the hook's global timeout cap
+_MAX_EXECUTION_SECONDS = 172800  # aws:runShellScript's timeoutSeconds cap
 _SCRIPT_EOF = "RUNNERFLEET_DRAIN"
 
 
 def render_drain_script(settings: DrainSettings) -> str:
     """The drain script with ``{{ Parameter }}`` slots that SSM fills in."""
     check_drain_settings(settings)
-    block = assign("KILL_GRACE_SECONDS", settings.kill_grace_seconds)
+    values = {
+        "KILL_GRACE_SECONDS": settings.kill_grace_seconds,
+        "POLL_SECONDS": int(POLL_S),
+        "RETRY_SECONDS": int(RETRY_S),
+        "ATTEMPTS": ATTEMPTS,
+        "SPOT_UNREGISTER_LEAD_SECONDS": int(SPOT_UNREGISTER_LEAD_S),
+        "MAX_GLOBAL_TIMEOUT_SECONDS": MAX_GLOBAL_TIMEOUT_S,
+        "GLOBAL_TIMEOUT_HEARTBEATS": GLOBAL_TIMEOUT_HEARTBEATS,
+    }
+    block = "\n".join(assign(name, value) for name, value in values.items())
     return fill(load_template("drain.sh.tmpl"), {"SETTINGS": block, "LIB": shared_lib()})
 
 
@@ -105,6 +117,12 @@ def _parameters(settings: DrainSettings) -> dict[str, dict[str, str]]:
             "description": "Seconds between lifecycle heartbeats; below the hook's timeout.",
             "default": str(settings.heartbeat_seconds),
             "allowedPattern": "^[0-9]{1,4}$",
+        },
+        "HeartbeatTimeoutSeconds": {
+            "type": "String",
+            "description": "The hook's HeartbeatTimeout: without a heartbeat the action ends then.",
+            "default": str(settings.heartbeat_timeout_seconds),
+            "allowedPattern": "^[0-9]{2,4}$",
         },
     }
 

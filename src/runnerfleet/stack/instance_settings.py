@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from runnerfleet.drain.types import KILL_GRACE_S
 from runnerfleet.errors import SpecError
+from runnerfleet.scaling.lifecycle import MAX_GLOBAL_TIMEOUT_S, heartbeat_timeout_problem
 
 DEFAULT_DOWNLOAD_URL = "https://gitlab-runner-downloads.s3.amazonaws.com/v{version}/binaries/gitlab-runner-linux-{arch}"
 PULL_POLICIES = frozenset({"always", "if-not-present", "never"})
@@ -100,7 +102,8 @@ class DrainSettings:
     terminate_hook_name: str
     max_drain_seconds: int = 10800
     heartbeat_seconds: int = 200
-    kill_grace_seconds: int = 60
+    heartbeat_timeout_seconds: int = 600
+    kill_grace_seconds: int = KILL_GRACE_S
     execution_timeout_seconds: int | None = None  # default: max drain + grace + 10 min
 
 
@@ -187,10 +190,15 @@ def check_drain_settings(s: DrainSettings) -> None:
         problems.append(f"asg_name: {s.asg_name!r} is not a valid name")
     if not _HOOK_NAME_RE.match(s.terminate_hook_name):
         problems.append(f"terminate_hook_name: {s.terminate_hook_name!r} is not a valid name")
-    if not 60 <= s.max_drain_seconds <= 172800:
-        problems.append("max_drain_seconds: between 60 and 172800 (48 h, the hook's global cap)")
-    if not 10 <= s.heartbeat_seconds <= 7200:
-        problems.append("heartbeat_seconds: between 10 and 7200")
+    if not 60 <= s.max_drain_seconds <= MAX_GLOBAL_TIMEOUT_S:
+        problems.append(
+            f"max_drain_seconds: between 60 and {MAX_GLOBAL_TIMEOUT_S} (the hook's global cap)"
+        )
+    timeout_problem = heartbeat_timeout_problem(s.heartbeat_timeout_seconds)
+    if timeout_problem is not None:
+        problems.append(f"heartbeat_timeout_seconds: {timeout_problem}")
+    if not 10 <= s.heartbeat_seconds < s.heartbeat_timeout_seconds:
+        problems.append("heartbeat_seconds: at least 10, below heartbeat_timeout_seconds")
     if s.kill_grace_seconds < 0:
         problems.append("kill_grace_seconds: >= 0")
     _raise(problems, "drain settings")

@@ -9,6 +9,7 @@ spec under ``spec.stack``.
 
 from __future__ import annotations
 
+from runnerfleet.drain.types import DrainLimits
 from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.errors import SpecError
 from runnerfleet.stack.bootstrap import render_user_data
@@ -112,12 +113,20 @@ def user_data(spec: FleetSpec) -> Json:
 
 
 def drain_settings(spec: FleetSpec) -> DrainSettings:
+    """The document's defaults are what the lifecycle function passes: the drain policy's."""
+    limits = drain_limits(spec)
     return DrainSettings(
         asg_name=asg_name(spec),
         terminate_hook_name=TERMINATE_HOOK,
-        max_drain_seconds=spec.drain.max_drain_s,
-        # three heartbeats per timeout: one lost call never lets the hook expire
-        heartbeat_seconds=max(10, spec.drain.heartbeat_timeout_s // 3),
+        max_drain_seconds=int(limits.drain_budget_s),
+        heartbeat_seconds=int(limits.heartbeat_every_s),
+        heartbeat_timeout_seconds=spec.drain.heartbeat_timeout_s,
+    )
+
+
+def drain_limits(spec: FleetSpec) -> DrainLimits:
+    return DrainLimits(
+        heartbeat_timeout_s=spec.drain.heartbeat_timeout_s, max_drain_s=spec.drain.max_drain_s
     )
 
 
