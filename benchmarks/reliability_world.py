@@ -3,7 +3,7 @@ runners running jobs on its instances, a GitLab stand-in, and the real drain cod
 
 Termination lifecycle events go through ``handle_terminate`` (the Lambda's logic) and spot
 warnings through ``handle_spot``, with fake adapters; each instance's drain script is played by
-``decide_drain``, the same pure decision the document implements. EventBridge delivers at least
+``drain_step``, the step function the drain document is held to. EventBridge delivers at least
 once, so a share of events is delivered twice.
 """
 
@@ -24,16 +24,9 @@ from benchmarks.reliability_fakes import (
 )
 from runnerfleet.asgmodel.group import Fleet, FleetConfig, FleetModelError
 from runnerfleet.asgmodel.types import CONTINUE, EventKind, FleetEvent, HookConfig
-from runnerfleet.drain import (
-    CommandStatus,
-    DrainAction,
-    DrainLimits,
-    DrainState,
-    decide_drain,
-)
-from runnerfleet.handlers.drain_support import Clock
-from runnerfleet.handlers.lifecycle import DrainConfig, DrainDeps, handle_terminate
+from runnerfleet.drain import DrainAction, DrainLimits, DrainState, Observation, drain_step, record
 from runnerfleet.handlers.spot import SpotConfig, SpotDeps, handle_spot
+from runnerfleet.ops.drain import Clock, DrainConfig, DrainDeps, handle_terminate
 
 TICK_S = 10.0
 MAX_NESTING = 8  # concurrent handler invocations
@@ -61,11 +54,8 @@ class Runner:
     accepting: bool = True
     jobs: list[Job] = field(default_factory=list)
     drain_token: str | None = None
-    drain_started: float = 0.0
-    stopped: bool = False
-    unregistered: bool = False
-    last_heartbeat: float | None = None
-    completed: bool = False
+    drain: DrainState | None = None
+    completed: bool = False  # the drain has nothing left to do
     drains: int = 0
 
 
@@ -185,9 +175,9 @@ class World:
             else:
                 job.status, job.failure_reason = "failed", "runner_system_failure"
                 self.tally.killed[cause] = self.tally.killed.get(cause, 0) + 1
-        if runner.drain_token is not None:
+        if runner.drain is not None:
             self.tally.longest_drain_s = max(
-                self.tally.longest_drain_s, self.now - runner.drain_started
+                self.tally.longest_drain_s, self.now - runner.drain.started_at
             )
 
     # ----- runners --------------------------------------------------------------------------
@@ -220,48 +210,47 @@ class World:
         return job
 
     def _drain_step(self, runner: Runner) -> None:
-        """The drain document on the instance: one decide_drain step after another."""
+        """The drain document on the instance: one drain_step after another."""
+        assert runner.drain is not None
         kill_at = self.fleet.status(runner.instance).spot_kill_at
-        if not self.heartbeats and not runner.unregistered:  # the seed unregisters first
-            runner.unregistered = True
+        if not self.heartbeats:  # the seed unregisters first
             self.registered.discard(runner.instance)
-        for _ in range(4):
-            state = DrainState(
-                now=self.now,
-                started_at=runner.drain_started,
-                command=CommandStatus.RUNNING,
-                running_jobs=len(runner.jobs),
-                runner_stopped=runner.stopped,
-                unregistered=runner.unregistered,
-                last_heartbeat_at=runner.last_heartbeat,
-                kill_at=kill_at,
-            )
-            action = decide_drain(state, self.limits).action
-            if action is DrainAction.HEARTBEAT and not self.heartbeats:
-                return  # the seed's script waits without heartbeats
-            try:
-                if self._apply(runner, action):
-                    return
-            except FleetModelError:  # the action expired: the script logs it and ends
+        for _ in range(8):
+            seen = Observation(now=self.now, running_jobs=len(runner.jobs), kill_at=kill_at)
+            action = drain_step(runner.drain, seen, self.limits).action
+            if action is DrainAction.DONE:
                 runner.completed = True
                 return
+            if action is DrainAction.WAIT or (
+                action is DrainAction.HEARTBEAT and not self.heartbeats
+            ):
+                return  # (the seed's script waits without heartbeats)
+            ok = self._apply(runner, action)
+            runner.drain = record(runner.drain, action, self.now, ok)
 
     def _apply(self, runner: Runner, action: DrainAction) -> bool:
-        """One step of the drain script; True when it waits until the next tick."""
+        """One step of the drain script; whether it worked."""
         if action is DrainAction.STOP_RUNNER:
-            runner.stopped, runner.accepting = True, False
-            return False
-        if action is DrainAction.UNREGISTER:
-            runner.unregistered = True
+            runner.accepting = False
+        elif action is DrainAction.UNREGISTER:
             self.registered.discard(runner.instance)
+        elif action is DrainAction.ABORT_JOBS:
+            self._abort(runner)
+        try:
+            if action is DrainAction.HEARTBEAT:
+                self.fleet.record_heartbeat(runner.instance, self.now)
+            elif action is DrainAction.CONTINUE:
+                self.fleet.complete_lifecycle_action(runner.instance, CONTINUE, self.now)
+        except FleetModelError:  # the action expired: the call fails
             return False
-        if action is DrainAction.HEARTBEAT:
-            self.fleet.record_heartbeat(runner.instance, self.now)
-            runner.last_heartbeat = self.now
-        elif action is DrainAction.CONTINUE:
-            self.fleet.complete_lifecycle_action(runner.instance, CONTINUE, self.now)
-            runner.completed = True
         return True
+
+    def _abort(self, runner: Runner) -> None:
+        cause = self.causes.get(runner.instance, "unknown")
+        for job in runner.jobs:
+            job.status, job.failure_reason = "failed", "runner_system_failure"
+            self.tally.killed[cause] = self.tally.killed.get(cause, 0) + 1
+        runner.jobs.clear()
 
     # ----- handlers with fake adapters ------------------------------------------------------
 
@@ -289,4 +278,4 @@ class World:
         if runner.drains > 1:
             self.tally.double_drains += 1
         if runner.drain_token is None:
-            runner.drain_token, runner.drain_started = token, self.now
+            runner.drain_token, runner.drain = token, DrainState(started_at=self.now)

@@ -65,7 +65,12 @@ SCENARIOS = (
     ),
     Scenario(
         "jobs longer than the hook timeout are protected by heartbeats",
-        ("0 stop", *(f"{t} heartbeat" for t in range(30, 200, 30)), "200 unregister", "200 continue"),
+        (
+            "0 stop",
+            *(f"{t} heartbeat" for t in range(30, 200, 30)),
+            "200 unregister",
+            "200 continue",
+        ),
         heartbeat_timeout=90,
         jobs_end=(197,),
     ),

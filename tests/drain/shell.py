@@ -9,7 +9,6 @@ succeed or fail as the scenario says, and every observable step lands in one fil
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,10 +106,3 @@ def run_script(instance: Instance, scenario: Scenario, script: str) -> ScriptRun
     steps_file = instance.stub_dir / "steps"
     steps = steps_file.read_text().splitlines() if steps_file.exists() else []
     return ScriptRun(steps, result.returncode, result.stdout + result.stderr, instance)
-
-
-def scripted_runs(
-    tmp: Path, imds: FakeImds, scenario: Scenario, script: str | None = None
-) -> Iterator[ScriptRun]:
-    instance = scenario_instance(tmp, imds, scenario)
-    yield run_script(instance, scenario, script or drain_script(scenario))

@@ -11,7 +11,7 @@ import pytest
 
 from runnerfleet.drain import DrainDecision, DrainLimits, DrainState, Observation, drain_step
 from tests.drain.scenarios import SCENARIOS, Scenario, completed, play
-from tests.drain.shell import ScriptRun, drain_script, scenario_instance, run_script
+from tests.drain.shell import TOKEN, ScriptRun, drain_script, run_script, scenario_instance
 from tests.instance.harness import FakeImds, serve_imds
 
 IDS = [s.name for s in SCENARIOS]
@@ -41,22 +41,49 @@ def test_step_function_follows_the_table(scenario: Scenario) -> None:
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=IDS)
-def test_drain_script_follows_the_table(
-    scenario: Scenario, tmp_path: Path, imds: FakeImds
-) -> None:
+def test_drain_script_follows_the_table(scenario: Scenario, tmp_path: Path, imds: FakeImds) -> None:
     run = script_run(tmp_path, imds, scenario)
     assert run.steps == list(scenario.steps), run.output
     assert (run.returncode == 0) is scenario.completed, run.output
 
 
-def test_a_changed_step_function_fails_the_table() -> None:
-    def every_half_timeout(state: DrainState, seen: Observation, limits: DrainLimits) -> DrainDecision:
-        return drain_step(state, seen, limits, **{})
+def test_the_table_catches_a_step_function_changed_alone() -> None:
+    def blind_to_spot(state: DrainState, seen: Observation, limits: DrainLimits) -> DrainDecision:
+        return drain_step(state, dataclasses.replace(seen, kill_at=None), limits)
 
-    changed = [
-        s
-        for s in SCENARIOS
-        if play(dataclasses.replace(s, heartbeat_timeout=s.heartbeat_timeout), every_half_timeout)[0]
-        != list(s.steps)
-    ]
-    assert changed == []
+    broken = [s.name for s in SCENARIOS if play(s, blind_to_spot)[0] != list(s.steps)]
+    assert "spot notice: unregister before the reclaim" in broken
+
+
+def test_the_table_catches_a_script_changed_alone(tmp_path: Path, imds: FakeImds) -> None:
+    (scenario,) = [s for s in SCENARIOS if s.name == "spot notice: unregister before the reclaim"]
+    lead = "SPOT_UNREGISTER_LEAD_SECONDS=30"
+    script = drain_script(scenario)
+    assert lead in script
+    run = script_run(
+        tmp_path, imds, scenario, script.replace(lead, "SPOT_UNREGISTER_LEAD_SECONDS=0")
+    )
+    assert run.steps != list(scenario.steps)
+
+
+def test_lifecycle_calls_name_the_action_and_the_region(tmp_path: Path, imds: FakeImds) -> None:
+    scenario = SCENARIOS[2]  # jobs longer than the heartbeat cadence
+    run = script_run(tmp_path, imds, scenario)
+    (complete,) = run.instance.find("aws", "autoscaling", "complete-lifecycle-action")
+    heartbeat = run.instance.find("aws", "autoscaling", "record-lifecycle-action-heartbeat")[0]
+    for call in (complete, heartbeat):
+        assert call[call.index("--lifecycle-action-token") + 1] == TOKEN
+        assert call[call.index("--auto-scaling-group-name") + 1] == "rf-dev-asg"
+        assert call[call.index("--lifecycle-hook-name") + 1] == "rf-dev-term"
+        assert call[call.index("--region") + 1] == "eu-west-1"
+    assert complete[complete.index("--lifecycle-action-result") + 1] == "CONTINUE"
+    assert "--all-runners" in run.instance.find("gitlab-runner", "unregister")[0]
+    assert "running jobs: 3" in run.output  # the sum over every running series of the runner
+
+
+def test_aborted_jobs_past_the_kill_grace_get_sigkill(tmp_path: Path, imds: FakeImds) -> None:
+    (scenario,) = [s for s in SCENARIOS if s.name == "aborted jobs outlive the kill grace"]
+    run = script_run(tmp_path, imds, scenario)
+    calls = run.instance.names()
+    kill = run.instance.index("systemctl", "kill", "--kill-who=main", "--signal=SIGKILL")
+    assert kill < run.instance.index("gitlab-runner", "unregister"), calls

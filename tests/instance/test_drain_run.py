@@ -1,4 +1,7 @@
-"""The drain document's shell, as SSM would run it, and the spot watch, on a pretend instance."""
+"""The drain document's shell, as SSM would run it, and the spot watch, on a pretend instance.
+
+The drain's steps over time (heartbeats, budget, spot, failed calls) are the scenario table's
+(tests/drain); these are the edges: idempotence, leftovers, a completion that keeps failing."""
 
 from __future__ import annotations
 
@@ -27,9 +30,10 @@ def _drain(instance: Instance, heartbeat: str = "1", max_drain: str = "30", **en
         "LifecycleActionToken": ACTION_TOKEN,
         "HeartbeatSeconds": heartbeat,
         "MaxDrainSeconds": max_drain,
+        "HeartbeatTimeoutSeconds": "30",
     }
     script = substitute_parameters(document, values)
-    defaults = {"RUNNERFLEET_DRAIN_POLL_SECONDS": "0.2", "RUNNERFLEET_RETRY_SECONDS": "0"}
+    defaults = {"RUNNERFLEET_DRAIN_POLL_SECONDS": "1", "RUNNERFLEET_RETRY_SECONDS": "0"}
     # SSM may start runCommand with /bin/sh: run it that way
     result = instance.run(script, interpreter="sh", **{**defaults, **env})
     out = f"exit {result.returncode}\n{result.stdout}{result.stderr}"
@@ -46,47 +50,12 @@ def booted(instance: Instance, settings_for: Settings) -> Instance:
     return instance
 
 
-def test_long_drain_heartbeats_then_unregisters_then_continues(booted: Instance) -> None:
-    out = _drain(booted, STUB_STOP_SECONDS="4")
-    assert out.startswith("exit 0"), out
-    stop = booted.index("systemctl", "stop", "gitlab-runner")
-    stopped = booted.index("systemctl-stop-done")
-    beats = [
-        i
-        for i, c in enumerate(booted.calls())
-        if c[:3] == ["aws", "autoscaling", "record-lifecycle-action-heartbeat"]
-    ]
-    unregister = booted.index("gitlab-runner", "unregister")
-    (complete,) = booted.find("aws", "autoscaling", "complete-lifecycle-action")
-    # at least two heartbeats while jobs run; one may race the end of the stop, none after
-    assert len([b for b in beats if stop < b < stopped]) >= 2, booted.names()
-    assert all(stop < b < unregister for b in beats), booted.names()
-    assert stopped < unregister < booted.index("aws", "autoscaling", "complete-lifecycle-action")
-    assert "--all-runners" in booted.calls()[unregister]
-    assert complete[complete.index("--lifecycle-action-result") + 1] == "CONTINUE"
-    assert complete[complete.index("--lifecycle-action-token") + 1] == ACTION_TOKEN
-    assert complete[complete.index("--auto-scaling-group-name") + 1] == "rf-dev-asg"
-    assert complete[complete.index("--region") + 1] == "eu-west-1"
-    assert all(ok for _, _, ok in booted.imds.requests)
-    assert "running jobs: 3" in out  # sum over every running series of gitlab_runner_jobs
-
-
 def test_drain_of_one_action_runs_once(booted: Instance) -> None:
     assert _drain(booted).startswith("exit 0")
     out = _drain(booted)
     assert out.startswith("exit 0") and "already drained" in out
     assert booted.count("aws", "autoscaling", "complete-lifecycle-action") == 1
-    assert booted.count("systemctl", "stop", "gitlab-runner") == 1
-
-
-def test_max_drain_time_aborts_jobs_then_completes(booted: Instance) -> None:
-    out = _drain(booted, max_drain="1", STUB_STOP_SECONDS="30")
-    assert out.startswith("exit 0"), out
-    assert booted.index(
-        "systemctl", "kill", "--kill-who=main", "--signal=SIGTERM", "gitlab-runner"
-    ) < booted.index("gitlab-runner", "unregister")
-    assert booted.count("aws", "autoscaling", "complete-lifecycle-action") == 1
-    assert "maximum drain time reached" in out
+    assert booted.count("systemctl", "stop", "--no-block", "gitlab-runner") == 1
 
 
 def test_leftover_managers_are_reported_for_prune(booted: Instance) -> None:

@@ -12,8 +12,8 @@ from runnerfleet.aws.drain_metrics import CloudWatchCounter
 from runnerfleet.aws.lifecycle import LifecycleActions
 from runnerfleet.aws.lifecycle_ssm import ActionRecord, ActionRecords, DrainCommands
 from runnerfleet.drain import DrainLimits
-from runnerfleet.handlers.drain_support import Clock, RetryLater
-from runnerfleet.handlers.lifecycle import DrainConfig, DrainDeps, handle_terminate
+from runnerfleet.handlers.lifecycle import config_from_env
+from runnerfleet.ops.drain import Clock, DrainConfig, DrainDeps, RetryLater, handle_terminate
 from tests.ops.events import load_event
 from tests.ops.stubs import ANY, FakeClock, client, metric, stubbed
 
@@ -53,7 +53,8 @@ def send_params() -> dict[str, Any]:
             "AutoScalingGroupName": ["my-asg"],
             "LifecycleHookName": ["my-lifecycle-hook"],
             "LifecycleActionToken": [TOKEN],
-            "HeartbeatSeconds": ["300"],
+            "HeartbeatSeconds": ["200"],
+            "HeartbeatTimeoutSeconds": ["600"],
             "MaxDrainSeconds": ["7200"],
         },
         "CloudWatchOutputConfig": {
@@ -126,7 +127,7 @@ def test_ssm_unreachable_is_reported_then_abandoned_after_the_timeout(
         s.add_response("put_parameter", {"Version": 1}, put(False))
         s.add_client_error("send_command", "InvalidInstanceId", expected_params=send_params())
         c.add_response("put_metric_data", {}, metric("DrainUnreachable"))
-        for _ in range(3):
+        for _ in range(2):  # again at each poll (5 s) until the 15 s give-up timeout
             s.add_client_error("send_command", "InvalidInstanceId")
         a.add_response(
             "complete_lifecycle_action",
@@ -185,7 +186,7 @@ def test_other_groups_launch_events_and_bad_events() -> None:
 
 
 def test_config_from_env() -> None:
-    cfg = DrainConfig.from_env(
+    cfg = config_from_env(
         {
             "RUNNERFLEET_FLEET": "dev",
             "RUNNERFLEET_DRAIN_DOCUMENT": "d",
@@ -194,7 +195,7 @@ def test_config_from_env() -> None:
     )
     assert cfg.limits.heartbeat_timeout_s == 300 and cfg.limits.give_up_after_s == 120
     with pytest.raises(KeyError, match="RUNNERFLEET_DRAIN_DOCUMENT"):
-        DrainConfig.from_env({"RUNNERFLEET_FLEET": "dev"})
+        config_from_env({"RUNNERFLEET_FLEET": "dev"})
 
 
 def test_handler_module_keeps_lambda_dependencies_pure() -> None:

@@ -11,12 +11,18 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from runnerfleet.errors import AwsError
+from runnerfleet.scaling.lifecycle import (
+    ABANDON,
+    CONTINUE,
+    DEFAULT_HEARTBEAT_TIMEOUT_S,
+    LIFECYCLE_RESULTS,
+    SPOT_NOTICE_S,
+    global_timeout_s,
+    heartbeat_timeout_problem,
+)
 from runnerfleet.scaling.types import LifecycleState
 
-CONTINUE = "CONTINUE"
-ABANDON = "ABANDON"
-SPOT_NOTICE_S = 120.0  # "two minutes before Amazon EC2 stops or terminates" [EC2UG]
-MAX_GLOBAL_TIMEOUT_S = 172_800.0  # 48 h or 100 x HeartbeatTimeout, whichever is smaller [BC-AS]
+__all__ = ["ABANDON", "CONTINUE", "SPOT_NOTICE_S"]  # re-exported: the model's callers use them
 
 
 S = LifecycleState
@@ -52,22 +58,21 @@ def validation_error(message: str, hint: str | None = None) -> FleetModelError:
 class HookConfig:
     """One lifecycle hook. API defaults: 3600 s heartbeat timeout, ABANDON [BC-AS]."""
 
-    heartbeat_timeout_s: float = 3600.0
+    heartbeat_timeout_s: float = DEFAULT_HEARTBEAT_TIMEOUT_S
     default_result: str = ABANDON
 
     def __post_init__(self) -> None:
-        if not 30 <= self.heartbeat_timeout_s <= 7200:
-            raise validation_error(
-                f"HeartbeatTimeout {self.heartbeat_timeout_s:g} is outside 30..7200 seconds"
-            )
-        if self.default_result not in (CONTINUE, ABANDON):
+        problem = heartbeat_timeout_problem(self.heartbeat_timeout_s)
+        if problem is not None:
+            raise validation_error(problem)
+        if self.default_result not in LIFECYCLE_RESULTS:
             raise validation_error(
                 f"DefaultResult must be CONTINUE or ABANDON, not {self.default_result!r}"
             )
 
     @property
     def global_timeout_s(self) -> float:
-        return min(MAX_GLOBAL_TIMEOUT_S, 100 * self.heartbeat_timeout_s)
+        return global_timeout_s(self.heartbeat_timeout_s)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ PACKAGE_PARTS = (
     "errors.py",
     "py.typed",
     "handlers",
+    "ops",
     "scaling",
     "drain",
     "gitlab",

@@ -13,6 +13,7 @@ benchmark run all of it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from runnerfleet.drain.types import (
@@ -45,24 +46,36 @@ def drain_step(state: DrainState, seen: Observation, limits: DrainLimits) -> Dra
 
 def record(state: DrainState, action: DrainAction, now: float, ok: bool = True) -> DrainState:
     """``state`` once ``action`` was carried out at ``now`` (``ok``: it worked)."""
-    if action is A.SEND:
-        return replace(state, sent_at=now)
-    if action is A.STOP_RUNNER:
-        return replace(state, stopped_at=now)
-    if action is A.ABORT_JOBS:
-        return replace(state, aborted_at=now)
-    if action is A.HEARTBEAT:
-        return replace(
-            state, heartbeat_tried_at=now, heartbeat_ok_at=now if ok else state.heartbeat_ok_at
-        )
-    if action is A.UNREGISTER:
-        tries = state.unregister_tries + 1
-        return replace(state, unregister_tries=tries, unregistered=ok, last_try_at=now)
-    if action in (A.CONTINUE, A.ABANDON):
-        result = (CONTINUE if action is A.CONTINUE else ABANDON) if ok else None
-        tries = state.complete_tries + 1
-        return replace(state, complete_tries=tries, result=result, last_try_at=now)
-    return state
+    change = _RECORDS.get(action)
+    return state if change is None else change(state, now, ok)
+
+
+def _completed(result: str) -> Callable[[DrainState, float, bool], DrainState]:
+    def change(s: DrainState, now: float, ok: bool) -> DrainState:
+        tries = s.complete_tries + 1
+        return replace(s, complete_tries=tries, result=result if ok else None, last_try_at=now)
+
+    return change
+
+
+def _unregistered(s: DrainState, now: float, ok: bool) -> DrainState:
+    tries = s.unregister_tries + 1
+    return replace(s, unregister_tries=tries, unregistered=ok, last_try_at=now)
+
+
+def _heartbeat(s: DrainState, now: float, ok: bool) -> DrainState:
+    return replace(s, heartbeat_tried_at=now, heartbeat_ok_at=now if ok else s.heartbeat_ok_at)
+
+
+_RECORDS: dict[DrainAction, Callable[[DrainState, float, bool], DrainState]] = {
+    A.SEND: lambda s, now, _ok: replace(s, sent_at=now),
+    A.STOP_RUNNER: lambda s, now, _ok: replace(s, stopped_at=now),
+    A.ABORT_JOBS: lambda s, now, _ok: replace(s, aborted_at=now),
+    A.HEARTBEAT: _heartbeat,
+    A.UNREGISTER: _unregistered,
+    A.CONTINUE: _completed(CONTINUE),
+    A.ABANDON: _completed(ABANDON),
+}
 
 
 # ----- delivery (the Lambda's part) ------------------------------------------------------------
@@ -144,9 +157,7 @@ def _heartbeat_due(state: DrainState, limits: DrainLimits) -> float:
 
 def _action_expires_at(state: DrainState, limits: DrainLimits) -> float:
     last_ok = state.heartbeat_ok_at if state.heartbeat_ok_at is not None else state.started_at
-    return min(
-        last_ok + limits.heartbeat_timeout_s, state.started_at + limits.global_timeout_s
-    )
+    return min(last_ok + limits.heartbeat_timeout_s, state.started_at + limits.global_timeout_s)
 
 
 def _next_look(state: DrainState, seen: Observation, limits: DrainLimits) -> float:
@@ -180,7 +191,9 @@ def _finish(
             f"CompleteLifecycleAction failed {ATTEMPTS} times: the hook ends at its timeout",
             failure=True,
         )
-    return DrainDecision(A.DONE, f"{why}: the instance waits for its reclaim{lost}", failure=bool(lost))
+    return DrainDecision(
+        A.DONE, f"{why}: the instance waits for its reclaim{lost}", failure=bool(lost)
+    )
 
 
 def _after_pause(

@@ -1,4 +1,4 @@
-"""What the drain and spot handlers share: ports, loud failure reporting, environment parsing.
+"""What the drain and spot handlers share: their AWS adapters and environment parsing.
 
 Handlers are packaged for Lambda with pure-python dependencies only: nothing here (or in what it
 imports) may pull in pydantic or runnerfleet.envfile.
@@ -6,48 +6,12 @@ imports) may pull in pydantic or runnerfleet.envfile.
 
 from __future__ import annotations
 
-import json
-import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from runnerfleet.aws.lifecycle_ssm import ActionRecord, Claim
-from runnerfleet.drain import CommandStatus
-
-log = logging.getLogger("runnerfleet.drain")
-log.setLevel(logging.INFO)
-
-
-class Records(Protocol):
-    def claim(self, token: str, instance_id: str, *, now: float, lease_s: float) -> Claim: ...
-    def save(self, record: ActionRecord) -> None: ...
-
-
-class Commands(Protocol):
-    def send(
-        self, instance_id: str, document: str, parameters: Mapping[str, str], comment: str
-    ) -> str: ...
-    def status(self, command_id: str, instance_id: str) -> tuple[CommandStatus, str]: ...
-
-
-class Actions(Protocol):
-    def complete(self, group: str, hook: str, token: str, result: str) -> bool: ...
-
-
-class Counter(Protocol):
-    def count(self, name: str, value: float = 1.0) -> None: ...
-
-
-@dataclass
-class Clock:
-    now: Callable[[], float]
-    sleep: Callable[[float], None]
-
-
-class RetryLater(Exception):
-    """Raised to make Lambda retry the event: the work is unfinished and the record resumes it."""
+from runnerfleet.ops.drain import Clock, Commands, Counter, Records
 
 
 @dataclass(frozen=True)
@@ -85,12 +49,6 @@ def aws_drain_adapters(env: Mapping[str, str], fleet: str) -> AwsDrainAdapters:
         metrics=CloudWatchCounter(clients.client("cloudwatch"), namespace, fleet),
         clock=Clock(now=time.time, sleep=time.sleep),
     )
-
-
-def report(event: str, *, failure: bool = False, **fields: Any) -> None:
-    """One JSON log line; failures at ERROR so that log filters and alarms catch them."""
-    line = json.dumps({"event": event, **fields}, sort_keys=True, default=str)
-    (log.error if failure else log.info)(line)
 
 
 def env_float(env: Mapping[str, str], name: str, default: float) -> float:

@@ -44,16 +44,8 @@ from runnerfleet.drain import (
     parse_spot_event,
     plan_spot_response,
 )
-from runnerfleet.handlers.drain_support import (
-    Clock,
-    Commands,
-    Counter,
-    Records,
-    aws_drain_adapters,
-    deadline_of,
-    report,
-    require,
-)
+from runnerfleet.handlers.drain_support import aws_drain_adapters, deadline_of, require
+from runnerfleet.ops.drain import Clock, Commands, Counter, Records, report
 
 FALLBACK_DOCUMENT = "AWS-RunShellScript"
 # Stop taking jobs now (the unit's SIGQUIT drop-in lets running jobs go on), then list them.

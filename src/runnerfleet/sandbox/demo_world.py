@@ -1,7 +1,7 @@
 """The demo's moving parts, wired the way production wires them, on 127.0.0.0/8.
 
 Production adapters run unchanged here: the autoscaler's ``evaluate`` with its Auto Scaling
-adapter, the GitLab registration code, the lifecycle handler's ``handle_terminate`` with its
+adapter, the GitLab registration code, the lifecycle use case ``handle_terminate`` with its
 SSM dedupe records (in the emulator). What the emulator cannot do is played by the fleet
 model (group lifecycle) and the instance host (what the bootstrap and the drain document do
 on an instance).
@@ -27,12 +27,11 @@ from runnerfleet.errors import SandboxError
 from runnerfleet.gitlab.apply import Registrar, apply_registration_plan, gather_existing
 from runnerfleet.gitlab.registry import desired_from_spec, plan_registrations
 from runnerfleet.gitlab.scrape import ScrapeSettings
-from runnerfleet.handlers.drain_support import Clock
-from runnerfleet.handlers.lifecycle import DrainConfig, DrainDeps, handle_terminate
 from runnerfleet.ops.autoscale import EvaluationConfig, HttpRunners, evaluate
 from runnerfleet.ops.autoscale_env import pending_from_scaling
 from runnerfleet.ops.registrations import registrar_for
 from runnerfleet.ops.target import GitLabAccess, Target
+from runnerfleet.ops.drain import Clock, DrainConfig, DrainDeps, handle_terminate
 from runnerfleet.sandbox import emulator
 from runnerfleet.sandbox import state as sandbox_state
 from runnerfleet.sandbox.clock import SimClock
