@@ -29,9 +29,9 @@ from runnerfleet.gitlab.registry import desired_from_spec, plan_registrations
 from runnerfleet.gitlab.scrape import ScrapeSettings
 from runnerfleet.ops.autoscale import EvaluationConfig, HttpRunners, evaluate
 from runnerfleet.ops.autoscale_env import pending_from_scaling
+from runnerfleet.ops.drain import Clock, DrainConfig, DrainDeps, handle_terminate
 from runnerfleet.ops.registrations import registrar_for
 from runnerfleet.ops.target import GitLabAccess, Target
-from runnerfleet.ops.drain import Clock, DrainConfig, DrainDeps, handle_terminate
 from runnerfleet.sandbox import emulator
 from runnerfleet.sandbox import state as sandbox_state
 from runnerfleet.sandbox.clock import SimClock
