@@ -108,7 +108,7 @@ def test_every_limit_reported_at_once() -> None:
         "client_cidr",
     ):
         assert f"access.yaml: {key}:" in joined
-    assert all("(fix: " in p for p in problems)
+    assert all("; fix: " in p for p in problems)
 
 
 def test_shape_errors_name_key_path_and_fix() -> None:
@@ -130,12 +130,30 @@ def test_route_overlapping_client_block() -> None:
 
 
 def test_unreadable_and_bad_yaml(tmp_path: Path) -> None:
-    with pytest.raises(SpecError, match="cannot read"):
+    with pytest.raises(SpecError, match="no such file"):
         load_access(tmp_path / "missing.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("access: [unclosed")
     with pytest.raises(SpecError, match="not valid YAML"):
         load_access(bad)
+
+
+def test_access_file_problems_name_their_line(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text("utf-8")
+    path = tmp_path / "access.yaml"
+    path.write_text(text.replace("session_timeout_hours: 12", "session_timeout_hours: 9"))
+    with pytest.raises(SpecError) as info:
+        load_access(path)
+    line = 1 + text.splitlines().index("  session_timeout_hours: 12")
+    assert info.value.problems[0].startswith(f"{path}:{line}: session_timeout_hours: ")
+    assert "; fix: " in info.value.problems[0]
+
+
+def test_access_file_duplicate_keys_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "access.yaml"
+    path.write_text(EXAMPLE.read_text("utf-8") + "port: 443\nport: 1194\n")
+    with pytest.raises(SpecError, match="duplicate key"):
+        load_access(path)
 
 
 def test_arns_are_checked() -> None:

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from runnerfleet.envfile.models import TOKEN_PATTERN
+from runnerfleet.tokenscreen import TOKEN_PATTERN
 from runnerfleet.stack.template import render, synthesize
 from tests.conftest import REPO
 from tests.stack.helpers import EXAMPLE_NAMES, example, full_variant

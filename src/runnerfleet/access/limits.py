@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from runnerfleet.access.spec import (
@@ -27,6 +27,7 @@ from runnerfleet.access.spec import (
     AuthRule,
     Finding,
 )
+from runnerfleet.envfile.yamlsource import KeyPath, read_yaml
 from runnerfleet.errors import SpecError
 
 ACM_ARN_RE = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+$")
@@ -313,45 +314,62 @@ def _check_names(spec: AccessSpec) -> list[Finding]:
 
 def load_access(path: Path) -> AccessSpec:
     """Read and validate an access file (or the ``access:`` key of an environment file)."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SpecError(
-            f"cannot read {path}: {exc.strerror}", hint="check the path and permissions"
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise SpecError(
-            f"{path} is not valid YAML: {exc}", hint="fix the YAML syntax at the line shown"
-        ) from exc
-    return parse_access(raw, source=path)
+    doc = read_yaml(path)  # the guarded loader: aliases, depth, duplicate keys, encoding
+    return parse_access(doc.data, source=path, lines=doc.lines)
 
 
-def parse_access(raw: Any, *, source: Path | None = None) -> AccessSpec:
-    where = source or "<access>"
+def parse_access(
+    raw: Any, *, source: Path | None = None, lines: Mapping[KeyPath, int] | None = None
+) -> AccessSpec:
+    """Validate the access configuration; ``lines`` (key path -> line) locates each problem."""
+    prefix: KeyPath = ()
     if isinstance(raw, dict) and "access" in raw:
-        raw = raw["access"]
+        raw, prefix = raw["access"], ("access",)
+    locator = _Locator(source, lines or {}, prefix)
     if not isinstance(raw, dict):
         raise SpecError(
-            f"{where}: the access configuration must be a mapping",
-            hint="see examples/access/access.yaml for the layout",
+            f"{locator.source}: cannot load it",
+            problems=[Finding("access", "must be a mapping", _LAYOUT).render(locator.where("."))],
         )
     try:
         spec = AccessSpec.model_validate({**raw, "source": source})
     except ValidationError as exc:
-        problems = [f.render(where) for f in _pydantic_findings(exc)]
-        raise SpecError(
-            f"{where}: {len(problems)} problem(s) in the access configuration",
-            problems=problems,
-            hint="fix each key listed above",
-        ) from exc
-    findings = check_limits(spec)
-    if findings:
-        raise SpecError(
-            f"{where}: {len(findings)} problem(s) in the access configuration",
-            problems=[f.render(where) for f in findings],
-            hint="fix each key listed above",
-        )
+        _refuse(locator, _pydantic_findings(exc))
+    _refuse(locator, check_limits(spec))
     return spec
+
+
+_LAYOUT = "see examples/access/access.yaml for the layout"
+
+
+@dataclass(frozen=True)
+class _Locator:
+    """``file:line`` of a finding's key path, from the line index of the file."""
+
+    source: Path | None
+    lines: Mapping[KeyPath, int]
+    prefix: KeyPath
+
+    def where(self, path: str) -> str:
+        parts = tuple(int(p[1:-1]) if p.startswith("[") else p for p in _PARTS.findall(path))
+        key = (*self.prefix, *parts)
+        for depth in range(len(key), -1, -1):
+            if key[:depth] in self.lines:
+                return f"{self.source}:{self.lines[key[:depth]]}"
+        return str(self.source or "<access>")
+
+
+_PARTS = re.compile(r"\[\d+\]|[^.\[\]]+")
+
+
+def _refuse(locator: _Locator, findings: Sequence[Finding]) -> None:
+    if findings:
+        problems = [f.render(locator.where(f.path)) for f in findings]
+        raise SpecError(
+            f"{locator.source or '<access>'}: {len(problems)} problem(s) in the access "
+            "configuration",
+            problems=problems,
+        )
 
 
 def _pydantic_findings(exc: ValidationError) -> list[Finding]:

@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from runnerfleet.envfile.errorfmt import problem_line
+
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
@@ -115,6 +117,6 @@ class Finding:
     message: str
     fix: str
 
-    def render(self, source: Path | str | None = None) -> str:
-        where = f"{source}: " if source else ""
-        return f"{where}{self.path}: {self.message} (fix: {self.fix})"
+    def render(self, where: Path | str | None = None) -> str:
+        """``FILE[:LINE]: key.path: problem; fix: ...``, the format of every input problem."""
+        return problem_line(str(where or "<access>"), self.path, self.message, self.fix)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from runnerfleet.envfile.models import TOKEN_PATTERN
+from runnerfleet.tokenscreen import secret_kind
 
 MASK = "****"
 SECRET_NAME = re.compile(r"(token|secret|password|passphrase|credential|private)", re.IGNORECASE)
@@ -62,7 +62,7 @@ def is_secret(key: str, value: str | None, no_echo: bool) -> bool:
         return True
     if value is None:
         return False
-    if TOKEN_PATTERN.search(value):
+    if secret_kind(value):
         return True
     return _opaque(value)
 

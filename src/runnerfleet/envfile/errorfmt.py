@@ -1,15 +1,28 @@
-"""Turning pydantic's validation errors into lines a user can act on: file:line, key, fix."""
+"""Every problem in an input file as one line a user can act on.
+
+The format, for validation errors and file-level errors alike::
+
+    FILE:LINE: KEY.PATH: PROBLEM; fix: WHAT TO DO
+
+File-level problems (syntax, encoding, a missing parent, a cycle) carry ``(file)`` as the key.
+Values that look like secrets are never echoed (``runnerfleet.tokenscreen``).
+"""
 
 from __future__ import annotations
 
 import difflib
 import types
 import typing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from runnerfleet.envfile.yamlsource import KeyPath, YamlDocument
+from runnerfleet.tokenscreen import redact, secret_kind
+
+if TYPE_CHECKING:
+    from runnerfleet.envfile.yamlsource import KeyPath, YamlDocument
+
+FILE_KEY = "(file)"
 
 _FIXES = {
     "missing": "add this key",
@@ -17,6 +30,7 @@ _FIXES = {
     "int_parsing": "use a whole number",
     "int_from_float": "use a whole number",
     "float_parsing": "use a number",
+    "float_type": "use a number",
     "bool_type": "use true or false",
     "bool_parsing": "use true or false",
     "string_type": "use a text value (quote it)",
@@ -31,40 +45,70 @@ _FIXES = {
 }
 
 
-def describe_validation_errors(
-    exc: ValidationError, chain: list[YamlDocument], merged: dict[str, Any]
-) -> list[str]:
-    from runnerfleet.envfile.models import FleetSpec
+GENERIC_FIX = "see this key in docs/environment-files.md, or `runnerfleet schema`"
+SSM_REFERENCE_FIX = (
+    "store it in SSM (`runnerfleet runners create` does this for runner tokens) and "
+    "reference it as `{ssm_parameter: /path}`"
+)
+FIX_SEPARATOR = "; fix: "
 
+
+def problem_line(where: str, key: str, problem: str, fix: str) -> str:
+    """One problem in the one format; anything shaped like a secret is replaced."""
+    return redact(f"{where}: {key}: {problem}{FIX_SEPARATOR}{fix}")
+
+
+def describe_validation_errors(
+    exc: ValidationError,
+    chain: list[YamlDocument],
+    merged: dict[str, Any],
+    root: type[BaseModel] | None = None,
+) -> list[str]:
+    """Every pydantic error as a problem line, located in the file that set the key."""
+    if root is None:
+        from runnerfleet.envfile.models import FleetSpec
+
+        root = FleetSpec
     problems = []
     for error in exc.errors():
         loc: KeyPath = tuple(p for p in error["loc"] if isinstance(p, str | int))
-        message = _message(error, loc, FleetSpec)
-        problems.append(f"{locate(loc, chain, merged)}: {dotted(loc)}: {message}")
+        problem, fix = _explain(error, loc, root)
+        problems.append(problem_line(locate(loc, chain, merged), dotted(loc), problem, fix))
     return problems
 
 
-def _message(error: Any, loc: KeyPath, root: type[BaseModel]) -> str:
+def _explain(error: Any, loc: KeyPath, root: type[BaseModel]) -> tuple[str, str]:
+    """(problem, fix) for one pydantic error."""
     kind = error["type"]
     if kind == "extra_forbidden":
         return _unknown_key(loc, root)
+    given = error.get("input")
+    if isinstance(given, bool) and kind in ("int_type", "float_type"):
+        return f"{str(given).lower()} is a yes/no value, not a number", _FIXES[kind]
+    if isinstance(given, str) and secret_kind(given):
+        return f"this looks like a {secret_kind(given)} (not shown)", SSM_REFERENCE_FIX
     text = str(error["msg"]).removeprefix("Value error, ")
     if kind == "value_error":
-        return text
-    fix = _FIXES.get(kind)
+        problem, _, fix = text.partition(FIX_SEPARATOR)
+        return problem, fix or GENERIC_FIX
     if kind == "string_pattern_mismatch":
-        text = f"{error['input']!r} is not in the expected format"
-    return f"{text}; fix: {fix}" if fix else text
+        text = f"{_shown(given)} is not in the expected format"
+    return text, _FIXES.get(kind, GENERIC_FIX)
 
 
-def _unknown_key(loc: KeyPath, root: type[BaseModel]) -> str:
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _unknown_key(loc: KeyPath, root: type[BaseModel]) -> tuple[str, str]:
     allowed = allowed_keys(loc[:-1], root)
     key = str(loc[-1])
     close = difflib.get_close_matches(key, allowed, n=1)
     if close:
-        return f"unknown key {key!r}; fix: did you mean {close[0]!r}?"
+        return f"unknown key {_shown(key)}", f"did you mean {close[0]!r}?"
     listed = ", ".join(sorted(allowed)) if allowed else "none"
-    return f"unknown key {key!r}; fix: remove it (allowed here: {listed})"
+    return f"unknown key {_shown(key)}", f"remove it (allowed here: {listed})"
 
 
 def allowed_keys(parent: KeyPath, root: type[BaseModel]) -> list[str]:

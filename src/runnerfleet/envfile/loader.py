@@ -14,14 +14,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
-from runnerfleet.envfile.errorfmt import describe_validation_errors, dotted, locate
-from runnerfleet.envfile.models import TOKEN_PATTERN, FleetSpec
+from runnerfleet.envfile.errorfmt import (
+    SSM_REFERENCE_FIX,
+    describe_validation_errors,
+    dotted,
+    locate,
+    problem_line,
+)
+from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.envfile.yamlsource import KeyPath, YamlDocument, read_yaml
 from runnerfleet.errors import SpecError
+from runnerfleet.tokenscreen import secret_kind
 
 MAX_EXTENDS_DEPTH = 10
 
@@ -55,7 +62,7 @@ def load_environments(paths: Sequence[str | Path]) -> list[FleetSpec]:
         try:
             specs.append(load_environment(path))
         except SpecError as exc:
-            problems.extend(exc.problems or [exc.message])
+            problems.extend(exc.problems or [str(exc)])
     if problems:
         raise SpecError(f"{len(problems)} problem(s) in the environment files", problems=problems)
     return specs
@@ -63,24 +70,29 @@ def load_environments(paths: Sequence[str | Path]) -> list[FleetSpec]:
 
 def _read_chain(path: Path) -> list[YamlDocument]:
     """The file, then its parent, grandparent...; a cycle or a missing parent is an error."""
-    chain: list[YamlDocument] = []
-    seen: list[Path] = []
-    current: Path | None = path
-    while current is not None:
-        resolved = current.resolve()
-        if resolved in seen:
-            cycle = " -> ".join(str(p) for p in [*seen, resolved])
-            raise SpecError(
-                f"{path}: extends forms a cycle: {cycle}",
-                hint="make the base file stop extending its children",
-            )
+    chain = [read_yaml(path)]
+    seen = [path.resolve()]
+    while (parent := _parent_of(chain[-1])) is not None:
+        if parent in seen:
+            cycle = " -> ".join(str(p) for p in [*seen, parent])
+            _extends_problem(chain[-1], f"extends forms a cycle: {cycle}",
+                             "make the base file stop extending its children")  # fmt: skip
         if len(seen) >= MAX_EXTENDS_DEPTH:
-            raise SpecError(f"{path}: extends is nested more than {MAX_EXTENDS_DEPTH} deep")
-        seen.append(resolved)
-        doc = read_yaml(current)
-        chain.append(doc)
-        current = _parent_of(doc)
+            _extends_problem(chain[-1], f"extends is nested more than {MAX_EXTENDS_DEPTH} deep",
+                             "merge some of the base files into one")  # fmt: skip
+        if not parent.is_file():
+            _extends_problem(chain[-1], f"the parent file {parent} does not exist or is not a file",
+                             "check the path; it is relative to this file")  # fmt: skip
+        seen.append(parent)
+        chain.append(read_yaml(parent))
     return chain
+
+
+def _extends_problem(doc: YamlDocument, problem: str, fix: str) -> NoReturn:
+    where = f"{doc.path}:{doc.lines.get(('extends',), 1)}"
+    raise SpecError(
+        f"{doc.path}: cannot load it", problems=[problem_line(where, "extends", problem, fix)]
+    )
 
 
 def _parent_of(doc: YamlDocument) -> Path | None:
@@ -88,10 +100,8 @@ def _parent_of(doc: YamlDocument) -> Path | None:
     if parent is None:
         return None
     if not isinstance(parent, str) or not parent.strip():
-        raise SpecError(
-            f"{doc.path}: line {doc.lines.get(('extends',), '?')}: extends must be a file path",
-            hint="write `extends: base.yaml` (relative to this file)",
-        )
+        _extends_problem(doc, "extends must be a file path",
+                         "write `extends: base.yaml` (relative to this file)")  # fmt: skip
     return (doc.path.parent / parent).resolve()
 
 
@@ -132,13 +142,11 @@ def _name(item: Any, index: int) -> Any:
 
 def _secret_problems(data: Any, chain: list[YamlDocument]) -> Iterator[str]:
     for key_path, value in _walk_strings(data, ()):
-        if TOKEN_PATTERN.search(value):
+        kind = secret_kind(value)
+        if kind is not None:
+            problem = f"this looks like a {kind} (not shown); secrets never go in this file"
             where = locate(key_path, chain, data)
-            yield (
-                f"{where}: {dotted(key_path)}: this looks like a GitLab token. Tokens never go "
-                "in an environment file; fix: store it in SSM (`runnerfleet runners create` "
-                "does this) and reference it as `token: {ssm_parameter: /path}`"
-            )
+            yield problem_line(where, dotted(key_path), problem, SSM_REFERENCE_FIX)
 
 
 def _walk_strings(data: Any, path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
@@ -164,11 +172,13 @@ def _capacity_problems(
     low, high, desired = (capacity.get(k) for k in ("min", "max", "desired"))
     where = locate(("capacity",), chain, merged)
     if isinstance(low, int) and isinstance(high, int) and low > high:
-        yield f"{where}: capacity: min ({low}) is greater than max ({high})"
+        yield problem_line(where, "capacity", f"min ({low}) is greater than max ({high})",
+                           "lower min or raise max")  # fmt: skip
     if (
         isinstance(low, int)
         and isinstance(high, int)
         and isinstance(desired, int)
         and not (low <= desired <= high)
     ):
-        yield f"{where}: capacity: desired ({desired}) is outside [min, max]"
+        yield problem_line(where, "capacity", f"desired ({desired}) is outside [min, max]",
+                           "set desired between min and max, or leave it out")  # fmt: skip

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import Field, StrictInt, ValidationError
 
-from runnerfleet.envfile.errorfmt import dotted
+from runnerfleet.envfile.errorfmt import describe_validation_errors
 from runnerfleet.envfile.models import FleetSpec, Strict
 from runnerfleet.envfile.yamlsource import read_yaml
 from runnerfleet.errors import SpecError
@@ -29,13 +29,13 @@ class PolicyRules(Strict):
     allowed_instance_types: tuple[str, ...] | None = Field(
         None, description="fnmatch patterns, e.g. 't3.*'; unset allows any type."
     )
-    max_fleet_size: int | None = Field(None, ge=0)
+    max_fleet_size: StrictInt | None = Field(None, ge=0)
     required_tags: tuple[str, ...] = ()
     forbid_privileged: bool = False
     forbid_docker_socket: bool = False
     require_encryption: bool = True
     require_checksum: bool = False
-    max_instance_lifetime_s: int | None = Field(None, ge=86400)
+    max_instance_lifetime_s: StrictInt | None = Field(None, ge=86400)
 
 
 class OrgPolicy(Strict):
@@ -61,9 +61,5 @@ def load_policy(path: str | Path | None) -> OrgPolicy:
     try:
         return OrgPolicy.model_validate(doc.data)
     except ValidationError as exc:
-        problems = [
-            f"{doc.path}:{doc.lines.get(tuple(e['loc']), '?')}: {dotted(tuple(e['loc']))}: "
-            f"{e['msg']}"
-            for e in exc.errors()
-        ]
+        problems = describe_validation_errors(exc, [doc], doc.data, root=OrgPolicy)
         raise SpecError(f"{path}: the policy file is invalid", problems=problems) from exc

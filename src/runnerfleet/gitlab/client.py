@@ -8,7 +8,6 @@ token: server bodies are scrubbed of anything that looks like one before they ar
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,15 +17,10 @@ import gitlab.exceptions
 import requests
 
 from runnerfleet.errors import GitLabError, SpecError
+from runnerfleet.tokenscreen import redact
 
 DEFAULT_TOKEN_ENV = "GITLAB_TOKEN"  # noqa: S105 - the variable's name, not a token
 TIMEOUT_S = 15.0
-_TOKENISH = re.compile(r"\b(glrt|glpat|glcbt|GR1348941)[-_A-Za-z0-9]{4,}")
-
-
-def redact(text: str) -> str:
-    """Replace anything shaped like a GitLab token with ``[redacted]``."""
-    return _TOKENISH.sub("[redacted]", text)
 
 
 def resolve_access_token(
