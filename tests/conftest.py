@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+import _socket
 import ipaddress
+import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+SHARED = REPO.parent / "shared"  # reference material next to the checkout; absent in a fresh clone
 EXAMPLES = REPO / "examples"
+FIXTURES = REPO / "tests" / "fixtures"
+
+
+def needs_shared(path: Path) -> pytest.MarkDecorator:
+    """Skip, saying why, when shared reference data is not next to the checkout.
+
+    Every behaviour such a test covers is also covered with the project's own fixtures."""
+    return pytest.mark.skipif(not path.exists(), reason=f"shared data not present: {path}")
 
 
 class NonLoopbackConnection(AssertionError):
-    """Raised when test code tries to connect anywhere but loopback."""
+    """Raised when test code tries to reach anywhere but loopback."""
+
+
+# First line of defence: `make test` runs the suite in a network namespace holding only
+# loopback when the machine allows it (tests/netns.py), which also covers subprocesses.
+# Second line, always on: this in-process guard on every way Python code sends to an address.
+IN_LOOPBACK_NAMESPACE = os.environ.get("RUNNERFLEET_NETNS") == "inside"
 
 
 def _check_address(address: Any) -> None:
@@ -35,38 +51,96 @@ def _check_address(address: Any) -> None:
         raise NonLoopbackConnection(f"connection to {host} refused: tests reach 127.0.0.0/8 only")
 
 
-_real_getaddrinfo = socket.getaddrinfo
-
-
-def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+def _check_host(host: Any) -> None:
     if host not in (None, "localhost"):
         _check_address((host.decode() if isinstance(host, bytes) else str(host), 0))
-    return _real_getaddrinfo(host, *args, **kwargs)
 
 
-_real_connect = socket.socket.connect
-_real_connect_ex = socket.socket.connect_ex
+def _guard_resolver(real: Callable[..., Any]) -> Callable[..., Any]:
+    def guarded(host: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_host(host)
+        return real(host, *args, **kwargs)
+
+    return guarded
 
 
-def _guarded_connect(self: socket.socket, address: Any) -> None:
-    _check_address(address)
-    return _real_connect(self, address)
+def _guard_connect(real: Callable[..., Any]) -> Callable[..., Any]:
+    def guarded(self: Any, address: Any) -> Any:
+        _check_address(address)
+        return real(self, address)
+
+    return guarded
 
 
-def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
-    _check_address(address)
-    return _real_connect_ex(self, address)
+def _guard_sendto(real: Callable[..., Any]) -> Callable[..., Any]:
+    def guarded(
+        self: Any, data: Any, *rest: Any
+    ) -> Any:  # (data, address) or (data, flags, address)
+        if rest:
+            _check_address(rest[-1])
+        return real(self, data, *rest)
+
+    return guarded
+
+
+def _guard_sendmsg(real: Callable[..., Any]) -> Callable[..., Any]:
+    def guarded(self: Any, buffers: Any, *rest: Any) -> Any:  # (buffers, ancdata, flags, address)
+        if len(rest) >= 3 and rest[2] is not None:
+            _check_address(rest[2])
+        return real(self, buffers, *rest)
+
+    return guarded
+
+
+_GUARDS = {
+    "connect": _guard_connect,
+    "connect_ex": _guard_connect,
+    "sendto": _guard_sendto,
+    "sendmsg": _guard_sendmsg,
+}
+_RESOLVERS = ("getaddrinfo", "gethostbyname", "gethostbyname_ex")
+_REAL_RAW_SOCKET = _socket.socket
+
+
+class _GuardedRawSocket(_socket.socket):  # type: ignore[misc]
+    """What ``_socket.socket`` becomes, for code that skips the ``socket`` module."""
+
+
+for _name, _guard in _GUARDS.items():
+    setattr(_GuardedRawSocket, _name, _guard(getattr(_REAL_RAW_SOCKET, _name)))
+
+
+def _install_guard() -> Callable[[], None]:
+    """Patch every send path; returns the function that puts the real ones back."""
+    saved = {name: getattr(socket.socket, name) for name in _GUARDS}
+    resolvers = {name: getattr(socket, name) for name in _RESOLVERS}
+    for name, guard in _GUARDS.items():
+        setattr(socket.socket, name, guard(saved[name]))
+    for name, real in resolvers.items():
+        setattr(socket, name, _guard_resolver(real))
+    _socket.socket = _socket.SocketType = _GuardedRawSocket
+
+    def restore() -> None:
+        for name, real in saved.items():
+            setattr(socket.socket, name, real)
+        for name, real in resolvers.items():
+            setattr(socket, name, real)
+        _socket.socket = _socket.SocketType = _REAL_RAW_SOCKET
+
+    return restore
 
 
 @pytest.fixture(autouse=True, scope="session")
 def loopback_only_network() -> Iterator[None]:
-    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
-    socket.getaddrinfo = _guarded_getaddrinfo
+    restore = _install_guard()
     yield
-    socket.getaddrinfo = _real_getaddrinfo
-    socket.socket.connect = _real_connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+    restore()
+
+
+def pytest_report_header() -> str:
+    if IN_LOOPBACK_NAMESPACE:
+        return "network: loopback-only namespace (subprocesses included) + in-process guard"
+    return "network: in-process guard only (no namespace: run through `make test` for one)"
 
 
 @pytest.fixture(autouse=True)

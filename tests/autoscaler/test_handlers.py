@@ -169,6 +169,13 @@ def test_webhook_pending_job_invokes_the_autoscaler_once_per_interval() -> None:
     fake.stubs["lambda"].assert_no_pending_responses()
 
 
+def test_webhook_ignores_deeply_nested_json_instead_of_crashing() -> None:
+    fake = _Fake()
+    event = {**_event(SECRET), "body": "[" * 100_000 + "]" * 100_000}
+    response = wh.handle(event, WH_ENV, fake, now=1.0)  # type: ignore[arg-type]
+    assert response["statusCode"] == 202 and "not a Job Hook" in response["body"]
+
+
 @pytest.mark.parametrize(
     ("status", "kind"), [("success", "Job Hook"), ("running", "Job Hook"), ("pending", "Push Hook")]
 )

@@ -8,22 +8,34 @@ import pytest
 
 from runnerfleet.gitlab.metrics import MetricsParseError, parse_metrics
 from tests.autoscaler.runner_server import render_metrics
-from tests.conftest import SHARED
+from tests.conftest import FIXTURES, SHARED, needs_shared
+
+SHARED_FACTS = SHARED / "reference" / "gitlab-runner-facts.md"
 
 
 def _reference_sample() -> str:
     # the sample page quoted in the shared GitLab Runner facts (concurrent=4, two jobs)
-    text = (SHARED / "reference" / "gitlab-runner-facts.md").read_text("utf-8")
+    text = SHARED_FACTS.read_text("utf-8")
     block = re.search(r"two jobs in different stages.*?```\n(.*?)```", text, re.S)
     assert block is not None
     return block.group(1)
 
 
-def test_reference_sample_two_running_jobs_in_two_series() -> None:
-    metrics = parse_metrics(_reference_sample())
+def _assert_two_running_jobs_in_two_series(text: str) -> None:
+    metrics = parse_metrics(text)
     assert metrics.running_jobs == 2
     assert metrics.concurrent == 4 and metrics.limits == (0,)
     assert metrics.slots == 4  # limit 0 means unlimited
+
+
+@needs_shared(SHARED_FACTS)
+def test_reference_sample_two_running_jobs_in_two_series() -> None:
+    _assert_two_running_jobs_in_two_series(_reference_sample())
+
+
+def test_own_sample_two_running_jobs_in_two_series() -> None:
+    page = (FIXTURES / "metrics" / "one-runner-two-jobs.txt").read_text("utf-8")
+    _assert_two_running_jobs_in_two_series(page)
 
 
 @pytest.mark.parametrize("running", [0, 1, 3, 7, 12])

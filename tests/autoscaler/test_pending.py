@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
 from runnerfleet.gitlab.pending import PendingQuery, count_pending, job_matches
 
@@ -75,3 +76,32 @@ def test_failures_mean_unknown_not_zero_and_never_leak_the_token() -> None:
 
 def test_no_projects_means_empty_queue() -> None:
     assert _count(_query(projects=())) == (0, None)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"message": "jobs"},  # an object instead of a list
+        [{"id": 1, "status": "pending", "tag_list": 5}],
+        [{"id": 1, "status": "pending", "tag_list": [5]}],
+        ["job"],
+        [[{"id": 1}]],
+        "[" * 50_000 + "]" * 50_000,  # nested beyond the parser's recursion limit
+        "not json",
+    ],
+    ids=["object", "tag-int", "tag-list-of-int", "string-job", "nested-list", "deep", "text"],
+)
+def test_unexpected_shapes_mean_queue_unknown(payload: Any) -> None:
+    def odd_gitlab(request: httpx.Request) -> httpx.Response:
+        if isinstance(payload, str):
+            return httpx.Response(200, text=payload, headers={"Content-Type": "application/json"})
+        return httpx.Response(200, json=payload)
+
+    async def run() -> tuple[int | None, str | None]:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(odd_gitlab)) as client:
+            result = await count_pending(_query(), TOKEN, client)
+        return result.count, result.error
+
+    count, error = asyncio.run(run())
+    assert count is None and error
+    assert TOKEN not in error

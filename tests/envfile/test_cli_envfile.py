@@ -66,3 +66,42 @@ def test_missing_file_is_clear(capsys: pytest.CaptureFixture[str]) -> None:
 def test_usage_error_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "--no-such-option"]) == 2
     assert "No such option" in capsys.readouterr().err
+
+
+def test_import_properties_output_is_owner_only(tmp_path: Path) -> None:
+    props = tmp_path / "p.properties"
+    props.write_text("VpcID=vpc-0a1b2c3d\nMinSize=0\n")
+    out = tmp_path / "env.yaml"
+    out.write_text("old")
+    out.chmod(0o644)
+    args = ["import-properties", str(props), "--account-id", "123456789012"]
+    assert main([*args, "--region", "us-east-1", "-o", str(out)]) == 0
+    assert out.stat().st_mode & 0o777 == 0o600 and "vpc-0a1b2c3d" in out.read_text()
+
+
+def test_import_properties_unwritable_output_is_clear(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    props = tmp_path / "p.properties"
+    props.write_text("VpcID=vpc-0a1b2c3d\n")
+    args = ["import-properties", str(props), "--account-id", "123456789012", "--region"]
+    assert main([*args, "us-east-1", "-o", str(tmp_path / "no" / "env.yaml")]) == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_unforeseen_errors_are_one_line_unless_debug(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from runnerfleet.cli import commands_envfile
+
+    def broken(*_: object) -> None:
+        raise KeyError("glpat-abcdefghijklmnopqrst was here")
+
+    monkeypatch.setattr(commands_envfile, "load_environments", broken)
+    assert main(["validate", str(EXAMPLES / "dev.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "unexpected KeyError" in err
+    assert "run again with --debug" in err and "glpat-" not in err
+    with pytest.raises(KeyError):
+        main(["--debug", "validate", str(EXAMPLES / "dev.yaml")])
+    assert main(["validate", str(EXAMPLES / "dev.yaml")]) == 1  # --debug did not stick

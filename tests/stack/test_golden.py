@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from runnerfleet.tokenscreen import TOKEN_PATTERN
 from runnerfleet.stack.template import render, synthesize
+from runnerfleet.tokenscreen import TOKEN_PATTERN
 from tests.conftest import REPO
 from tests.stack.helpers import EXAMPLE_NAMES, example, full_variant
 

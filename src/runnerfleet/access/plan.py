@@ -16,7 +16,7 @@ from typing import Any
 from runnerfleet.access import groups
 from runnerfleet.access.changes import Replacement, replacements
 from runnerfleet.access.metadata import check_metadata, read_metadata_file
-from runnerfleet.access.spec import AccessSpec
+from runnerfleet.access.spec import GROUP_ID_RE, AccessSpec
 from runnerfleet.access.template import CERT_PARAM, render, synthesize
 from runnerfleet.access.xmlsafe import Problem
 from runnerfleet.errors import SpecError
@@ -121,11 +121,21 @@ def parse_instant(at: str | None) -> dt.datetime:
 
 
 def group_pairs(items: list[str]) -> dict[str, str]:
-    """``--group NAME=ID`` options as a mapping."""
-    pairs = {}
+    """``--group NAME=ID`` options as a mapping; every malformed one is reported at once."""
+    pairs, problems = {}, []
     for item in items:
-        name, sep, gid = item.partition("=")
+        name, sep, gid = (part.strip() for part in item.partition("="))
         if not sep or not name or not gid:
-            raise SpecError(f"--group {item!r} is not NAME=ID", hint="e.g. --group 'Ops=9067...'")
-        pairs[name] = gid
+            problems.append(f"--group {item[:80]!r} is not NAME=ID")
+        elif not GROUP_ID_RE.match(gid):
+            problems.append(f"--group {name!r}: {gid[:60]!r} is not an Identity Store group ID")
+        else:
+            pairs[name] = gid
+    if problems:
+        raise SpecError(
+            "invalid --group option(s)",
+            problems=problems,
+            hint="write --group 'Display Name=GROUP-ID', the ID as IAM Identity Center shows it "
+            "(e.g. 90676b0c-0071-70fa-4d1b-0123456789ab)",
+        )
     return pairs

@@ -183,7 +183,8 @@ def check_assertion_cmd(
             spec.saml.portal_metadata if portal else spec.saml.vpn_metadata
         )
     assert metadata is not None
-    rules = rule_views(spec, group_pairs(group)) if spec else []
+    overrides = group_pairs(group)  # checked even when there are no rules to apply them to
+    rules = rule_views(spec, overrides) if spec else []
     raw = _read_input(file)
     report = check_assertion(raw, read_metadata_file(metadata), parse_instant(at), rules)
     _render_report(report)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import typer
@@ -12,12 +11,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from runnerfleet.cli.console import err, out
+from runnerfleet.cli.output import write_output
 from runnerfleet.envfile import load_environments
 from runnerfleet.envfile.guardrails import Finding, check, has_errors
 from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.envfile.policy import load_policy
 from runnerfleet.envfile.properties import import_properties
-from runnerfleet.errors import ExitCode, SpecError
+from runnerfleet.errors import ExitCode
 
 POLICY_OPTION = typer.Option(
     None,
@@ -87,13 +87,12 @@ def import_properties_command(
     """Turn the original sample's properties file into an environment file.
 
     The file is parsed as data and never executed. Tokens are not copied: each becomes a
-    reference to an SSM SecureString parameter, with a warning that says how to store it.
+    reference to an SSM SecureString parameter, with a warning that says how to store it; a
+    secret under any other key (or inside a URL) is refused. The output file is written 0600.
 
     Example: runnerfleet import-properties sample-runner.properties --account-id 123456789012
     --region us-east-1 -o envs/dev.yaml
     """
-    if not properties.is_file():
-        raise SpecError(f"{properties}: no such file", hint="check the path")
     result = import_properties(properties, account_id=account_id, region=region)
     text = "# Imported by `runnerfleet import-properties` from the seed properties file.\n"
     text += yaml.safe_dump(result.environment, sort_keys=False)
@@ -102,8 +101,7 @@ def import_properties_command(
     if output is None:
         out.print(text, markup=False, end="")
         return 0
-    output.write_text(text, encoding="utf-8")
-    os.chmod(output, 0o644)
+    write_output(output, text, private=True)
     err.print(f"wrote {escape(str(output))}; check it with `runnerfleet validate {output}`")
     return 0
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -18,19 +20,59 @@ from runnerfleet.sim.model import BootProfile, SimConfig, SimRun
 from runnerfleet.sim.report import PolicyResult, lower_bound_seconds, peak_running, summarize
 from runnerfleet.sim.trace import Trace, load_trace
 
+
+def finite(minimum: float, *, above: bool = False) -> Callable[[float | None], float | None]:
+    """A typer callback refusing nan, infinities and values below ``minimum`` (or at it)."""
+
+    def check(value: float | None) -> float | None:
+        if value is None:
+            return value
+        low = value <= minimum if above else value < minimum
+        if not math.isfinite(value) or low:
+            bound = f"above {minimum:g}" if above else f"{minimum:g} or more"
+            raise typer.BadParameter(f"{value:g} is not a finite number {bound}")
+        return value
+
+    return check
+
+
+def writable_folder(value: Path | None) -> Path | None:
+    """A folder to write into: refused at once when a file is in the way."""
+    if value is not None and value.exists() and not value.is_dir():
+        raise typer.BadParameter(f"{value} is a file; give a folder (it is created if missing)")
+    return value
+
+
 TRACE = typer.Option(..., "--trace", help="Trace CSV (.csv or .csv.gz); see docs/simulator.md.")
-SLOTS = typer.Option(4, "--slots", help="Job slots per instance (runner `concurrent`).")
-BOOT = typer.Option(180.0, "--boot", help="Median boot time of a fresh instance, seconds.")
-WARM_BOOT = typer.Option(30.0, "--warm-boot", help="Boot time out of the warm pool, seconds.")
-WARM_POOL = typer.Option(0, "--warm-pool", help="Stopped instances kept in a warm pool.")
-CHECK = typer.Option(3.0, "--check-interval", help="Runner job polling interval, seconds.")
-TICK = typer.Option(60.0, "--tick", help="Autoscaler schedule, seconds.")
-WEBHOOK = typer.Option(
-    None, "--webhook-delay", help="Also evaluate this many seconds after a job is queued."
+SLOTS = typer.Option(4, "--slots", min=1, help="Job slots per instance (runner `concurrent`).")
+BOOT = typer.Option(
+    180.0, "--boot", callback=finite(0), help="Median boot time of a fresh instance, seconds."
 )
-SPOT = typer.Option(0.0, "--spot-rate", help="Spot interruptions per instance-hour.")
-MAX_SIZE = typer.Option(None, "--max-size", help="Group MaxSize (default: 2x the static fleet).")
-PRICE = typer.Option(0.0416, "--price", help="Price per instance-hour (default t3.medium).")
+WARM_BOOT = typer.Option(
+    30.0, "--warm-boot", callback=finite(0), help="Boot time out of the warm pool, seconds."
+)
+WARM_POOL = typer.Option(0, "--warm-pool", min=0, help="Stopped instances kept in a warm pool.")
+CHECK = typer.Option(
+    3.0, "--check-interval", callback=finite(0, above=True), help="Runner job polling, seconds."
+)
+TICK = typer.Option(
+    60.0, "--tick", callback=finite(0, above=True), help="Autoscaler schedule, seconds."
+)
+WEBHOOK = typer.Option(
+    None,
+    "--webhook-delay",
+    callback=finite(0),
+    help="Also evaluate this many seconds after a job is queued.",
+)
+SPOT = typer.Option(
+    0.0, "--spot-rate", callback=finite(0), help="Spot interruptions per instance-hour."
+)
+MAX_SIZE = typer.Option(
+    None, "--max-size", min=1, help="Group MaxSize (default: 2x the static fleet)."
+)
+PRICE = typer.Option(
+    0.0416, "--price", callback=finite(0), help="Price per instance-hour (default t3.medium)."
+)
 SEED = typer.Option(0, "--seed", help="Random seed: same seed, same results.")
 SETS = typer.Option(
     None, "--set", help="Policy parameter, POLICY.KEY=VALUE, e.g. queue.idle_count=4 (repeat)."
@@ -58,7 +100,9 @@ def simulate(
     boot: float = BOOT,
     policy: list[str] = POLICIES,
     as_json: bool = typer.Option(False, "--json", help="One JSON object per policy, per line."),
-    plots: Path | None = typer.Option(None, "--plots", help="Write PNG plots into this folder."),
+    plots: Path | None = typer.Option(
+        None, "--plots", callback=writable_folder, help="Write PNG plots into this folder."
+    ),
     price: float = PRICE,
     warm_boot: float = WARM_BOOT,
     warm_pool: int = WARM_POOL,
@@ -116,7 +160,11 @@ def _write_plots(
 ) -> None:
     from runnerfleet.sim.plots import plot_fleet, plot_tradeoff
 
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SpecError(f"--plots: cannot create {folder}: {exc.strerror}",
+                        hint="give a folder you can write to") from exc  # fmt: skip
     a = plot_fleet(data, runs, slots, folder / "fleet-vs-demand.png")
     b = plot_tradeoff(results, folder / "wait-vs-cost.png")
     err.print(f"plots: {a} {b}")
@@ -143,10 +191,12 @@ def results_table(results: list[PolicyResult], title: str) -> Table:
 def tune(
     trace: Path = TRACE,
     policy: str = typer.Option(DEFAULT_POLICY, "--policy", help="Policy to tune."),
-    target_p95: float = typer.Option(..., "--target-p95", help="p95 queue wait to meet, s."),
+    target_p95: float = typer.Option(
+        ..., "--target-p95", callback=finite(0, above=True), help="p95 queue wait to meet, s."
+    ),
     slots: int = SLOTS,
     boot: float = BOOT,
-    max_evals: int = typer.Option(40, "--max-evals", help="At most this many simulations."),
+    max_evals: int = typer.Option(40, "--max-evals", min=1, help="At most this many simulations."),
     price: float = PRICE,
     warm_boot: float = WARM_BOOT,
     warm_pool: int = WARM_POOL,
@@ -207,12 +257,16 @@ def trace_convert(
 @trace_app.command("synth")
 def trace_synth(
     dst: Path = typer.Argument(..., help="Output trace; .gz compresses."),
-    days: float = typer.Option(14.0, "--days", help="Length of the workload."),
+    days: float = typer.Option(
+        14.0, "--days", callback=finite(0, above=True), help="Length of the workload."
+    ),
     seed: int = typer.Option(0, "--seed", help="Same seed, same trace."),
     calibrate_from: Path | None = typer.Option(
         None, "--calibrate", help="Measure the parameters on this trace first."
     ),
-    scale: float = typer.Option(1.0, "--scale", help="Multiply the pipeline rate."),
+    scale: float = typer.Option(
+        1.0, "--scale", callback=finite(0, above=True), help="Multiply the pipeline rate."
+    ),
 ) -> None:
     """Generate a synthetic workload: diurnal, pipelines as bursts, heavy-tailed durations.
 

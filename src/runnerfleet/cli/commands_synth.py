@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from runnerfleet.cli.console import err, out
+from runnerfleet.cli.output import write_output
 from runnerfleet.envfile import load_environment
 from runnerfleet.stack.params import parameter_values
 from runnerfleet.stack.template import INLINE_BODY_LIMIT, body_size, render, synthesize
@@ -55,7 +56,7 @@ def synth(
     if output is None:
         out.print(text, markup=False, highlight=False, emoji=False, end="")
     else:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text)
         err.print(f"wrote {escape(str(output))}")
 
 

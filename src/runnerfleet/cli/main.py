@@ -2,6 +2,8 @@
 
 Each command group lives in a module of its own and registers itself on ``app``.
 Errors are caught in exactly one place, ``main``, and mapped to the documented exit codes.
+Anything unforeseen becomes one line and exit 1; ``--debug`` shows its traceback instead.
+Every message passes the token screen on its way out.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from typer._click.exceptions import ClickException  # typer vendors click since 
 from runnerfleet import __version__
 from runnerfleet.cli.console import err
 from runnerfleet.errors import ExitCode, RunnerfleetError
+from runnerfleet.tokenscreen import redact
+
+DEBUG_ENV = "RUNNERFLEET_DEBUG"
 
 app = typer.Typer(
     name="runnerfleet",
@@ -45,7 +50,7 @@ def _root(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
 ) -> None:
     if debug:
-        os.environ["RUNNERFLEET_DEBUG"] = "1"
+        os.environ[DEBUG_ENV] = "1"
 
 
 def _register_commands() -> None:
@@ -85,6 +90,15 @@ def main(argv: list[str] | None = None) -> int:
     if not _registered:  # main() may run several times in one process (the demo, tests)
         _register_commands()
         _registered.append(True)
+    debug = os.environ.get(DEBUG_ENV)
+    try:
+        return _run(argv)
+    finally:  # --debug of one call must not leak into the next one in this process
+        if debug is None:
+            os.environ.pop(DEBUG_ENV, None)
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         result = app(args=argv, standalone_mode=False, prog_name="runnerfleet")
     except typer.Exit as exc:
@@ -96,18 +110,30 @@ def main(argv: list[str] | None = None) -> int:
         err.print("[red]aborted[/]")
         return int(ExitCode.ABORTED)
     except RunnerfleetError as exc:
-        if os.environ.get("RUNNERFLEET_DEBUG"):
+        if os.environ.get(DEBUG_ENV):
             raise
         render_error(exc)
         return int(exc.exit_code)
+    except Exception as exc:  # the one catch-all: no user sees a traceback without asking
+        if os.environ.get(DEBUG_ENV):
+            raise
+        render_unexpected(exc)
+        return int(ExitCode.ERROR)
     return int(result) if isinstance(result, int) else 0
 
 
 def render_error(exc: RunnerfleetError) -> None:
     """Messages are plain text (key paths contain brackets), so they are escaped for rich."""
-    err.print(f"[bold red]error:[/] {escape(exc.message)}")
+    err.print(f"[bold red]error:[/] {escape(redact(exc.message))}")
     if exc.hint:
-        err.print(f"[bold]fix:[/] {escape(exc.hint)}")
+        err.print(f"[bold]fix:[/] {escape(redact(exc.hint))}")
+
+
+def render_unexpected(exc: Exception) -> None:
+    detail = " ".join(str(exc).split())[:200]
+    what = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    err.print(f"[bold red]error:[/] unexpected {escape(redact(what))}")
+    err.print("[bold]fix:[/] run again with --debug to see the traceback, and report it")
 
 
 def entry() -> None:

@@ -3,7 +3,8 @@
 The file is read as data, never executed: every line must be a comment, blank, or
 ``KEY=value`` with a plain value. Anything that looks like shell (command substitution,
 variable expansion, pipes, ``;``) is reported with its line number. Tokens are never copied:
-each becomes a secret reference plus a warning that says where to store it.
+the token keys become secret references plus a warning that says where to store each one, and
+a secret anywhere else (a token under another key, a password inside a URL) is refused.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runnerfleet.envfile.errorfmt import FILE_KEY, problem_line
+from runnerfleet.envfile.regions import region_problem
+from runnerfleet.envfile.yamlsource import read_text
 from runnerfleet.errors import SpecError
+from runnerfleet.tokenscreen import secret_kind
 
 _LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _SHELL = re.compile(r"\$\(|`|\$\{|\$[A-Za-z_]|;|&&|\|\||\||>|<|\\$")
@@ -30,25 +35,48 @@ def parse_properties(path: Path) -> dict[str, tuple[int, str]]:
     """KEY -> (line number, value); collects every bad line before failing."""
     values: dict[str, tuple[int, str]] = {}
     problems: list[str] = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, raw in enumerate(read_text(path).splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         match = _LINE.match(line)
         if not match:
-            problems.append(f"{path}:{number}: not a KEY=value line; fix: remove it")
+            problems.append(_problem(path, number, FILE_KEY, "not a KEY=value line", "remove it"))
             continue
         key, value = match.group(1), _unquote(match.group(2).strip())
-        if _SHELL.search(value):
-            problems.append(
-                f"{path}:{number}: {key}: the value contains shell code; this file is read as "
-                "data, never run; fix: write the plain value"
-            )
+        problem = _value_problem(key, value)
+        if problem:
+            problems.append(_problem(path, number, key, *problem))
             continue
         values[key] = (number, value)
+    if not values and not problems:
+        problems.append(_problem(path, 1, FILE_KEY, "no KEY=value line in the file", _SEED_FIX))
     if problems:
         raise SpecError(f"{path}: cannot import the properties file", problems=problems)
     return values
+
+
+_SEED_FIX = "give the seed's properties file (VpcID=..., SubnetIds=..., GitlabServerURL=...)"
+
+
+def _problem(path: Path, line: int, key: str, problem: str, fix: str) -> str:
+    return problem_line(f"{path}:{line}", key, problem, fix)
+
+
+def _value_problem(key: str, value: str) -> tuple[str, str] | None:
+    """(problem, fix) for a value that is shell code, or a secret outside the token keys."""
+    if _SHELL.search(value):
+        return (
+            "the value contains shell code; this file is read as data, never run",
+            "write the plain value",
+        )
+    kind = None if key in _TOKEN_KEYS else secret_kind(value)
+    if kind:
+        return (
+            f"the value holds a {kind} (not shown); it would be copied into the output",
+            "remove it from the value; store secrets in SSM SecureString",
+        )
+    return None
 
 
 def _unquote(value: str) -> str:
@@ -57,7 +85,23 @@ def _unquote(value: str) -> str:
     return value.split(" #", 1)[0].strip()
 
 
+def check_target(account_id: str, region: str) -> None:
+    """The account and region given on the command line, checked before the file is read."""
+    problems = []
+    if not re.fullmatch(r"\d{12}", account_id):
+        problems.append(
+            f"--account-id: {account_id[:20]!r} is not an AWS account id; "
+            "fix: give the 12 digits (`aws sts get-caller-identity` prints it)"
+        )
+    region_text = region_problem(region)
+    if region_text:
+        problems.append(f"--region: {region_text}")
+    if problems:
+        raise SpecError("the import target is invalid", problems=problems)
+
+
 def import_properties(path: Path, *, account_id: str, region: str) -> ImportResult:
+    check_target(account_id, region)
     props = parse_properties(path)
     get = {key: value for key, (_, value) in props.items()}.get
     name = (get("RunnerEnvironment") or "dev").lower()

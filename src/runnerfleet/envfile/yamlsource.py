@@ -43,7 +43,7 @@ class YamlDocument:
 
 def read_yaml(path: Path) -> YamlDocument:
     """Parse one file with the safe loader; every refusal names the file, line and fix."""
-    text = _read_text(path)
+    text = read_text(path)
     _check_shape(path, text)
     node, data = _compose(path, text)
     if data is None:
@@ -68,7 +68,8 @@ def _refuse(path: Path, line: int, problem: str, fix: str) -> NoReturn:
     )
 
 
-def _read_text(path: Path) -> str:
+def read_text(path: Path) -> str:
+    """A small UTF-8 input file as text; anything else is refused with its line and fix."""
     if not path.exists():
         _refuse(path, 1, "no such file", "check the path")
     if not path.is_file():

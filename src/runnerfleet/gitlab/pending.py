@@ -3,7 +3,9 @@
 A job can run on a runner when the job's tags are a subset of the runner's tags; untagged jobs
 only when the runner runs untagged jobs. Reads ``GET /projects/:id/jobs?scope[]=pending`` for
 each configured project, all projects concurrently. Any failure gives ``count=None``
-(unknown), so the queue policy falls back to metrics instead of seeing an empty queue.
+(unknown), so the queue policy falls back to metrics instead of seeing an empty queue: that
+includes an answer of an unexpected shape (an object instead of a list, a job that is not an
+object, ``tag_list`` that is not a list of strings), which a proxy or a GitLab change can give.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ async def _count_with(client: httpx.AsyncClient, query: PendingQuery, token: str
             counts = await asyncio.gather(*calls)
     except TimeoutError:
         return PendingResult(None, "GitLab did not list pending jobs in time")
-    except (httpx.HTTPError, ValueError) as exc:
+    except (httpx.HTTPError, ValueError, RecursionError) as exc:
         return PendingResult(None, _describe(exc))
     return PendingResult(sum(counts))
 
@@ -75,21 +77,35 @@ async def _count_project(
         params = {"scope[]": "pending", "per_page": str(query.per_page), "page": page}
         response = await client.get(url, params=params, headers={"PRIVATE-TOKEN": token})
         response.raise_for_status()
-        jobs: list[dict[str, Any]] = response.json()
-        total += sum(
-            1
-            for job in jobs
-            if job.get("status", "pending") == "pending"
-            and job_matches(job.get("tag_list") or (), query.tags, query.run_untagged)
-        )
+        total += sum(_is_waiting(job, query) for job in _job_list(response.json()))
         page = response.headers.get("X-Next-Page", "")
         if not page:
             break
     return total
 
 
+class UnexpectedShape(ValueError):
+    """GitLab's answer is JSON, but not the list of jobs the API documents."""
+
+
+def _job_list(payload: Any) -> list[dict[str, Any]]:
+    if not isinstance(payload, list) or not all(isinstance(job, dict) for job in payload):
+        raise UnexpectedShape("the job list is not a list of objects")
+    return payload
+
+
+def _is_waiting(job: dict[str, Any], query: PendingQuery) -> bool:
+    tags = job.get("tag_list") or []
+    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+        raise UnexpectedShape("a job's tag_list is not a list of strings")
+    status = job.get("status", "pending")
+    return status == "pending" and job_matches(tags, query.tags, query.run_untagged)
+
+
 def _describe(exc: Exception) -> str:
     # the token travels in a header; httpx messages carry the URL only, never headers
     if isinstance(exc, httpx.HTTPStatusError):
         return f"GitLab answered HTTP {exc.response.status_code} for {exc.request.url.path}"
+    if isinstance(exc, UnexpectedShape):
+        return f"GitLab's pending-job answer has an unexpected shape: {exc}"
     return f"GitLab unreachable: {type(exc).__name__}"

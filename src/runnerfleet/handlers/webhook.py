@@ -65,7 +65,7 @@ def _body(event: Mapping[str, Any]) -> dict[str, Any] | None:
     try:
         text = base64.b64decode(raw).decode() if event.get("isBase64Encoded") else str(raw)
         parsed = json.loads(text)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting is not a payload
         return None
     return parsed if isinstance(parsed, dict) else None
 

@@ -44,7 +44,7 @@ def read_source(path: Path) -> ConvertResult:
     try:
         with open_text(path) as fh:
             return _convert_rows(csv.reader(fh), str(path))
-    except (OSError, UnicodeDecodeError, EOFError) as exc:
+    except (OSError, UnicodeDecodeError, EOFError, csv.Error) as exc:
         raise SpecError(f"cannot read {path}: {exc}", hint=SOURCE_HINT) from exc
 
 

@@ -124,7 +124,7 @@ def load_trace(path: str | Path) -> Trace:
     try:
         with open_text(p) as fh:
             return parse_trace(fh, source=str(p))
-    except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile, csv.Error) as exc:
         raise SpecError(f"cannot read trace {p}: {exc}", hint=FORMAT_HINT) from exc
 
 
@@ -257,11 +257,14 @@ def write_trace(path: str | Path, trace: Trace) -> None:
     ):
         writer.writerow((_num(row[0]), _num(row[1]), *row[2:]))
     data = buf.getvalue().encode("utf-8")
-    if p.suffix == ".gz":
-        # mtime=0 keeps the bytes deterministic for a given trace
-        p.write_bytes(gzip.compress(data, mtime=0))
-    else:
-        p.write_bytes(data)
+    # mtime=0 keeps the bytes deterministic for a given trace
+    body = gzip.compress(data, mtime=0) if p.suffix == ".gz" else data
+    try:
+        p.write_bytes(body)
+    except OSError as exc:
+        raise SpecError(f"cannot write {p}: {exc.strerror or exc}",
+                        hint="choose a path in a directory that exists and that you can write to",
+                        ) from exc  # fmt: skip
 
 
 def _num(value: float) -> str:
