@@ -45,7 +45,8 @@ def validate(
 
     Exit codes: 0 clean (warnings allowed), 2 a file is invalid, 3 a guardrail failed.
 
-    Example: runnerfleet validate examples/dev.yaml examples/prod.yaml --policy org-policy.yaml
+    Example: runnerfleet validate examples/dev.yaml examples/prod.yaml
+    --policy examples/org-policy.yaml
     """
     specs = load_environments(envfiles)
     org = load_policy(policy)
