@@ -44,6 +44,8 @@ def table_commands(text: str) -> list[list[str]]:
     for snippet in re.findall(r"`(runnerfleet [^`]+)`", text):
         head, *alternatives = [part.strip() for part in snippet.split(" / ")]
         words = [w for w in head.split()[1:] if re.fullmatch(r"[a-z][a-z-]*", w)]
+        if not words:  # an option of the command itself, such as `runnerfleet --debug ...`
+            continue
         found.append(words)
         found.extend([*words[:-1], alt.split()[0]] for alt in alternatives)
     return [list(words) for words in dict.fromkeys(tuple(w) for w in found)]
