@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from runnerfleet.sandbox.state import answers
+from runnerfleet.sandbox.twin.process import alive
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -21,15 +22,6 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
         env=os.environ.copy(),  # RUNNERFLEET_HOME points at this test's tmp dir
         check=False,
     )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().split(") ")[-1].startswith("Z"))
 
 
 def test_start_status_stop():
@@ -51,8 +43,8 @@ def test_start_status_stop():
         stopped = _cli("stop")
         assert stopped.returncode == 0 and f"pid {pid}" in stopped.stdout
         assert not state_file.exists()
-        assert not _alive(pid) and not _alive(gitlab_pid)
+        assert not alive(pid) and not alive(gitlab_pid)
     finally:
         for started_pid in (pid, gitlab_pid):
-            if started_pid > 1 and _alive(started_pid):
+            if started_pid > 1 and alive(started_pid):
                 os.kill(started_pid, signal.SIGKILL)

@@ -1,4 +1,4 @@
-"""`runnerfleet sandbox start|status|stop`: the embedded AWS emulator on 127.0.0.1.
+"""`runnerfleet sandbox start|status|stop`: the sandbox twin (moto behind one endpoint).
 
 ``sandbox_app`` is importable on purpose: other modules add commands to it (e.g. ``demo``)
 with ``sandbox_app.command()(...)`` before the CLI runs.
@@ -16,7 +16,7 @@ from runnerfleet.sandbox.state import SandboxState, state_path
 sandbox_app = typer.Typer(
     name="sandbox",
     help=(
-        "The embedded AWS emulator (moto) on 127.0.0.1: no AWS account needed.\n\n"
+        "The sandbox twin (moto behind one AWS endpoint) on 127.0.0.1: no AWS account needed.\n\n"
         "Start it, then add --sandbox to deploy, diff, status, outputs and destroy:\n\n"
         "  runnerfleet sandbox start\n\n"
         "  runnerfleet deploy examples/dev.yaml --sandbox --yes\n\n"
@@ -32,14 +32,14 @@ def start(
     region: str = typer.Option(emulator.DEFAULT_REGION, help="Region the sandbox is seeded in."),
     port: int = typer.Option(0, help="Port on 127.0.0.1 (0: a free one)."),
 ) -> int:
-    """Start the emulator and a GitLab stand-in in the background, seed them, record them.
+    """Start the twin and a GitLab stand-in in the background, seed them, record them.
 
     Seeded: a VPC with two private subnets and an artefact bucket; the stand-in accepts the
     sandbox's own access token, so runner registrations work without a real GitLab.
 
     Example: runnerfleet sandbox start
     """
-    err.print("starting the emulator on 127.0.0.1 ...")
+    err.print("starting the sandbox twin on 127.0.0.1 ...")
     state = emulator.start(region=region, port=port or None)
     emulated_banner(state.endpoint)
     _describe(state)
@@ -47,9 +47,20 @@ def start(
 
 
 @sandbox_app.command()
-def status() -> int:
-    """Say whether the sandbox runs, where, and what it was seeded with (exit 7 if not)."""
+def status(
+    as_json: bool = typer.Option(
+        False, "--json", help="One JSON object: aws_endpoint, region, account_id, gitlab_url, ..."
+    ),
+) -> int:
+    """Say whether the sandbox runs, where, and what it was seeded with (exit 7 if not).
+
+    With --json, print one JSON object any client can be pointed at, e.g.
+    AWS_ENDPOINT_URL=$(runnerfleet sandbox status --json | jq -r .aws_endpoint) aws ...
+    """
     state, answering = emulator.status()
+    if as_json:
+        out.print_json(data=emulator.status_document(state, answering))
+        return 0 if answering else 7
     if state is None:
         out.print("sandbox: not running (start it: runnerfleet sandbox start)")
         return 7
@@ -61,7 +72,7 @@ def status() -> int:
 
 @sandbox_app.command()
 def stop() -> int:
-    """Stop the emulator this machine started (that PID only) and forget its state.
+    """Stop the twin and stand-in this machine started (those PIDs only), forget their state.
 
     Everything in it is gone afterwards.
     """

@@ -1,8 +1,8 @@
-"""The embedded AWS emulator: a moto server on 127.0.0.1, started in the background.
+"""The sandbox: the twin (moto behind the twin's front) on 127.0.0.1, started in the background.
 
-``start`` launches ``python -m moto.server`` as a detached process, waits until it answers,
-turns off moto's Docker-based Lambda execution, seeds a VPC with private subnets and an
-artefact bucket, and records all of it in the state file. ``stop`` ends exactly that PID.
+``start`` launches ``python -m runnerfleet.sandbox.twin`` as a detached process, waits until it
+is ready, seeds a VPC with private subnets and an artefact bucket, starts the GitLab stand-in,
+and records all of it in the state file. ``stop`` ends exactly those PIDs.
 
 moto assigns its own resource ids, so an environment file's VPC can never match: the
 ``--sandbox`` commands rewrite the spec with ``sandbox_spec`` (and say so).
@@ -10,37 +10,33 @@ moto assigns its own resource ids, so an environment file's VPC can never match:
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from runnerfleet.aws.clients import AwsTarget, ClientFactory
+from runnerfleet.aws.clients import (
+    SANDBOX_ACCESS_KEY,
+    SANDBOX_SECRET_KEY,
+    AwsTarget,
+    ClientFactory,
+)
 from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.errors import SandboxError
 from runnerfleet.sandbox import state as state_file
+from runnerfleet.sandbox.standin.seed import SANDBOX_ACCESS_TOKEN
 from runnerfleet.sandbox.state import SANDBOX_ACCOUNT, SandboxState
+from runnerfleet.sandbox.twin import process
 
-HOST = "127.0.0.1"
+HOST = process.HOST
 DEFAULT_REGION = "us-east-1"
 BUCKET = "runnerfleet-sandbox-artifacts"
 GITLAB_MODULE = "runnerfleet.sandbox.standin"
 VPC_CIDR = "10.42.0.0/16"
 SUBNETS = (("a", "10.42.1.0/24"), ("b", "10.42.2.0/24"))
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def start(
@@ -50,36 +46,23 @@ def start(
     current = state_file.load()
     if current is not None and state_file.answers(current.endpoint):
         return current
-    port = port or free_port()
-    log = state_file.home() / "sandbox.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
-            stdin=subprocess.DEVNULL,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # survives the command that started it; stop ends it
-        )
-    endpoint = f"http://{HOST}:{port}"
+    twin = process.spawn_twin(state_file.home(), region, port or 0, wait_s)
     gitlab: tuple[str, int] | None = None
     try:
-        _wait_until_answering(endpoint, proc, wait_s)
-        configure(endpoint)
-        seeded = seed(endpoint, region)
+        seeded = seed(twin.endpoint, region)
         gitlab = start_gitlab(wait_s)
     except BaseException:
-        _terminate(proc.pid)
+        process.terminate(twin.pid)
         raise
     new = SandboxState(
-        endpoint=endpoint,
-        pid=proc.pid,
-        port=port,
+        endpoint=twin.endpoint,
+        pid=twin.pid,
+        port=twin.port,
         region=region,
         vpc_id=seeded.vpc_id,
         subnet_ids=seeded.subnet_ids,
         bucket=seeded.bucket,
-        log_file=str(log),
+        log_file=str(twin.log_file),
         gitlab_url=gitlab[0],
         gitlab_pid=gitlab[1],
     )
@@ -115,36 +98,11 @@ def start_gitlab(wait_s: float) -> tuple[str, int]:
         if url:
             return url, proc.pid
         time.sleep(0.1)
-    _terminate(proc.pid)
+    process.terminate(proc.pid)
     raise SandboxError(
         "the GitLab stand-in did not start",
         hint=f"read {state_file.home() / 'gitlab.log'}, then retry `runnerfleet sandbox start`",
     )
-
-
-def _wait_until_answering(endpoint: str, proc: subprocess.Popen[bytes], wait_s: float) -> None:
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SandboxError(
-                f"the emulator exited at start (code {proc.returncode})",
-                hint=f"read {state_file.home() / 'sandbox.log'}; is moto[server] installed?",
-            )
-        if state_file.answers(endpoint, timeout_s=0.5):
-            return
-        time.sleep(0.1)
-    raise SandboxError(
-        f"the emulator did not answer at {endpoint} within {wait_s:.0f} s",
-        hint=f"read {state_file.home() / 'sandbox.log'}, then retry `runnerfleet sandbox start`",
-    )
-
-
-def configure(endpoint: str) -> None:
-    """Lambda without Docker: moto then answers invocations without running code."""
-    body = json.dumps({"lambda": {"use_docker": False}}).encode()
-    request = urllib.request.Request(_loopback(endpoint) + "/moto-api/config", data=body)  # noqa: S310
-    with _NO_PROXY.open(request, timeout=5):
-        pass
 
 
 def _loopback(endpoint: str) -> str:
@@ -202,59 +160,44 @@ def status() -> tuple[SandboxState | None, bool]:
     return current, current is not None and state_file.answers(current.endpoint)
 
 
+def status_document(state: SandboxState | None, answering: bool) -> dict[str, object]:
+    """``sandbox status --json``: where to point any client (boto3, the AWS CLI, python-gitlab).
+
+    The access keys and GitLab token are the sandbox's fixed stand-in values (like moto's dummy
+    keys); they are valid nowhere else.
+    """
+    if state is None:
+        return {"running": False}
+    doc: dict[str, object] = {
+        "running": answering,
+        "aws_endpoint": state.endpoint,
+        "region": state.region,
+        "account_id": state.account_id,
+        "aws_access_key_id": SANDBOX_ACCESS_KEY,
+        "aws_secret_access_key": SANDBOX_SECRET_KEY,
+        "pid": state.pid,
+        "vpc_id": state.vpc_id,
+        "subnet_ids": list(state.subnet_ids),
+        "bucket": state.bucket,
+        "log_file": state.log_file,
+        "state_file": str(state_file.state_path()),
+    }
+    if state.gitlab_url:
+        doc.update(gitlab_url=state.gitlab_url, gitlab_token=SANDBOX_ACCESS_TOKEN)
+    return doc
+
+
 def stop() -> SandboxState | None:
-    """End the recorded emulator process (that PID only) and remove the state file."""
+    """End the recorded twin and stand-in (those PIDs only) and remove the state file."""
     current = state_file.load()
     if current is None:
         return None
-    if _is_ours(current.pid, b"moto.server", str(current.port).encode()):
-        _terminate(current.pid)
-    if _is_ours(current.gitlab_pid, GITLAB_MODULE.encode(), b"--ready-file"):
-        _terminate(current.gitlab_pid)
+    if process.is_twin(current.pid):
+        process.terminate(current.pid)
+    if process.is_ours(current.gitlab_pid, GITLAB_MODULE.encode(), b"--ready-file"):
+        process.terminate(current.gitlab_pid)
     state_file.clear()
     return current
-
-
-def _is_ours(pid: int, program: bytes, marker: bytes) -> bool:
-    """Guard against a recycled PID: the process must run ``program`` with ``marker``."""
-    if pid <= 1:  # 0, -1 and 1 would signal groups, everyone, or init
-        return False
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if cmdline.exists():
-        args = cmdline.read_bytes().split(b"\0")
-        return program in args and marker in args
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return sys.platform != "linux"  # no /proc to check: trust the state file
-
-
-def _terminate(pid: int, wait_s: float = 5.0) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline:
-            if not _alive(pid):
-                return
-            time.sleep(0.05)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:  # our own child: reap it
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().split(") ")[-1].startswith("Z"))
 
 
 def sandbox_spec(spec: FleetSpec, current: SandboxState) -> FleetSpec:
