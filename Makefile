@@ -6,7 +6,7 @@ CHECKOV_VENV := .venv-checkov
 # Files are UTF-8 whatever the machine's locale (a dependency opens its schemas without an encoding).
 export PYTHONUTF8 := 1
 
-.PHONY: venv checkov test lint typecheck unit demo bench clean
+.PHONY: venv checkov test lint typecheck unit contract system demo bench clean
 
 venv: $(VENV)/.installed
 
@@ -33,12 +33,21 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-# In a network namespace holding only loopback where the machine allows one (tests/netns.py);
-# elsewhere the suite runs as it is, behind its in-process guard.
-unit: venv checkov
-	$(BIN)/python -m tests.netns $(BIN)/pytest -n 2
+# The test tiers in order (markers assigned by folder, tests/conftest.py), each in a network
+# namespace holding only loopback where the machine allows one (tests/netns.py); elsewhere
+# behind the suite's in-process guard.
+PYTEST := $(BIN)/python -m tests.netns $(BIN)/pytest -n 2
 
-test: lint typecheck unit
+unit: venv checkov
+	$(PYTEST) -m unit
+
+contract: venv
+	$(PYTEST) -m contract
+
+system: venv
+	$(PYTEST) -m system
+
+test: lint typecheck unit contract system
 
 # The deploy workflow step by step (~40 s), then the whole system live (~2 min).
 demo: venv

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import _socket
 import ipaddress
+import json
 import os
 import socket
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from moto.server import ThreadedMotoServer
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"  # reference material next to the checkout; absent in a fresh clone
@@ -152,3 +155,60 @@ def _no_real_aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("RUNNERFLEET_HOME", str(tmp_path / "runnerfleet-home"))
+
+
+# ---- one emulator for the suite: a moto server on 127.0.0.1, per xdist worker ----
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto over real HTTP, as boto3 sees AWS; Lambda runs without Docker (echoes)."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    body = json.dumps({"lambda": {"use_docker": False}}).encode()
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(f"{endpoint}/moto-api/config", data=body)  # noqa: S310
+    with opener.open(request):
+        pass
+    yield endpoint
+    server.stop()
+
+
+# ---- test tiers: unit (pure), contract (adapters against moto, Stubber, stand-ins, bash),
+# system (the sandbox and the CLI end to end). `make test` runs them in that order. ----
+
+TIERS = ("unit", "contract", "system")
+FOLDER_TIERS = {
+    "scaling": "unit",
+    "drain": "unit",
+    "asgmodel": "unit",
+    "envfile": "unit",
+    "sim": "unit",
+    "stack": "unit",
+    "test_network_guard.py": "unit",
+    "autoscaler": "contract",
+    "deploy": "contract",
+    "gitlab": "contract",
+    "access": "contract",
+    "ops": "contract",
+    "instance": "contract",
+    "sandbox": "system",
+    "badinput": "system",
+    "test_readme.py": "system",
+}
+
+
+def tier_of(path: Path) -> str:
+    """A test's tier: its module's own tier marker, else its folder's."""
+    part = path.relative_to(REPO / "tests").parts[0]
+    if part not in FOLDER_TIERS:
+        raise pytest.UsageError(f"tests/{part} has no tier: add it to FOLDER_TIERS in conftest.py")
+    return FOLDER_TIERS[part]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if not any(item.get_closest_marker(tier) for tier in TIERS):
+            item.add_marker(getattr(pytest.mark, tier_of(Path(str(item.fspath)))))

@@ -1,13 +1,11 @@
-"""A moto server on 127.0.0.1 per test session, and an Auto Scaling group per test."""
+"""The suite's moto server (tests/conftest.py), and an Auto Scaling group per test."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 from runnerfleet.aws.clients import AwsTarget, ClientFactory
 
@@ -15,18 +13,9 @@ REGION = "us-east-1"
 
 
 @pytest.fixture(scope="session")
-def moto_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def aws(moto_url: str) -> ClientFactory:
+def aws(moto_endpoint: str) -> ClientFactory:
     # one factory for the session: clients are costly to build, and every test uses its own group
-    return ClientFactory(AwsTarget(region=REGION, endpoint_url=moto_url, max_attempts=1))
+    return ClientFactory(AwsTarget(region=REGION, endpoint_url=moto_endpoint, max_attempts=1))
 
 
 @dataclass

@@ -1,34 +1,15 @@
-"""One moto server per test session (per xdist worker) on 127.0.0.1; tests use unique stacks."""
+"""Deploy tests share the suite's moto server (tests/conftest.py); each uses unique stacks."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
 import uuid
-from collections.abc import Iterator
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 from runnerfleet.aws.clients import AwsTarget, ClientFactory
 from runnerfleet.sandbox import emulator
 
 REGION = "us-east-1"
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    body = json.dumps({"lambda": {"use_docker": False}}).encode()
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    request = urllib.request.Request(f"{endpoint}/moto-api/config", data=body)  # noqa: S310
-    with opener.open(request):
-        pass
-    yield endpoint
-    server.stop()
 
 
 @pytest.fixture

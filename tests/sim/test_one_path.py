@@ -39,6 +39,8 @@ SLOTS = 2
 PROJECT = 7
 Faults = Callable[[float, str], bool]
 
+pytestmark = pytest.mark.contract  # drives the adapters over HTTP
+
 
 def scrape_fails(now: float, instance_id: str) -> bool:
     """A deterministic scrape-failure schedule: some runners, some minutes."""

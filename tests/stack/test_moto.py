@@ -20,7 +20,10 @@ from runnerfleet.stack.params import parameter_values
 from runnerfleet.stack.template import synthesize
 from tests.stack.helpers import example, full_variant, variant
 
-pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")
+pytestmark = [
+    pytest.mark.contract,
+    pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning"),
+]
 CODE_KEY = "runnerfleet/lambda/runnerfleet-0000.zip"
 
 
