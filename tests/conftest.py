@@ -188,6 +188,7 @@ FOLDER_TIERS = {
     "sim": "unit",
     "stack": "unit",
     "test_network_guard.py": "unit",
+    "test_architecture.py": "unit",
     "autoscaler": "contract",
     "deploy": "contract",
     "gitlab": "contract",
