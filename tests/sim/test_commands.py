@@ -99,9 +99,11 @@ def test_cli_synth_simulate_json_and_plots(
     assert [r["policy"] for r in rows] == ["seed", "queue", "static"]
     for row in rows:
         for key in ("policy", "jobs", "wait_p50_s", "wait_p95_s", "wait_p99_s",
-                    "instance_hours", "lower_bound_instance_hours", "jobs_killed"):  # fmt: skip
+                    "instance_hours", "lower_bound_instance_hours", "jobs_killed",
+                    "clairvoyant_instance_hours", "ratio_to_clairvoyant"):  # fmt: skip
             assert key in row
         assert row["instance_hours"] >= row["lower_bound_instance_hours"]
+        assert row["clairvoyant_instance_hours"] > row["lower_bound_instance_hours"]
     assert (tmp_path / "plots" / "fleet-vs-demand.png").stat().st_size > 1000
     assert (tmp_path / "plots" / "wait-vs-cost.png").stat().st_size > 1000
 

@@ -17,7 +17,7 @@ from runnerfleet.errors import SpecError
 from runnerfleet.sim.catalog import DEFAULT_POLICY, SIM_POLICY_NAMES, build_policy, parse_overrides
 from runnerfleet.sim.engine import simulate as run_simulation
 from runnerfleet.sim.model import BootProfile, SimConfig, SimRun
-from runnerfleet.sim.report import PolicyResult, lower_bound_seconds, peak_running, summarize
+from runnerfleet.sim.report import PolicyResult, bounds, peak_running, summarize
 from runnerfleet.sim.trace import Trace, load_trace
 
 
@@ -118,7 +118,8 @@ def simulate(
 
     Every policy runs the same decide() as the autoscaler Lambda, against a model of the
     Auto Scaling group (lifecycle hooks, drain, per-second billing with a 60 s minimum).
-    The lower bound is perfect packing with zero wait: integral of ceil(running / slots).
+    The lower bound is perfect packing with zero wait: integral of ceil(running / slots);
+    the clairvoyant bound adds what boot time costs a scheduler that knows every arrival.
 
     Examples:
 
@@ -137,7 +138,7 @@ def simulate(
     )  # fmt: skip
     overrides = parse_overrides(sets or [])
     peak = peak_running(data)
-    bound = lower_bound_seconds(data, slots)
+    limits = bounds(data, slots, boot)
     runs: list[SimRun] = []
     results: list[PolicyResult] = []
     for name in dict.fromkeys(policy):
@@ -145,7 +146,7 @@ def simulate(
         err.print(f"simulating {name} over {len(data)} jobs ...")
         run = run_simulation(data, sim_policy, config)
         runs.append(run)
-        results.append(summarize(run, bound))
+        results.append(summarize(run, limits))
     if as_json:
         for r in results:
             out.print(json.dumps(r.as_dict(), sort_keys=True), soft_wrap=True)
@@ -172,8 +173,8 @@ def _write_plots(
 
 def results_table(results: list[PolicyResult], title: str) -> Table:
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    heads = ("policy", "jobs", "wait p50", "p95", "p99", "max", "inst-h", "bound", "ratio",
-             "cost", "util", "out/in", "killed")  # fmt: skip
+    heads = ("policy", "jobs", "wait p50", "p95", "p99", "max", "inst-h", "lower", "x lower",
+             "clairv.", "x clairv.", "cost", "util", "out/in", "killed")  # fmt: skip
     for head in heads:
         table.add_column(head, justify="left" if head == "policy" else "right", no_wrap=True)
     for r in results:
@@ -181,7 +182,8 @@ def results_table(results: list[PolicyResult], title: str) -> Table:
             escape(r.policy), str(r.jobs),
             *(f"{v:.0f}s" for v in (r.wait_p50_s, r.wait_p95_s, r.wait_p99_s, r.wait_max_s)),
             f"{r.instance_hours:.0f}", f"{r.lower_bound_instance_hours:.0f}",
-            f"{r.ratio_to_lower_bound:.2f}", f"{r.cost:.2f}", f"{r.utilisation:.0%}",
+            f"{r.ratio_to_lower_bound:.2f}", f"{r.clairvoyant_instance_hours:.0f}",
+            f"{r.ratio_to_clairvoyant:.2f}", f"{r.cost:.2f}", f"{r.utilisation:.0%}",
             f"{r.scale_out_events}/{r.scale_in_events}",
             f"[red]{r.jobs_killed}[/]" if r.jobs_killed else "0",
         )  # fmt: skip

@@ -17,7 +17,7 @@ from runnerfleet.errors import SpecError
 from runnerfleet.sim.catalog import DEFAULTS, build_policy
 from runnerfleet.sim.engine import simulate
 from runnerfleet.sim.model import SimConfig
-from runnerfleet.sim.report import PolicyResult, lower_bound_seconds, summarize
+from runnerfleet.sim.report import PolicyResult, bounds, summarize
 from runnerfleet.sim.trace import Trace
 
 _IDLE_SPACE: dict[str, tuple[float, ...]] = {
@@ -65,14 +65,14 @@ def tune(
         raise SpecError(
             f"cannot tune policy {name!r}", hint=f"tune one of {', '.join(SEARCH_SPACE)}"
         )
-    bound = lower_bound_seconds(trace, config.slots)
+    limits = bounds(trace, config.slots, config.boot.cold_s)
     seen: dict[tuple[tuple[str, Any], ...], PolicyResult] = {}
 
     def evaluate(params: Mapping[str, Any]) -> PolicyResult:
         key = tuple(sorted(params.items()))
         if key not in seen:
             policy = build_policy(name, config.slots, params, label=_label(name, params))
-            seen[key] = summarize(simulate(trace, policy, config), bound)
+            seen[key] = summarize(simulate(trace, policy, config), limits)
             if progress is not None:
                 progress(seen[key])
         return seen[key]
