@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import time
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,55 @@ def test_convert_shared_trace(tmp_path: Path) -> None:
     assert len(result.trace) + result.skipped_negative == 17_002
     # the README's figure: about 5,054 job-hours
     assert round(result.trace.job_seconds / 3600) == 5054
+
+
+def test_absurd_duration_and_span_are_refused_with_their_line(tmp_path: Path) -> None:
+    msg = _error(tmp_path, "arrival_ts,duration_s\n100,1\n101,1e15\n1e15,5\n")
+    assert "line 3, column 2 (duration_s): duration 1e+15 s is longer than the limit" in msg
+    assert "line 4, column 1 (arrival_ts): arrival 1e+15 is" in msg
+    assert "at most 732 days" in msg
+    with pytest.raises(SpecError, match="longer than the limit"):
+        make_trace([0], [1e15])
+    with pytest.raises(SpecError, match="at most 732 days"):
+        make_trace([0, 1e15], [1, 1])
+
+
+def _bomb(path: Path, rows: int) -> None:
+    """A small gzip that inflates to ``rows`` identical rows."""
+    with gzip.open(path, "wb", compresslevel=9) as fh:
+        fh.write(b"arrival_ts,duration_s\n")
+        block = b"1,1\n" * 100_000
+        for _ in range(rows // 100_000):
+            fh.write(block)
+
+
+def test_a_gzip_that_inflates_past_the_row_limit_is_refused_in_seconds(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.csv.gz"
+    _bomb(bomb, 5_000_000)
+    assert bomb.stat().st_size < 300_000
+    started = time.monotonic()
+    with pytest.raises(SpecError, match="more than 2,000,000 rows"):
+        load_trace(bomb)
+    assert time.monotonic() - started < 5.0
+    source = tmp_path / "bomb-source.csv.gz"
+    _bomb(source, 2_100_000)
+    with pytest.raises(SpecError, match="more than 2,000,000 rows"):
+        convert_file(source, tmp_path / "out.csv")
+
+
+def test_converter_refuses_absurd_durations_and_spans(tmp_path: Path) -> None:
+    head = "run_id,job_name,status,started_ts,completed_ts\n"
+    src = tmp_path / "src.csv"
+    src.write_text(head + "1,a,COMPLETED,100,1e15\n1,b,COMPLETED,100,inf\n")
+    with pytest.raises(SpecError) as info:
+        convert_file(src, tmp_path / "out.csv")
+    assert "line 2, column 5 (completed_ts): duration" in str(info.value)
+    assert "line 3, column 5 (completed_ts): 'inf' is not a finite number" in str(info.value)
+    src.write_text(head + "1,a,COMPLETED,100,200\n1,b,COMPLETED,1e12,1e12\n")
+    with pytest.raises(SpecError, match="at most 732 days"):
+        convert_file(src, tmp_path / "out.csv")
+
+
+def test_a_field_past_the_csv_limit_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    msg = _error(tmp_path, 'arrival_ts,duration_s,job_name\n1,1,"' + "x" * 200_000 + '"\n')
+    assert "line 2" in msg and "field larger than field limit" in msg

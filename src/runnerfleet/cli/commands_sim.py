@@ -259,8 +259,11 @@ def trace_convert(
 @trace_app.command("synth")
 def trace_synth(
     dst: Path = typer.Argument(..., help="Output trace; .gz compresses."),
-    days: float = typer.Option(
-        14.0, "--days", callback=finite(0, above=True), help="Length of the workload."
+    days: float | None = typer.Option(
+        None,
+        "--days",
+        callback=finite(0, above=True),
+        help="Length of the workload (default: the family's, else 14).",
     ),
     seed: int = typer.Option(0, "--seed", help="Same seed, same trace."),
     calibrate_from: Path | None = typer.Option(
@@ -269,28 +272,26 @@ def trace_synth(
     scale: float = typer.Option(
         1.0, "--scale", callback=finite(0, above=True), help="Multiply the pipeline rate."
     ),
+    family_name: str | None = typer.Option(
+        None, "--family", help="A named workload family (docs/simulator.md), e.g. batch."
+    ),
 ) -> None:
     """Generate a synthetic workload: diurnal, pipelines as bursts, heavy-tailed durations.
 
-    Defaults are calibrated on the shared bitcoin-core trace (docs/simulator.md).
+    Defaults are calibrated on the shared bitcoin-core trace (docs/simulator.md); --family
+    takes one of the named shapes instead: matrix, long-pipelines, batch, hpc, year, weekly.
 
     Example: runnerfleet trace synth demo.csv.gz --days 7 --seed 1
     """
-    import dataclasses
-
-    from runnerfleet.sim.synthetic import SynthParams, calibrate, generate
+    from runnerfleet.sim.families import synth_base
+    from runnerfleet.sim.synthetic import calibrate, generate, scaled
     from runnerfleet.sim.trace import write_trace
 
-    params = calibrate(_load(calibrate_from)) if calibrate_from else SynthParams()
-    try:
-        params = dataclasses.replace(
-            params, days=days, pipelines_per_weekday=params.pipelines_per_weekday * scale
-        )
-    except ValueError as exc:
-        raise SpecError(str(exc), hint="--days and --scale must be more than 0") from exc
+    calibrated = calibrate(_load(calibrate_from)) if calibrate_from else None
+    params = scaled(synth_base(family_name, calibrated), days=days, scale=scale)
     data = generate(params, seed=seed)
     write_trace(dst, data)
-    out.print(f"wrote {dst}: {len(data)} jobs over {days:g} days, seed {seed}")
+    out.print(f"wrote {dst}: {len(data)} jobs over {params.days:g} days, seed {seed}")
 
 
 def _load(path: Path) -> Trace:

@@ -10,11 +10,13 @@ counted. Output is sorted by arrival (stable, so ties keep the file order).
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from runnerfleet.errors import SpecError
+from runnerfleet.sim.limits import check_row_count, duration_problem, span_problem
 from runnerfleet.sim.trace import Trace, make_trace, open_text, write_trace
 
 SOURCE_COLUMNS = ("run_id", "job_name", "status", "started_ts", "completed_ts")
@@ -42,9 +44,15 @@ def read_source(path: Path) -> ConvertResult:
     if not path.is_file():
         raise SpecError(f"input trace {path} does not exist", hint=SOURCE_HINT)
     try:
+        check_row_count(path, SOURCE_HINT)
         with open_text(path) as fh:
-            return _convert_rows(csv.reader(fh), str(path))
-    except (OSError, UnicodeDecodeError, EOFError, csv.Error) as exc:
+            reader = csv.reader(fh)
+            try:
+                return _convert_rows(reader, str(path))
+            except csv.Error as exc:
+                where = f"{path}: line {reader.line_num}"
+                raise SpecError(f"{where}: {exc}", hint=SOURCE_HINT) from exc
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise SpecError(f"cannot read {path}: {exc}", hint=SOURCE_HINT) from exc
 
 
@@ -81,6 +89,7 @@ def _convert_rows(rows: Iterator[list[str]], source: str) -> ConvertResult:
     if not jobs:
         raise SpecError(f"{source}: line 2: no usable jobs", hint=SOURCE_HINT)
     jobs.sort(key=lambda j: j[0])
+    _check_span(jobs, source)
     trace = make_trace(
         (j[0] for j in jobs),
         (j[1] for j in jobs),
@@ -102,16 +111,30 @@ def _parse_row(
     for col in ("started_ts", "completed_ts"):
         cell = row[idx[col]].strip()
         try:
-            values[col] = float(cell)
+            value = float(cell)
         except ValueError:
-            problems.append(f"line {line}, column {idx[col] + 1} ({col}): {cell!r} is not a number")
+            value = math.nan
+        if math.isfinite(value):
+            values[col] = value
+        else:
+            where = f"line {line}, column {idx[col] + 1} ({col})"
+            problems.append(f"{where}: {cell!r} is not a finite number")
     if len(values) != 2:
         return None
     start = values["started_ts"]
+    duration = values["completed_ts"] - start
+    if problem := duration_problem(duration):
+        problems.append(f"line {line}, column {idx['completed_ts'] + 1} (completed_ts): {problem}")
+        return None
     return (
         start,
-        values["completed_ts"] - start,
+        duration,
         row[idx["run_id"]].strip(),
         row[idx["job_name"]].strip(),
         row[idx["status"]].strip(),
     )
+
+
+def _check_span(jobs: list[tuple[float, float, str, str, str]], source: str) -> None:
+    if problem := span_problem(jobs[0][0], jobs[-1][0]):
+        raise SpecError(f"{source}: started_ts: {problem}", hint=SOURCE_HINT)

@@ -8,8 +8,10 @@ Model (every number is a field of ``SynthParams``):
   ``full_size`` jobs, otherwise a small one of 1..``small_max`` jobs; most jobs become ready
   within seconds (exponential offset, mean ``fast_offset_s``), a ``late_fraction`` later
   (lognormal around ``late_median_s``: jobs that wait for an earlier stage);
-- durations are a two-part lognormal mixture (quick jobs, real builds), capped at
-  ``max_duration_s``: a heavy right tail.
+- durations are a two-part lognormal mixture (quick jobs, real builds), clipped to
+  [``min_duration_s``, ``max_duration_s``]: a heavy right tail;
+- seasons: ``monthly_factors`` (12 multipliers, January first) and ``quiet_weeks`` (ISO week
+  numbers whose rate is multiplied by ``quiet_factor``), for a year of busy months and holidays.
 
 ``calibrate(trace)`` measures all of these on a real trace; the defaults below are
 ``calibrate`` of the shared bitcoin-core trace (17,002 GitHub Actions jobs, 42 days), rounded.
@@ -18,13 +20,16 @@ Model (every number is a field of ``SynthParams``):
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import math
 import random
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from runnerfleet.errors import SpecError
+from runnerfleet.sim.limits import MAX_DURATION_S, MAX_JOBS, MAX_SPAN_S
 from runnerfleet.sim.trace import Trace, make_trace
 
 Z90 = 1.2815515655446004  # the 90th percentile of the standard normal
@@ -53,15 +58,58 @@ class SynthParams:
     long_median_s: float = 1028.0
     long_sigma: float = 0.63
     max_duration_s: float = 8599.0
+    min_duration_s: float = 0.0
+    monthly_factors: tuple[float, ...] = ()
+    quiet_weeks: tuple[int, ...] = ()
+    quiet_factor: float = 0.1
 
     def __post_init__(self) -> None:
         if self.days <= 0 or self.pipelines_per_weekday <= 0:
             raise ValueError("days and pipelines_per_weekday must be more than 0")
         if not 0 <= self.diurnal_amplitude < 1:
             raise ValueError("diurnal_amplitude must be within [0, 1)")
-        for name in ("weekend_factor", "full_fraction", "late_fraction", "quick_fraction"):
+        for name in ("weekend_factor", "full_fraction", "late_fraction", "quick_fraction",
+                     "quiet_factor"):  # fmt: skip
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be within [0, 1]")
+        if self.monthly_factors and (
+            len(self.monthly_factors) != 12 or min(self.monthly_factors) < 0
+        ):
+            raise ValueError("monthly_factors must be 12 multipliers of 0 or more")
+        if not 0 <= self.min_duration_s <= self.max_duration_s <= MAX_DURATION_S:
+            raise ValueError(
+                f"durations must satisfy 0 <= min <= max <= {MAX_DURATION_S:g} s (7 days)"
+            )
+        _check_size(self)
+
+
+def _check_size(p: SynthParams) -> None:
+    """Refuse parameters that would exceed the trace limits before drawing a single job."""
+    if p.days * 86_400 > MAX_SPAN_S:
+        raise ValueError(f"days must be at most {MAX_SPAN_S / 86_400:g}")
+    size = p.full_fraction * p.full_size + (1 - p.full_fraction) * (1 + p.small_max) / 2
+    season = max(p.monthly_factors, default=1.0)
+    expected = p.pipelines_per_weekday * p.days * size * season
+    if expected > MAX_JOBS:
+        raise ValueError(
+            f"about {expected:,.0f} jobs expected, more than the limit of {MAX_JOBS:,}; "
+            "lower the days or the scale"
+        )
+
+
+def scaled(params: SynthParams, *, days: float | None = None, scale: float = 1.0) -> SynthParams:
+    """``params`` over ``days`` (None: its own) with the pipeline rate times ``scale``."""
+    try:
+        return dataclasses.replace(
+            params,
+            days=params.days if days is None else days,
+            pipelines_per_weekday=params.pipelines_per_weekday * scale,
+        )
+    except ValueError as exc:
+        raise SpecError(
+            f"synthetic workload: {exc}",
+            hint="days and scale must be more than 0, within the limits in docs/simulator.md",
+        ) from exc
 
 
 def rate_per_s(params: SynthParams, t: float) -> float:
@@ -72,14 +120,23 @@ def rate_per_s(params: SynthParams, t: float) -> float:
         2 * math.pi * (hour - params.peak_hour_utc) / 24
     )
     weekend = params.weekend_factor if day.weekday() >= 5 else 1.0
-    return params.pipelines_per_weekday / 86_400 * shape * weekend
+    season = params.monthly_factors[day.month - 1] if params.monthly_factors else 1.0
+    if params.quiet_weeks and day.isocalendar().week in params.quiet_weeks:
+        season *= params.quiet_factor
+    return params.pipelines_per_weekday / 86_400 * shape * weekend * season
+
+
+def peak_rate_per_s(params: SynthParams) -> float:
+    """An upper bound of ``rate_per_s`` over time, for thinning."""
+    season = max(params.monthly_factors, default=1.0)
+    return params.pipelines_per_weekday / 86_400 * (1 + params.diurnal_amplitude) * season
 
 
 def generate(params: SynthParams | None = None, *, seed: int = 0) -> Trace:
     """A trace drawn from ``params``; the same seed always gives the same trace."""
     p = params or SynthParams()
     rng = random.Random(seed)  # noqa: S311  (a workload model, not crypto)
-    peak = p.pipelines_per_weekday / 86_400 * (1 + p.diurnal_amplitude)
+    peak = peak_rate_per_s(p)
     end = p.start_ts + p.days * 86_400
     t = p.start_ts
     jobs: list[tuple[float, float, str, str]] = []
@@ -119,9 +176,8 @@ def _pipeline(
             duration = rng.lognormvariate(math.log(p.quick_median_s), p.quick_sigma)
         else:
             duration = rng.lognormvariate(math.log(p.long_median_s), p.long_sigma)
-        out.append(
-            (round(start + offset, 3), round(min(duration, p.max_duration_s)), pid, f"job-{k}")
-        )
+        duration = min(max(duration, p.min_duration_s), p.max_duration_s)
+        out.append((round(start + offset, 3), round(duration), pid, f"job-{k}"))
     return out
 
 
@@ -192,7 +248,3 @@ def _sigma90(values: list[float]) -> float:
 def _log_sd(values: list[float]) -> float:
     logs = [math.log(v) for v in values if v > 0]
     return statistics.stdev(logs) if len(logs) > 1 else 0.5
-
-
-def params_table(params: SynthParams) -> list[tuple[str, str]]:
-    return [(f.name, f"{getattr(params, f.name):g}") for f in fields(params)]

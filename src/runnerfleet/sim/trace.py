@@ -6,7 +6,8 @@ Format (header required, columns in any order, extra columns ignored)::
     1757006751,153,17471820441,"macOS 14 native, arm64, fuzz",FAILED
 
 ``arrival_ts`` (epoch seconds, may be fractional, non-decreasing) and ``duration_s``
-(seconds >= 0) are required; ``pipeline_id``, ``job_name`` and ``status`` are optional.
+(seconds >= 0) are required, within ``runnerfleet.sim.limits``; ``pipeline_id``,
+``job_name`` and ``status`` are optional.
 Files ending in ``.gz`` are read through gzip. Every problem found is reported with its
 line and column, not only the first one.
 """
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import TextIO
 
 from runnerfleet.errors import SpecError
+from runnerfleet.sim.limits import check_row_count, duration_problem, span_problem
 
 REQUIRED_COLUMNS = ("arrival_ts", "duration_s")
 OPTIONAL_COLUMNS = ("pipeline_id", "job_name", "status")
@@ -99,6 +101,7 @@ def _column(values: Iterable[str] | None, n: int) -> tuple[str, ...]:
 
 def _value_problems(arr: tuple[float, ...], dur: tuple[float, ...]) -> Iterator[tuple[int, str]]:
     prev = -math.inf
+    first = arr[0] if arr else 0.0
     for i, (a, d) in enumerate(zip(arr, dur, strict=True)):
         if not math.isfinite(a) or not math.isfinite(d):
             yield i, "arrival and duration must be finite numbers"
@@ -106,6 +109,8 @@ def _value_problems(arr: tuple[float, ...], dur: tuple[float, ...]) -> Iterator[
             yield i, f"negative duration {d:g}"
         elif a < prev:
             yield i, f"arrival {a:g} is before the previous job's {prev:g}"
+        elif problem := duration_problem(d) or span_problem(first, a):
+            yield i, problem
         prev = max(prev, a)
 
 
@@ -122,6 +127,7 @@ def load_trace(path: str | Path) -> Trace:
     if not p.is_file():
         raise SpecError(f"trace file {p} does not exist", hint=FORMAT_HINT)
     try:
+        check_row_count(p, FORMAT_HINT)
         with open_text(p) as fh:
             return parse_trace(fh, source=str(p))
     except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile, csv.Error) as exc:
@@ -136,10 +142,13 @@ def parse_trace(lines: Iterable[str], *, source: str = "<trace>") -> Trace:
         raise SpecError(f"{source}: line 1: the file is empty", hint=FORMAT_HINT)
     index = _header_index(header, source)
     parser = _RowParser(index, len(header), source)
-    for row in reader:
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue  # blank line
-        parser.add(reader.line_num, row)
+    try:
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line
+            parser.add(reader.line_num, row)
+    except csv.Error as exc:  # e.g. a field longer than the csv module's limit
+        raise SpecError(f"{source}: line {reader.line_num}: {exc}", hint=FORMAT_HINT) from exc
     return parser.finish()
 
 
@@ -202,6 +211,14 @@ class _RowParser:
         duration = self.number(line, row, "duration_s")
         if duration is not None and duration < 0:
             self.problem(line, "duration_s", f"negative duration {duration:g}; must be >= 0")
+        elif duration is not None and (problem := duration_problem(duration)):
+            self.problem(line, "duration_s", problem)
+        if (
+            arrival is not None
+            and self.arrivals
+            and (problem := span_problem(self.arrivals[0], arrival))
+        ):
+            self.problem(line, "arrival_ts", problem)
         if arrival is not None and self.arrivals and arrival < self.arrivals[-1]:
             self.problem(
                 line,
