@@ -168,8 +168,9 @@ def render(speed_row: dict[str, float], results: dict[tuple[str, float], PolicyR
     return "\n".join(out) + "\n" + READING
 
 
-def replace_section(text: str, section: str) -> str:
-    start = text.find("## Simulator")
+def replace_section(text: str, heading: str, section: str) -> str:
+    """``text`` with the section under ``heading`` (up to the next ``## ``) replaced."""
+    start = text.find(heading + "\n")
     if start < 0:
         return text.rstrip("\n") + "\n\n" + section
     end = text.find("\n## ", start + 1)
@@ -191,7 +192,8 @@ def main() -> int:
     section = render(speed_row, results, args.runs)
     print(section)
     if args.write:
-        DOC.write_text(replace_section(DOC.read_text() if DOC.exists() else "", section))
+        current = DOC.read_text() if DOC.exists() else ""
+        DOC.write_text(replace_section(current, "## Simulator", section))
     fast = speed_row["cpu_s"] < SPEED_LIMIT_S and speed_row["rss_mb"] < RSS_LIMIT_MB
     beats = all("beats seed on both" in line for line in verdicts(results, DEFAULT_POLICY))
     return 0 if fast and beats else 1
