@@ -31,6 +31,7 @@ from runnerfleet.asgmodel.types import (
 )
 from runnerfleet.scaling import LifecycleState, parse_state
 from runnerfleet.scaling.evaluation import Cycle, evaluate_group
+from runnerfleet.scaling.stable import stable_until
 from runnerfleet.sim.autoscaler import SimGroup, SimRunners
 from runnerfleet.sim.catalog import SimPolicy
 from runnerfleet.sim.model import Node, SimConfig, SimRun, Timeline, decision_record
@@ -73,6 +74,7 @@ class Simulation:
         if config.record_decisions:
             self.out.decisions = []
         self.fleet = Fleet(self._fleet_config(), trace.start)
+        self.limit = trace.end + config.horizon_s  # nothing happens after this
         self.fleet_wake = math.inf
         self.group = SimGroup(self.fleet, "simulated-runners")
         self.runners = SimRunners(
@@ -94,7 +96,9 @@ class Simulation:
         cfg, pol = self.cfg, self.policy
         if pol.policy is None:
             n = pol.static_size
-            return FleetConfig(min_size=n, max_size=n, desired=n)
+            return FleetConfig(
+                min_size=n, max_size=n, desired=n, spot=cfg.spot_interruptions_per_hour > 0
+            )
         size = cfg.max_size
         if size is None:
             size = default_max_size(math.ceil(peak_running(self.trace) / cfg.slots))
@@ -124,7 +128,7 @@ class Simulation:
         heap.extend((a, ARRIVE, i - n, i) for i, a in enumerate(trace.arrivals))
         heapq.heapify(heap)
         self.push(trace.start, TICK, 0)
-        limit = trace.end + self.cfg.horizon_s
+        limit = self.limit
         check = self.cfg.check_invariants
         pop = heapq.heappop
         while heap and self.done < self.out.jobs:
@@ -145,8 +149,7 @@ class Simulation:
         elif kind == POLL:
             self._poll(str(payload))
         elif kind == TICK:
-            self._evaluate()
-            self.push(self.now + self.cfg.tick_s, TICK, 0)
+            self._next_tick(self._evaluate())
         elif kind == FLEET:
             self.fleet_wake = math.inf
             self._pump()
@@ -248,12 +251,12 @@ class Simulation:
         self.group.now = now
         return evaluate_group(self.group, self.runners, self.group.name, policy, now)
 
-    def _evaluate(self) -> None:
+    def _evaluate(self) -> Cycle | None:
         timeline = self.out.timeline
         if timeline is not None:
             self._sample(timeline)
         if self.policy.policy is None:
-            return
+            return None
         self.last_eval = self.now
         self.out.evaluations += 1
         cycle = self.evaluator(self.now)
@@ -265,28 +268,83 @@ class Simulation:
                 self.out.scale_in += 1
         if self.out.decisions is not None:
             self.out.decisions.append(decision_record(self.now, cycle))
-        self._pump()
+        # the fleet moved after the snapshot was taken: the next tick may see a change
+        return None if self._pump() else cycle
+
+    # ----- quiet time ---------------------------------------------------------------------
+
+    def _next_tick(self, cycle: Cycle | None) -> None:
+        """Schedule the next tick, passing over the ones that would change nothing.
+
+        A tick that changed nothing is followed by identical ticks until the next event of
+        any other kind, or until the decision may change with the clock alone
+        (``scaling.stable_until``). Those ticks are accounted exactly as if they had run:
+        evaluations, timeline samples, the webhook's last evaluation, the clock.
+        """
+        tick = self.cfg.tick_s
+        at = self.now + tick
+        until = self._quiet_until(cycle)
+        if at < until and at <= self.limit:
+            sample = self._timeline_row() if self.out.timeline is not None else None
+            while at < until and at <= self.limit:
+                self._pass_tick(at, sample)
+                at = self.now + tick
+        self.push(at, TICK, 0)
+
+    def _quiet_until(self, cycle: Cycle | None) -> float:
+        cfg, policy = self.cfg, self.policy.policy
+        if not cfg.skip_quiet or self.out.decisions is not None or cfg.scrape_failure_rate:
+            return -math.inf
+        next_event = self.heap[0][0] if self.heap else math.inf
+        if policy is None:  # the static fleet has no autoscaler
+            return next_event
+        report = None if cycle is None else cycle.report
+        if cycle is None or report is None or report.calls or report.errors:
+            return -math.inf
+        return min(next_event, stable_until(cycle.snapshot, policy))
+
+    def _pass_tick(self, at: float, sample: tuple[float, float, float, float] | None) -> None:
+        self.now = at
+        if sample is not None and self.out.timeline is not None:
+            self._append_sample(self.out.timeline, sample)
+        if self.policy.policy is not None:
+            self.last_eval = at
+            self.out.evaluations += 1
 
     def _sample(self, timeline: Timeline) -> None:
-        timeline.t.append(self.now)
-        timeline.running.append(self.running)
-        timeline.queued.append(len(self.queue))
+        self._append_sample(timeline, self._timeline_row())
+
+    def _timeline_row(self) -> tuple[float, float, float, float]:
+        """(running, queued, billed instances, ready runners) now."""
         states = [s.state for s in self.fleet.describe()]
-        timeline.instances.append(sum(1 for st in states if st is not L.WARMED_STOPPED))
-        timeline.ready.append(sum(1 for n in self.nodes.values() if n.ready))
+        billed = sum(1 for st in states if st is not L.WARMED_STOPPED)
+        ready = sum(1 for n in self.nodes.values() if n.ready)
+        return (self.running, len(self.queue), billed, ready)
+
+    def _append_sample(self, timeline: Timeline, row: tuple[float, float, float, float]) -> None:
+        timeline.t.append(self.now)
+        for column, value in zip(
+            (timeline.running, timeline.queued, timeline.instances, timeline.ready),
+            row,
+            strict=True,
+        ):
+            column.append(value)
 
     # ----- the fleet ----------------------------------------------------------------------
 
-    def _pump(self) -> None:
-        """Hand the fleet's events to their handlers until it has nothing more to say."""
-        fleet = self.fleet
+    def _pump(self) -> bool:
+        """Hand the fleet's events to their handlers until it has nothing more to say;
+        True when there were any."""
+        fleet, handled = self.fleet, False
         while events := fleet.advance(self.now):
+            handled = True
             for event in events:
                 self._fleet_event(event)
         due = fleet.next_due()
         if due is not None and due < self.fleet_wake:
             self.fleet_wake = due
             self.push(due, FLEET, 0)
+        return handled
 
     def _fleet_event(self, event: FleetEvent) -> None:
         kind, iid = event.kind, event.instance_id

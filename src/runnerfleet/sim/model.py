@@ -58,6 +58,7 @@ class SimConfig:
     record_timeline: bool = False
     record_decisions: bool = False
     check_invariants: bool = False
+    skip_quiet: bool = True  # pass over ticks that would change nothing (same results)
 
     def __post_init__(self) -> None:
         problems = []
