@@ -18,8 +18,8 @@ from runnerfleet.sim.synthetic import generate, scaled
 from runnerfleet.sim.trace import Trace
 
 
-def _trace(family: str, days: float, scale: float = 1.0) -> Trace:
-    return generate(scaled(FAMILIES[family].params, days=days, scale=scale), seed=7)
+def _trace(family: str, days: float, scale: float = 1.0, seed: int = 7) -> Trace:
+    return generate(scaled(FAMILIES[family].params, days=days, scale=scale), seed=seed)
 
 
 def _same(a: SimRun, b: SimRun) -> None:
@@ -81,3 +81,12 @@ def test_a_static_fleet_on_spot_is_interrupted_and_replaced() -> None:
     policy = build_policy("static", 4, peak_running=peak_running(trace))
     run = simulate(trace, policy, SimConfig(slots=4, spot_interruptions_per_hour=0.5))
     assert run.killed > 0 and run.unserved == 0 and run.launches > policy.static_size
+
+
+def test_a_schedule_with_webhook_evaluations_gives_the_same_run() -> None:
+    # evaluations between the minutes: a period's own idle and cooldown thresholds count too
+    trace = _trace("matrix", 2.0, 1.0, seed=3)
+    policy = build_policy("schedule", 4)
+    config = SimConfig(slots=4, webhook_delay_s=5.0, record_timeline=True)
+    skipped = simulate(trace, policy, config)
+    _same(skipped, simulate(trace, policy, dataclasses.replace(config, skip_quiet=False)))

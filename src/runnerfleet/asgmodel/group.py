@@ -194,6 +194,13 @@ class Fleet(FleetCore):
         """Every live instance (group and warm pool), oldest first."""
         return tuple(self.status(i) for i in self._instances)
 
+    def members(self) -> list[tuple[str, LifecycleState, bool, float]]:
+        """(id, state, protected, launched_at) of every live instance, oldest first: what an
+        autoscaler reads of ``describe()``, without building a status per instance."""
+        return [
+            (i.instance_id, i.state, i.protected, i.launched_at) for i in self._instances.values()
+        ]
+
     def status(self, instance_id: str) -> InstanceStatus:
         inst = self._get(instance_id)
         return InstanceStatus(

@@ -59,6 +59,8 @@ def apply_decision(
     idle_tags: IdleTags | None = None,
 ) -> ApplyReport:
     report = ApplyReport()
+    if _nothing_to_do(decision, idle_tags):
+        return report  # most evaluations: no call to make
     _protect(port, group.name, decision.protect, True, report)
     removed = sum(int(_terminate(port, iid, report)) for iid in decision.terminate)
     report.changed = removed > 0
@@ -77,6 +79,16 @@ def apply_decision(
     if idle_tags:
         _tag_idle(port, idle_tags, report)
     return report
+
+
+def _nothing_to_do(decision: ScalingDecision, idle_tags: IdleTags | None) -> bool:
+    return (
+        decision.action == "hold"
+        and not decision.protect
+        and not decision.unprotect
+        and not decision.terminate
+        and not idle_tags
+    )
 
 
 def _protect(port: GroupPort, name: str, ids: Sequence[str], on: bool, report: ApplyReport) -> None:

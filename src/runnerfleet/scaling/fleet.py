@@ -22,7 +22,8 @@ def is_fresh(instance: InstanceView, now: float, stale_after_s: float) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class FleetView:
-    """The snapshot's instances sorted into the groups the policies need."""
+    """The snapshot's instances sorted into the groups the policies need, with the sums
+    every policy reads (computed once, in ``view_of``)."""
 
     fresh: tuple[InstanceView, ...]  # InService with trusted metrics
     unknown: tuple[InstanceView, ...]  # InService with missing or stale metrics: busy
@@ -30,10 +31,9 @@ class FleetView:
     warm: tuple[InstanceView, ...]  # Warmed:*: not capacity, but quick to bring in
     phantom: int  # desired minus instances seen: launches the group has not started yet
     slots_per_instance: int  # for booting and phantom instances
-
-    @property
-    def running(self) -> int:
-        return sum(i.running_jobs or 0 for i in self.fresh)
+    running: int = 0  # jobs running on fresh instances
+    capacity_slots: int = 0  # see ``capacity``
+    unknown_total: int = 0  # see ``unknown_slots``
 
     @property
     def in_group(self) -> int:
@@ -48,14 +48,13 @@ class FleetView:
         Counting them as capacity (not as demand) is deliberate: a metrics outage must not
         launch the fleet up to max_size. They are still never removed (see ``idle_victims``).
         """
-        seen = self.fresh + self.unknown + self.booting
-        return sum(self.slots_of(i) for i in seen) + self.phantom * self.slots_per_instance
+        return self.capacity_slots
 
     def unknown_slots(self) -> int:
         """Slots of instances without fresh metrics: they may all be busy, so a scale-in
         never counts them as free (a partial scrape failure must not remove a needed idle
         instance), while a scale-out counts them as capacity (an outage must not launch)."""
-        return sum(self.slots_of(i) for i in self.unknown)
+        return self.unknown_total
 
     def busy(self) -> tuple[InstanceView, ...]:
         """InService instances that must not be removed: running jobs or unknown metrics."""
@@ -75,19 +74,32 @@ def _idle_start(instance: InstanceView) -> float:
 
 
 def view_of(snapshot: FleetSnapshot, stale_after_s: float, concurrent: int | None) -> FleetView:
-    in_service = [i for i in snapshot.instances if i.state == LifecycleState.IN_SERVICE]
-    fresh = tuple(i for i in in_service if is_fresh(i, snapshot.now, stale_after_s))
-    unknown = tuple(i for i in in_service if not is_fresh(i, snapshot.now, stale_after_s))
-    booting = tuple(i for i in snapshot.instances if i.state in BOOTING_STATES)
-    warm = tuple(i for i in snapshot.instances if i.state in WARM_STATES)
-    seen = len(in_service) + len(booting)
+    now = snapshot.now
+    fresh: list[InstanceView] = []
+    unknown: list[InstanceView] = []
+    booting: list[InstanceView] = []
+    warm: list[InstanceView] = []
+    for i in snapshot.instances:  # one pass: this runs every minute for every instance
+        if i.state == LifecycleState.IN_SERVICE:
+            (fresh if is_fresh(i, now, stale_after_s) else unknown).append(i)
+        elif i.state in BOOTING_STATES:
+            booting.append(i)
+        elif i.state in WARM_STATES:
+            warm.append(i)
+    per = concurrent or _observed_slots(snapshot.instances)
+    phantom = max(0, snapshot.desired - len(fresh) - len(unknown) - len(booting))
+    unknown_total = sum(i.slots if i.slots > 0 else per for i in unknown)
+    seen = sum(i.slots if i.slots > 0 else per for i in (*fresh, *booting)) + unknown_total
     return FleetView(
-        fresh=fresh,
-        unknown=unknown,
-        booting=booting,
-        warm=warm,
-        phantom=max(0, snapshot.desired - seen),
-        slots_per_instance=concurrent or _observed_slots(snapshot.instances),
+        fresh=tuple(fresh),
+        unknown=tuple(unknown),
+        booting=tuple(booting),
+        warm=tuple(warm),
+        phantom=phantom,
+        slots_per_instance=per,
+        running=sum(i.running_jobs or 0 for i in fresh),
+        capacity_slots=seen + phantom * per,
+        unknown_total=unknown_total,
     )
 
 

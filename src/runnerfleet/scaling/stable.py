@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from runnerfleet.scaling.policies import HeadroomPolicy, Policy, Schedule
+from runnerfleet.scaling.schedule import active_policy
 from runnerfleet.scaling.types import FleetSnapshot, LifecycleState
 
 
@@ -22,7 +23,9 @@ def stable_until(snapshot: FleetSnapshot, policy: Policy) -> float:
     may get a different decision from ``decide``; ``math.inf`` when never."""
     now = snapshot.now
     if isinstance(policy, Schedule):
-        return (math.floor(now / 60.0) + 1) * 60.0  # a period may start with any minute
+        active, _ = active_policy(policy, now)
+        minute = (math.floor(now / 60.0) + 1) * 60.0  # a period may start with any minute
+        return min(minute, stable_until(snapshot, active))
     ahead = [t + policy.cooldown_s for t in _scale_times(snapshot)]
     idle_time = 0.0 if isinstance(policy, HeadroomPolicy) else policy.idle_time_s
     for instance in snapshot.instances:

@@ -17,6 +17,7 @@ from runnerfleet.asgmodel import Fleet, FleetModelError
 from runnerfleet.scaling.apply import TAG_IDLE_SINCE, TAG_LAST_IN, TAG_LAST_OUT, CallFailed
 from runnerfleet.scaling.evaluation import RunnerObservation
 from runnerfleet.scaling.observe import GroupState, Member, RunnerReading, scrapeable
+from runnerfleet.scaling.types import LifecycleState
 
 RunningJobs = Callable[[str], int]  # instance id -> jobs its runner runs right now
 
@@ -30,24 +31,16 @@ class SimGroup:
         self.now = 0.0
         self.group_tags: dict[str, str] = {}
         self.instance_tags: dict[str, dict[str, str]] = {}
+        self._members: dict[str, tuple[tuple[LifecycleState, bool, str | None], Member]] = {}
 
     def forget(self, instance_id: str) -> None:
         """A terminated instance's tags go with it."""
         self.instance_tags.pop(instance_id, None)
+        self._members.pop(instance_id, None)
 
     def observe(self, group_name: str) -> GroupState:
-        fleet, tags = self.fleet, self.instance_tags
-        members = tuple(
-            Member(
-                instance_id=s.instance_id,
-                state=s.state,
-                protected=s.protected,
-                launched_at=s.launched_at,
-                host=s.instance_id,
-                idle_since=_number(tags.get(s.instance_id, {}).get(TAG_IDLE_SINCE)),
-            )
-            for s in fleet.describe()
-        )
+        fleet = self.fleet
+        members = tuple(self._member(*m) for m in fleet.members())
         return GroupState(
             name=group_name,
             desired=fleet.desired,
@@ -58,6 +51,26 @@ class SimGroup:
             last_scale_in_at=_number(self.group_tags.get(TAG_LAST_IN)),
             last_scale_out_at=_number(self.group_tags.get(TAG_LAST_OUT)),
         )
+
+    def _member(
+        self, instance_id: str, state: LifecycleState, protected: bool, launched_at: float
+    ) -> Member:
+        """The instance's Member, built again only when what it says changed (this runs
+        for every instance every simulated minute)."""
+        tag = self.instance_tags.get(instance_id, {}).get(TAG_IDLE_SINCE)
+        cached = self._members.get(instance_id)
+        if cached is not None and cached[0] == (state, protected, tag):
+            return cached[1]
+        member = Member(
+            instance_id=instance_id,
+            state=state,
+            protected=protected,
+            launched_at=launched_at,
+            host=instance_id,
+            idle_since=_number(tag),
+        )
+        self._members[instance_id] = ((state, protected, tag), member)
+        return member
 
     def set_protection(self, group: str, instance_ids: Sequence[str], protected: bool) -> None:
         self._model(
@@ -103,6 +116,7 @@ class SimRunners:
         self._running, self._slots, self._queued = running, slots, queued
         self._failure_rate = failure_rate
         self._rng = rng or random.Random(0)  # noqa: S311 (a simulation, not crypto)
+        self._readings: dict[int, RunnerReading] = {}
 
     def observe(self, group: GroupState) -> RunnerObservation:
         readings: Mapping[str, RunnerReading] = {
@@ -113,7 +127,11 @@ class SimRunners:
     def _reading(self, instance_id: str) -> RunnerReading:
         if self._failure_rate and self._rng.random() < self._failure_rate:
             return RunnerReading(None)
-        return RunnerReading(self._running(instance_id), self._slots)
+        running = self._running(instance_id)
+        reading = self._readings.get(running)
+        if reading is None:  # readings are values: one per running count will do
+            reading = self._readings[running] = RunnerReading(running, self._slots)
+        return reading
 
 
 def _number(value: str | None) -> float | None:

@@ -74,6 +74,10 @@ class Simulation:
         if config.record_decisions:
             self.out.decisions = []
         self.fleet = Fleet(self._fleet_config(), trace.start)
+        self.fleet_events = 0
+        #: the observations of the last evaluation that changed nothing, and until when
+        #: the same observations would change nothing either
+        self.unchanged: tuple[tuple[int, int, tuple[int, ...]], float] | None = None
         self.limit = trace.end + config.horizon_s  # nothing happens after this
         self.fleet_wake = math.inf
         self.group = SimGroup(self.fleet, "simulated-runners")
@@ -251,14 +255,19 @@ class Simulation:
         self.group.now = now
         return evaluate_group(self.group, self.runners, self.group.name, policy, now)
 
-    def _evaluate(self) -> Cycle | None:
+    def _evaluate(self) -> float | None:
+        """One evaluation; returns until when the same observations would change nothing
+        (None: this one changed something, or cannot say)."""
         timeline = self.out.timeline
         if timeline is not None:
             self._sample(timeline)
         if self.policy.policy is None:
-            return None
+            return math.inf  # the static fleet has no autoscaler
         self.last_eval = self.now
         self.out.evaluations += 1
+        last = self.unchanged
+        if last is not None and last[0] == self._observed() and self.now < last[1]:
+            return last[1]  # the very observations of a cycle that changed nothing
         cycle = self.evaluator(self.now)
         decision, report = cycle.decision, cycle.report
         if report is not None and report.changed:
@@ -268,40 +277,45 @@ class Simulation:
                 self.out.scale_in += 1
         if self.out.decisions is not None:
             self.out.decisions.append(decision_record(self.now, cycle))
-        # the fleet moved after the snapshot was taken: the next tick may see a change
-        return None if self._pump() else cycle
+        moved = self._pump()  # the fleet moved after the snapshot: the next cycle sees it
+        self.unchanged = None
+        if report is None or report.calls or report.errors or moved or not self._may_skip():
+            return None
+        until = stable_until(cycle.snapshot, self.policy.policy)
+        self.unchanged = (self._observed(), until)
+        return until
 
     # ----- quiet time ---------------------------------------------------------------------
 
-    def _next_tick(self, cycle: Cycle | None) -> None:
+    def _observed(self) -> tuple[int, int, tuple[int, ...]]:
+        """Everything an evaluation observes can only change with these: fleet events (states,
+        launches, terminations), the queue's length and each runner's running jobs. The
+        evaluation's own calls also change it, and a cycle that made any is never reused."""
+        return (self.fleet_events, len(self.queue), tuple(n.running for n in self.nodes.values()))
+
+    def _may_skip(self) -> bool:
+        cfg = self.cfg
+        return cfg.skip_quiet and self.out.decisions is None and not cfg.scrape_failure_rate
+
+    def _next_tick(self, stable: float | None) -> None:
         """Schedule the next tick, passing over the ones that would change nothing.
 
-        A tick that changed nothing is followed by identical ticks until the next event of
+        An evaluation that changed nothing is followed by identical ones until an event of
         any other kind, or until the decision may change with the clock alone
         (``scaling.stable_until``). Those ticks are accounted exactly as if they had run:
         evaluations, timeline samples, the webhook's last evaluation, the clock.
         """
         tick = self.cfg.tick_s
         at = self.now + tick
-        until = self._quiet_until(cycle)
+        until = -math.inf
+        if stable is not None and self._may_skip():
+            until = min(self.heap[0][0] if self.heap else math.inf, stable)
         if at < until and at <= self.limit:
             sample = self._timeline_row() if self.out.timeline is not None else None
             while at < until and at <= self.limit:
                 self._pass_tick(at, sample)
                 at = self.now + tick
         self.push(at, TICK, 0)
-
-    def _quiet_until(self, cycle: Cycle | None) -> float:
-        cfg, policy = self.cfg, self.policy.policy
-        if not cfg.skip_quiet or self.out.decisions is not None or cfg.scrape_failure_rate:
-            return -math.inf
-        next_event = self.heap[0][0] if self.heap else math.inf
-        if policy is None:  # the static fleet has no autoscaler
-            return next_event
-        report = None if cycle is None else cycle.report
-        if cycle is None or report is None or report.calls or report.errors:
-            return -math.inf
-        return min(next_event, stable_until(cycle.snapshot, policy))
 
     def _pass_tick(self, at: float, sample: tuple[float, float, float, float] | None) -> None:
         self.now = at
@@ -347,6 +361,7 @@ class Simulation:
         return handled
 
     def _fleet_event(self, event: FleetEvent) -> None:
+        self.fleet_events += 1
         kind, iid = event.kind, event.instance_id
         node = self.nodes.get(iid)
         if kind is EventKind.LAUNCHING:
