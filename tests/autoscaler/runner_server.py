@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import resource
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,7 +58,35 @@ def render_metrics(running: int, concurrent: int = 4, limits: tuple[int, ...] = 
         "# TYPE gitlab_runner_jobs_total counter",
         'gitlab_runner_jobs_total{runner="tok000000",runner_name="fleet-0",system_id="s_1"} 17',
     ]
-    return "\n".join(lines + _go_and_process_lines()) + "\n"
+    return "\n".join(lines + _runner_histograms() + _go_and_process_lines()) + "\n"
+
+
+def _runner_histograms() -> list[str]:
+    """The runner's job-duration and queue histograms and API counters: the rest of its page."""
+    labels = 'runner="tok000000",runner_name="fleet-0",system_id="s_000000000000"'
+    lines = []
+    for name, buckets in (
+        ("job_duration_seconds", (30, 60, 300, 600, 1800, 3600, 7200, 10800, 18000, 36000)),
+        ("job_queue_duration_seconds", (1, 3, 10, 30, 60, 120, 300, 900, 1800, 3600)),
+    ):
+        lines += [
+            f"# HELP gitlab_runner_{name} Histogram.",
+            f"# TYPE gitlab_runner_{name} histogram",
+        ]
+        for mode in ("default", "docker"):
+            for le in (*buckets, "+Inf"):
+                lines.append(f'gitlab_runner_{name}_bucket{{{labels},le="{le}",mode="{mode}"}} 7')
+            lines.append(f'gitlab_runner_{name}_sum{{{labels},mode="{mode}"}} 4242.5')
+            lines.append(f'gitlab_runner_{name}_count{{{labels},mode="{mode}"}} 7')
+    lines += ["# HELP gitlab_runner_api_request_statuses_total API requests.",
+              "# TYPE gitlab_runner_api_request_statuses_total counter"]  # fmt: skip
+    for endpoint in ("request_job", "update_job", "patch_trace", "discovery"):
+        for status in (200, 201, 202, 204, 403, 409, 500):
+            lines.append(
+                f'gitlab_runner_api_request_statuses_total{{endpoint="{endpoint}",method="post",'
+                f'runner="tok000000",status="{status}",system_id="s_000000000000"}} 1234'
+            )
+    return lines
 
 
 def _go_and_process_lines() -> list[str]:
@@ -93,9 +122,22 @@ def _go_and_process_lines() -> list[str]:
 @dataclass
 class Endpoint:
     body: str = field(default_factory=lambda: render_metrics(0))
-    mode: str = "ok"  # ok | hang | error | garbage
+    mode: str = "ok"  # ok | hang | error | garbage | truncated (closes mid-body)
     hits: int = 0
     delay_s: float = 0.0  # think time before answering, like a busy runner
+    framing: str = "length"  # length | chunked (as Go frames a large page) | close
+
+
+def http_response(status: str, body: bytes, framing: str) -> bytes:
+    """A response as a Go server frames it: Content-Length, chunks of 4 KiB, or neither."""
+    head = f"HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+    if framing == "chunked":
+        chunks = [body[n : n + 4096] for n in range(0, len(body), 4096)]
+        body = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n"
+        head += "Transfer-Encoding: chunked\r\n"
+    elif framing == "length":
+        head += f"Content-Length: {len(body)}\r\n"
+    return (head + "Connection: close\r\n\r\n").encode() + body
 
 
 class RunnerMetricsServer:
@@ -136,11 +178,10 @@ class RunnerMetricsServer:
                 await asyncio.sleep(ep.delay_s)
             status = "500 Internal Server Error" if ep.mode == "error" else "200 OK"
             body = ("\x00not metrics{{{" if ep.mode == "garbage" else ep.body).encode()
-            head = (
-                f"HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-            )
-            writer.write(head.encode() + body)
+            response = http_response(status, body, ep.framing)
+            if ep.mode == "truncated":
+                response = response[: len(response) - len(body) // 2]
+            writer.write(response)
             await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass
@@ -170,17 +211,64 @@ def runner_server() -> Iterator[RunnerMetricsServer]:
         server.close()
 
 
+class _PreparedAnswer(asyncio.Protocol):
+    """A fake runner for the fleet process: answers a request with bytes prepared once, so
+    the servers cost little next to the scraper under test. ``None`` never answers."""
+
+    def __init__(self, response: bytes | None, delay_s: float) -> None:
+        self._response = response
+        self._delay_s = delay_s
+        self._request = b""
+        self._transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._request += data
+        if b"\r\n\r\n" not in self._request or self._response is None:
+            return
+        if self._delay_s:
+            asyncio.get_running_loop().call_later(self._delay_s, self._answer)
+        else:
+            self._answer()
+
+    def _answer(self) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(self._response or b"")
+            self._transport.close()
+
+
 def _serve_forever(hosts: list[str], port: int, delay_s: float, hung: int, events: Any) -> None:
     ready, stop = events
-    server = RunnerMetricsServer()
-    try:
+    _allow_many_sockets(2 * len(hosts) + 256)
+    pages = [http_response("200 OK", render_metrics(n).encode(), "chunked") for n in range(5)]
+    loop = asyncio.new_event_loop()
+
+    async def serve() -> None:
         for n, host in enumerate(hosts):
-            mode = "hang" if n < hung else "ok"
-            server.add(host, port, Endpoint(render_metrics(n % 5), mode=mode, delay_s=delay_s))
+            answer = None if n < hung else pages[n % 5]
+            await loop.create_server(
+                lambda a=answer: _PreparedAnswer(a, delay_s), host, port, reuse_address=True
+            )
         ready.set()
-        stop.wait(600)  # bounded: never outlives a forgotten benchmark by more than 10 minutes
+        for _ in range(12000):  # bounded: never outlives a forgotten benchmark by 10 minutes
+            if stop.is_set():
+                return
+            await asyncio.sleep(0.05)
+
+    try:
+        loop.run_until_complete(serve())
     finally:
-        server.close()
+        loop.close()
+
+
+def _allow_many_sockets(wanted: int) -> None:
+    """One listening socket per fake runner: raise the soft descriptor limit if it is lower."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
 
 
 @contextmanager

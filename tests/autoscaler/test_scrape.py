@@ -80,3 +80,29 @@ def test_distinct_loopback_addresses() -> None:
         results = scrape_all_sync(hosts)
     assert [results[f"i-{n}"].running_jobs for n in range(3)] == [0, 1, 2]
     assert results["i-2"].url.startswith("http://127.93.0.3:")
+
+
+def test_partial_or_oversized_pages_are_unknown_never_zero() -> None:
+    with runner_server() as server:
+        hosts = {
+            "cut": server.add("127.0.0.1", 0, Endpoint(render_metrics(0), mode="truncated")),
+            "chunked-cut": server.add(
+                "127.0.0.1", 0, Endpoint(render_metrics(0), mode="truncated", framing="chunked")
+            ),
+            "huge": server.add("127.0.0.1", 0, Endpoint("gitlab_runner_concurrent 4\n" * 99999)),
+            "chunked": server.add("127.0.0.1", 0, Endpoint(render_metrics(3), framing="chunked")),
+        }
+        results = scrape_all_sync(hosts, ScrapeSettings(timeout_s=2, deadline_s=5))
+    for name in ("cut", "chunked-cut", "huge"):
+        assert results[name].running_jobs is None and results[name].error, name
+    assert "larger than" in (results["huge"].error or "")
+    assert results["chunked"].running_jobs == 3
+
+
+def test_more_hosts_than_workers_each_scraped_once() -> None:
+    with runner_server() as server:
+        endpoints = [Endpoint(render_metrics(n % 3)) for n in range(12)]
+        hosts = {f"i-{n}": server.add("127.0.0.1", 0, ep) for n, ep in enumerate(endpoints)}
+        results = scrape_all_sync(hosts, ScrapeSettings(timeout_s=2, deadline_s=5, concurrency=3))
+    assert [results[f"i-{n}"].running_jobs for n in range(12)] == [n % 3 for n in range(12)]
+    assert [ep.hits for ep in endpoints] == [1] * 12

@@ -51,9 +51,7 @@ _MENTION = re.compile(rf"{_NAME}(?![A-Za-z0-9_:])")
 _ESCAPED = r'[^"\\\n]*(?:\\[\\"n][^"\\\n]*)*'  # a label value; escapes: \\ \" \n only
 _LABEL = rf'[a-zA-Z_][a-zA-Z0-9_]*="{_ESCAPED}"'
 _VALUE = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?Inf|NaN"
-_SAMPLE = re.compile(
-    rf"({_NAME})(?:\{{((?:{_LABEL})(?:,{_LABEL})*)?\}})? ({_VALUE})(?: -?[0-9]+)?"
-)
+_SAMPLE = re.compile(rf"({_NAME})(?:\{{((?:{_LABEL})(?:,{_LABEL})*)?\}})? ({_VALUE})(?: -?[0-9]+)?")
 _PAIR = re.compile(rf'([a-zA-Z_][a-zA-Z0-9_]*)="({_ESCAPED})"')
 _TYPE = re.compile(rf"# TYPE {_NAME} (?:gauge|untyped)")
 _HELP = re.compile(rf"# HELP {_NAME}(?: .*)?")
@@ -73,14 +71,15 @@ def _scan(text: str) -> list[Sample] | None:
     """Our families' samples, or None when a line of ours is not in gitlab-runner's form."""
     samples: list[Sample] = []
     for line in _lines_mentioning_us(text):
-        match = _SAMPLE.fullmatch(line)
-        if match is not None:
-            labels = _labels(match.group(2))
-            if labels is None:
+        if line.startswith("#"):
+            if _TYPE.fullmatch(line) is None and _HELP.fullmatch(line) is None:
                 return None
-            samples.append((match.group(1), labels, float(match.group(3))))
-        elif _TYPE.fullmatch(line) is None and _HELP.fullmatch(line) is None:
+            continue
+        match = _SAMPLE.fullmatch(line)
+        labels = None if match is None else _labels(match.group(2))
+        if match is None or labels is None:
             return None
+        samples.append((match.group(1), labels, float(match.group(3))))
     return samples
 
 

@@ -1,22 +1,27 @@
 """Scrape every runner's ``/metrics`` concurrently, with hard time limits.
 
-One hung host cannot block the run: each request has its own timeout, the whole scrape has a
-deadline after which unfinished requests are cancelled, and a semaphore bounds concurrency.
-A failed scrape yields ``running_jobs=None`` (unknown), never 0.
+One hung host cannot block the run: each request has its own timeout (connect to last byte),
+the whole scrape has a deadline after which unfinished requests are cancelled, and at most
+``concurrency`` requests are open at once (that many workers take the hosts in turn). A failed
+or partial scrape yields ``running_jobs=None`` (unknown), never 0.
+
+The requests go through ``http1``, a plain asyncio client: at fleet scale the scrape is CPU
+work in one interpreter, and a general-purpose HTTP stack costs several times what the bytes
+do (docs/benchmarks.md, "Scraping runners").
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-import httpx
-
+from runnerfleet.gitlab.http1 import FetchError, get
 from runnerfleet.gitlab.metrics import MetricsParseError, RunnerMetrics, parse_metrics
 
 METRICS_PORT = 9252
+METRICS_PATH = "/metrics"
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a runner's page is ~20 KB; refuse anything absurd
 
 
@@ -47,20 +52,37 @@ class ScrapeResult:
 
 def metrics_url(host: str, port: int = METRICS_PORT) -> str:
     """``host`` may carry its own port (``127.0.0.1:40123``), as test endpoints do."""
-    return f"http://{host}/metrics" if ":" in host else f"http://{host}:{port}/metrics"
+    return _url(*split_host(host, port))
+
+
+def split_host(host: str, port: int = METRICS_PORT) -> tuple[str, int]:
+    address, colon, given = host.rpartition(":")
+    if colon and given.isdigit():
+        return address, int(given)
+    return host, port
 
 
 async def scrape_all(
-    hosts: Mapping[str, str],
-    settings: ScrapeSettings | None = None,
-    client: httpx.AsyncClient | None = None,
+    hosts: Mapping[str, str], settings: ScrapeSettings | None = None
 ) -> dict[str, ScrapeResult]:
     """Scrape ``{instance_id: host}``; every instance gets a result, failures included."""
     cfg = settings or ScrapeSettings()
-    if client is None:
-        async with _client(cfg) as own:
-            return await _scrape_with(own, hosts, cfg)
-    return await _scrape_with(client, hosts, cfg)
+    results: dict[str, ScrapeResult] = {}
+    todo = iter(hosts.items())
+    workers = [
+        asyncio.create_task(_worker(todo, results, cfg))
+        for _ in range(min(cfg.concurrency, len(hosts)))
+    ]
+    if workers:
+        _done, late = await asyncio.wait(workers, timeout=cfg.deadline_s)
+        for worker in late:
+            worker.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+    late_error = f"scrape deadline of {cfg.deadline_s:g}s passed"
+    return {
+        iid: results.get(iid) or _failed(iid, metrics_url(host, cfg.port), late_error)
+        for iid, host in hosts.items()
+    }
 
 
 def scrape_all_sync(
@@ -70,62 +92,31 @@ def scrape_all_sync(
     return asyncio.run(scrape_all(hosts, settings))
 
 
-def _client(cfg: ScrapeSettings) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=cfg.concurrency, max_keepalive_connections=0)
-    # trust_env=False: a proxy from the environment must never carry runner traffic
-    return httpx.AsyncClient(timeout=cfg.timeout_s, limits=limits, trust_env=False)
+async def _worker(
+    todo: Iterator[tuple[str, str]], results: dict[str, ScrapeResult], cfg: ScrapeSettings
+) -> None:
+    for iid, host in todo:  # one shared iterator: each host is taken by exactly one worker
+        results[iid] = await _scrape_one(iid, host, cfg)
 
 
-async def _scrape_with(
-    client: httpx.AsyncClient, hosts: Mapping[str, str], cfg: ScrapeSettings
-) -> dict[str, ScrapeResult]:
-    gate = asyncio.Semaphore(cfg.concurrency)
-    tasks = {
-        iid: asyncio.create_task(_scrape_one(client, gate, iid, metrics_url(host, cfg.port), cfg))
-        for iid, host in hosts.items()
-    }
-    if tasks:
-        _done, late = await asyncio.wait(tasks.values(), timeout=cfg.deadline_s)
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
-    results: dict[str, ScrapeResult] = {}
-    for iid, task in tasks.items():
-        url = metrics_url(hosts[iid], cfg.port)
-        late_result = _failed(iid, url, f"scrape deadline of {cfg.deadline_s:g}s passed")
-        results[iid] = task.result() if task.done() and not task.cancelled() else late_result
-    return results
-
-
-async def _scrape_one(
-    client: httpx.AsyncClient, gate: asyncio.Semaphore, iid: str, url: str, cfg: ScrapeSettings
-) -> ScrapeResult:
-    async with gate:
-        try:
-            async with asyncio.timeout(cfg.timeout_s):
-                text = await _fetch(client, url)
-            metrics = parse_metrics(text)
-        except TimeoutError:
-            return _failed(iid, url, f"no answer within {cfg.timeout_s:g}s")
-        except (httpx.HTTPError, MetricsParseError, UnicodeDecodeError) as exc:
-            return _failed(iid, url, f"{type(exc).__name__}: {exc}"[:300])
-        except Exception as exc:  # one odd host must never end the whole evaluation
-            return _failed(iid, url, f"unexpected {type(exc).__name__}")
+async def _scrape_one(iid: str, host: str, cfg: ScrapeSettings) -> ScrapeResult:
+    address, port = split_host(host, cfg.port)
+    url = _url(address, port)
+    try:
+        async with asyncio.timeout(cfg.timeout_s):
+            body = await get(address, port, METRICS_PATH, MAX_BODY_BYTES)
+        metrics = parse_metrics(body.decode("utf-8"))
+    except TimeoutError:
+        return _failed(iid, url, f"no answer within {cfg.timeout_s:g}s")
+    except (OSError, FetchError, MetricsParseError, UnicodeDecodeError) as exc:
+        return _failed(iid, url, f"{type(exc).__name__}: {exc}"[:300])
+    except Exception as exc:  # one odd host must never end the whole evaluation
+        return _failed(iid, url, f"unexpected {type(exc).__name__}")
     return ScrapeResult(iid, url, metrics, None, time.time())
 
 
-async def _fetch(client: httpx.AsyncClient, url: str) -> str:
-    async with client.stream("GET", url) as response:
-        if response.status_code != 200:
-            raise httpx.HTTPStatusError(
-                f"HTTP {response.status_code}", request=response.request, response=response
-            )
-        body = bytearray()
-        async for chunk in response.aiter_bytes():
-            body.extend(chunk)
-            if len(body) > MAX_BODY_BYTES:
-                raise httpx.DecodingError(f"body larger than {MAX_BODY_BYTES} bytes")
-        return body.decode("utf-8")
+def _url(address: str, port: int) -> str:
+    return f"http://{address}:{port}{METRICS_PATH}"
 
 
 def _failed(iid: str, url: str, error: str) -> ScrapeResult:
