@@ -3,7 +3,9 @@
 One asyncio loop in a background thread serves any number of 127.x.y.z addresses. Each
 endpoint answers with real-format exposition text (as gitlab-runner 19.x writes it), or
 misbehaves on purpose: ``hang`` never answers, ``error`` returns HTTP 500, ``garbage`` is not
-Prometheus text.
+Prometheus text, ``truncated`` closes half-way through the body. Pages are framed with
+Content-Length, in chunks (as Go frames a large page) or by closing the connection. The fleet
+process for benchmarks answers with bytes prepared once, so the servers cost little.
 """
 
 from __future__ import annotations

@@ -78,6 +78,7 @@ async def scrape_all(
         for worker in late:
             worker.cancel()
         await asyncio.gather(*late, return_exceptions=True)
+        await asyncio.sleep(0)  # let the last pages' parsing run (see _worker)
     late_error = f"scrape deadline of {cfg.deadline_s:g}s passed"
     return {
         iid: results.get(iid) or _failed(iid, metrics_url(host, cfg.port), late_error)
@@ -95,24 +96,43 @@ def scrape_all_sync(
 async def _worker(
     todo: Iterator[tuple[str, str]], results: dict[str, ScrapeResult], cfg: ScrapeSettings
 ) -> None:
+    """Fetch one host after the other. A page is parsed in a callback, so the next request
+    is on the wire before the CPU goes to the last answer (the runner thinks meanwhile)."""
+    loop = asyncio.get_running_loop()
     for iid, host in todo:  # one shared iterator: each host is taken by exactly one worker
-        results[iid] = await _scrape_one(iid, host, cfg)
+        address, port = split_host(host, cfg.port)
+        url = _url(address, port)
+        outcome = await _fetch(iid, url, address, port, cfg)
+        if isinstance(outcome, ScrapeResult):
+            results[iid] = outcome
+        else:
+            loop.call_soon(_record, results, iid, url, outcome)
 
 
-async def _scrape_one(iid: str, host: str, cfg: ScrapeSettings) -> ScrapeResult:
-    address, port = split_host(host, cfg.port)
-    url = _url(address, port)
+async def _fetch(
+    iid: str, url: str, address: str, port: int, cfg: ScrapeSettings
+) -> bytes | ScrapeResult:
+    """The page's bytes, or the failed result."""
     try:
         async with asyncio.timeout(cfg.timeout_s):
-            body = await get(address, port, METRICS_PATH, MAX_BODY_BYTES)
-        metrics = parse_metrics(body.decode("utf-8"))
+            return await get(address, port, METRICS_PATH, MAX_BODY_BYTES)
     except TimeoutError:
         return _failed(iid, url, f"no answer within {cfg.timeout_s:g}s")
-    except (OSError, FetchError, MetricsParseError, UnicodeDecodeError) as exc:
+    except (OSError, FetchError) as exc:
         return _failed(iid, url, f"{type(exc).__name__}: {exc}"[:300])
     except Exception as exc:  # one odd host must never end the whole evaluation
         return _failed(iid, url, f"unexpected {type(exc).__name__}")
-    return ScrapeResult(iid, url, metrics, None, time.time())
+
+
+def _record(results: dict[str, ScrapeResult], iid: str, url: str, body: bytes) -> None:
+    try:
+        metrics = parse_metrics(body.decode("utf-8"))
+    except (MetricsParseError, UnicodeDecodeError) as exc:
+        results[iid] = _failed(iid, url, f"{type(exc).__name__}: {exc}"[:300])
+    except Exception as exc:  # one odd page must never end the whole evaluation
+        results[iid] = _failed(iid, url, f"unexpected {type(exc).__name__}")
+    else:
+        results[iid] = ScrapeResult(iid, url, metrics, None, time.time())
 
 
 def _url(address: str, port: int) -> str:
