@@ -69,7 +69,7 @@ def test_unsigned_is_refused() -> None:
 def test_only_response_signed_is_a_warning() -> None:
     report = check_assertion(response_xml(IDP, sign_assertion=False), MD, AT)
     assert report.ok
-    assert [p.level for p in report.problems] == ["warning"]
+    assert [p.severity for p in report.problems] == ["warning"]
 
 
 def test_wrong_audience() -> None:
@@ -111,7 +111,7 @@ def test_expired_and_not_yet_valid() -> None:
 def test_unsupported_condition_is_a_warning() -> None:
     raw = response_xml(IDP, extra_conditions="<saml:OneTimeUse/>")
     report = check_assertion(raw, MD, AT)
-    assert any(p.level == "warning" and "OneTimeUse" in p.message for p in report.problems)
+    assert any(p.severity == "warning" and "OneTimeUse" in p.message for p in report.problems)
 
 
 def test_oversize_response() -> None:

@@ -17,7 +17,8 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from runnerfleet.access import aws_ops, certs
+from runnerfleet.access import certs
+from runnerfleet.aws import access_vpn
 from runnerfleet.aws.clients import AwsTarget, ClientFactory
 from runnerfleet.cli import commands_access
 from runnerfleet.errors import RunnerfleetError
@@ -138,7 +139,7 @@ def aws(workdir: Path) -> Iterator[str]:
         factory = ClientFactory(AwsTarget(region="eu-west-1"))
         _network(factory.client("ec2"), workdir / "access.yaml")
         bundle = certs.generate("vpn.dev.example.internal", dt.datetime.now(dt.UTC))
-        yield aws_ops.import_certificate(factory.client("acm"), bundle)
+        yield access_vpn.import_certificate(factory.client("acm"), bundle)
 
 
 def _network(ec2: Any, config: Path) -> None:
@@ -158,7 +159,7 @@ def test_deploy_through_change_sets_rotation_and_replacement_guard(workdir: Path
     config = str(workdir / "access.yaml")
     common = ["--group", GROUP, "--region", "eu-west-1", "--yes"]
     code, text = run("deploy", config, "--certificate-arn", CERT, *common)
-    assert code == 5 and "cannot read server certificate" in text  # not in ACM
+    assert code == 5 and "reading server certificate" in text  # not in ACM
     code, text = run("deploy", config, "--certificate-arn", aws, *common)
     assert code == 0 and "CREATE_COMPLETE" in text, text
     code, text = run("deploy", config, *common)

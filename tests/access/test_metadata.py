@@ -14,7 +14,7 @@ IDP = make_idp()
 
 
 def _errors(data: bytes, now: dt.datetime = NOW) -> list[str]:
-    return [p.message for p in check_metadata(read_metadata(data), now) if p.level == "error"]
+    return [p.message for p in check_metadata(read_metadata(data), now) if p.severity == "error"]
 
 
 def test_good_metadata_has_no_problems() -> None:
@@ -43,7 +43,7 @@ def test_expired_signing_certificate() -> None:
 def test_certificate_close_to_expiry_is_a_warning() -> None:
     soon = make_idp(not_before=NOW - dt.timedelta(days=355), days=365)
     problems = check_metadata(read_metadata(metadata_xml(soon)), NOW)
-    assert [p.level for p in problems] == ["warning"]
+    assert [p.severity for p in problems] == ["warning"]
     assert "expires on" in problems[0].message
 
 

@@ -14,7 +14,7 @@ from tests.conftest import EXAMPLES
 
 
 def ids(findings: list) -> dict[str, str]:
-    return {f.rule_id: f.severity for f in findings}
+    return {f.code: f.severity for f in findings}
 
 
 def test_examples_have_no_errors() -> None:
@@ -25,7 +25,7 @@ def test_examples_have_no_errors() -> None:
 def test_forbidden_instance_type() -> None:
     spec = load_environment(EXAMPLES / "prod.yaml")
     policy = OrgPolicy(defaults=PolicyRules(allowed_instance_types=("m7i.*", "m6i.*")))
-    findings = [f for f in check(spec, policy) if f.rule_id == "RF101"]
+    findings = [f for f in check(spec, policy) if f.code == "RF101"]
     assert [f.key_path for f in findings] == ["instances.types[2]"]
     assert findings[0].severity == "error" and "m5.large" in findings[0].message
 
@@ -33,7 +33,7 @@ def test_forbidden_instance_type() -> None:
 def test_missing_required_tag() -> None:
     spec = load_environment(EXAMPLES / "dev.yaml")
     findings = check(spec, OrgPolicy(defaults=PolicyRules(required_tags=("CostCenter", "Owner"))))
-    missing = [f for f in findings if f.rule_id == "RF103"]
+    missing = [f for f in findings if f.code == "RF103"]
     assert [f.key_path for f in missing] == ["tags.Owner"]
 
 

@@ -61,36 +61,36 @@ def target(spec: FleetSpec, clients: Clients) -> Target:
 
 
 def by_id(findings: list[Finding]) -> dict[str, Finding]:
-    return {f.id: f for f in findings}
+    return {f.code: f for f in findings}
 
 
 def test_doctor_reports_every_check(env: tuple[FleetSpec, Clients]) -> None:
     spec, clients = env
     found = by_id(run_doctor(spec, target(spec, clients), sleep=lambda _s: None))
     private, public = spec.network.subnet_ids
-    assert found["credentials"].status == "ok"
-    assert found["vpc"].status == "ok"
-    assert found[f"subnet {private}"].status == "ok"
+    assert found["credentials"].severity == "ok"
+    assert found["vpc"].severity == "ok"
+    assert found[f"subnet {private}"].severity == "ok"
     assert "NAT" in found[f"subnet {private}"].message
-    assert found[f"subnet {public}"].status == "warn"
-    assert found["artefact-bucket"].status == "fail"
+    assert found[f"subnet {public}"].severity == "warning"
+    assert found["artefact-bucket"].severity == "error"
     assert "aws s3 mb" in found["artefact-bucket"].fix
-    assert found["service-linked-role"].status == "warn"
-    assert found["ami"].status == "ok"
-    assert found["type t3.medium"].status == "ok"
+    assert found["service-linked-role"].severity == "warning"
+    assert found["ami"].severity == "ok"
+    assert found["type t3.medium"].severity == "ok"
     assert "quotas" in found
-    assert found["gitlab"].status == "warn"  # no GITLAB_TOKEN in the test environment
-    assert found["runner backend"].status == "fail"
-    assert found["stack"].status == "warn" and "not deployed" in found["stack"].message
-    assert all(f.fix for f in found.values() if f.status != "ok")
+    assert found["gitlab"].severity == "warning"  # no GITLAB_TOKEN in the test environment
+    assert found["runner backend"].severity == "error"
+    assert found["stack"].severity == "warning" and "not deployed" in found["stack"].message
+    assert all(f.fix for f in found.values() if f.severity != "ok")
     # the wrong account fails; a bucket that exists passes
     clients.client("s3").create_bucket(Bucket=spec.artifacts.bucket)
     other = spec.model_copy(
         update={"aws": spec.aws.model_copy(update={"account_id": "999999999999"})}
     )
     again = by_id(run_doctor(other, target(other, clients), drift=False, sleep=lambda _s: None))
-    assert again["credentials"].status == "fail"
-    assert again["artefact-bucket"].status == "ok"
+    assert again["credentials"].severity == "error"
+    assert again["artefact-bucket"].severity == "ok"
 
 
 def test_a_crashing_check_is_a_finding_and_the_rest_still_run() -> None:
@@ -99,7 +99,7 @@ def test_a_crashing_check_is_a_finding_and_the_rest_still_run() -> None:
 
     ctx = DoctorContext(spec=None, clients=None, sleep=lambda _s: None)  # type: ignore[arg-type]
     found = run_checks(ctx, [("broken", broken), ("fine", lambda _c: [ok("fine", "yes")])])
-    assert [(f.id, f.status) for f in found] == [("broken", "fail"), ("fine", "ok")]
+    assert [(f.code, f.severity) for f in found] == [("broken", "error"), ("fine", "ok")]
     assert "boom" in found[0].message
 
 
@@ -161,7 +161,7 @@ def test_drift_lists_drifted_resources_and_properties() -> None:
         )
         ctx = DoctorContext(spec, Clients(cloudformation=cfn), sleep=lambda _s: None)
         found = list(drift(ctx))
-    assert [(f.id, f.status) for f in found] == [("drift FleetGroup", "warn")]
+    assert [(f.code, f.severity) for f in found] == [("drift FleetGroup", "warning")]
     assert "/MaxSize" in found[0].message
 
 
@@ -193,13 +193,13 @@ def test_gitlab_reachable_and_runner_tokens_against_the_stand_in() -> None:
         api_token = spec.runner.gitlab_token.ssm_parameter  # the examples keep it in SSM
         assert api_token is not None
         _put_secret(ssm, api_token, "glpat-wrong-000000000")
-        assert [f.status for f in gitlab_reachable(ctx)] == ["fail"]
+        assert [f.severity for f in gitlab_reachable(ctx)] == ["error"]
         _put_secret(ssm, api_token, pat)
         reach = list(gitlab_reachable(ctx))
         tokens = by_id(list(runner_tokens(ctx)))
         url = server.url
-    assert reach[0].status == "ok" and url in reach[0].message
+    assert reach[0].severity == "ok" and url in reach[0].message
     names = [r.name for r in spec.registrations]
-    assert tokens[f"runner {names[0]}"].status == "fail"
-    assert tokens[f"runner {names[1]}"].status == "ok"
+    assert tokens[f"runner {names[0]}"].severity == "error"
+    assert tokens[f"runner {names[1]}"].severity == "ok"
     assert "glrt-" not in " ".join(f.message + f.fix for f in tokens.values())

@@ -25,8 +25,9 @@ from signxml.verifier import SignatureConfiguration, XMLVerifier
 from runnerfleet.access.metadata import IdpMetadata
 from runnerfleet.access.rules import RuleView, evaluate_rules
 from runnerfleet.access.spec import GROUP_ID_RE
-from runnerfleet.access.xmlsafe import NS, Problem, parse_hardened, text
+from runnerfleet.access.xmlsafe import NS, parse_hardened, text
 from runnerfleet.errors import SpecError
+from runnerfleet.findings import Finding, Severity
 
 AUDIENCE = "urn:amazon:webservices:clientvpn"
 EMAIL_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
@@ -55,12 +56,16 @@ class AssertionFacts:
 @dataclass
 class AssertionReport:
     facts: AssertionFacts
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
     access: list[tuple[str, bool, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not any(p.level == "error" for p in self.problems)
+        return not any(p.severity == "error" for p in self.problems)
+
+
+def _found(severity: Severity, message: str, fix: str) -> Finding:
+    return Finding("saml-assertion", severity, message, fix)
 
 
 def decode_response(raw: bytes) -> tuple[bytes, int]:
@@ -106,7 +111,7 @@ def check_assertion(
         report.access = evaluate_rules(facts.groups, rules)
         if not any(allowed for _, allowed, _ in report.access):
             report.problems.append(
-                Problem(
+                _found(
                     "error",
                     "this user matches no authorisation rule: the tunnel comes up but no "
                     "traffic is allowed",
@@ -219,11 +224,11 @@ def _facts(assertion: etree._Element, size: int, signed: tuple[str, ...]) -> Ass
     )
 
 
-def _check_signing(facts: AssertionFacts) -> list[Problem]:
+def _check_signing(facts: AssertionFacts) -> list[Finding]:
     if "assertion" in facts.signed:
         return []
     return [
-        Problem(
+        _found(
             "warning",
             "only the Response is signed, not the assertion itself",
             "set the IdP to sign the assertion (or both); some IdPs fail otherwise",
@@ -233,11 +238,11 @@ def _check_signing(facts: AssertionFacts) -> list[Problem]:
 
 def _check_issuer_audience(
     facts: AssertionFacts, assertion: etree._Element, metadata: IdpMetadata
-) -> list[Problem]:
+) -> list[Finding]:
     problems = []
     if metadata.entity_id and facts.issuer != metadata.entity_id:
         problems.append(
-            Problem(
+            _found(
                 "error",
                 f"the issuer {facts.issuer!r} is not the metadata's entity {metadata.entity_id!r}",
                 "the IAM provider holds another app's metadata: use the metadata of this app",
@@ -246,7 +251,7 @@ def _check_issuer_audience(
     if AUDIENCE not in facts.audiences:
         seen = ", ".join(facts.audiences) or "none"
         problems.append(
-            Problem(
+            _found(
                 "error",
                 f"the audience is {seen}; Client VPN expects {AUDIENCE}",
                 f"set 'Application SAML audience' of the app to {AUDIENCE}",
@@ -262,7 +267,7 @@ def _check_issuer_audience(
     )
     if extra:
         problems.append(
-            Problem(
+            _found(
                 "warning",
                 f"unsupported conditions: {', '.join(extra)}",
                 "Client VPN honours only AudienceRestriction and the time window: drop the rest",
@@ -271,11 +276,11 @@ def _check_issuer_audience(
     return problems
 
 
-def _check_window(facts: AssertionFacts, now: dt.datetime) -> list[Problem]:
+def _check_window(facts: AssertionFacts, now: dt.datetime) -> list[Finding]:
     start, end = facts.not_before, facts.not_on_or_after
     if start is not None and now < start:
         return [
-            Problem(
+            _found(
                 "error",
                 f"the assertion is not valid until {start:%Y-%m-%d %H:%M:%S} UTC",
                 "check the clock of this machine and of the IdP (clock skew)",
@@ -283,7 +288,7 @@ def _check_window(facts: AssertionFacts, now: dt.datetime) -> list[Problem]:
         ]
     if end is not None and now >= end:
         return [
-            Problem(
+            _found(
                 "error",
                 f"the assertion expired at {end:%Y-%m-%d %H:%M:%S} UTC",
                 "capture a fresh response (they live minutes), or pass --at with the "
@@ -293,12 +298,12 @@ def _check_window(facts: AssertionFacts, now: dt.datetime) -> list[Problem]:
     return []
 
 
-def _check_subject(facts: AssertionFacts) -> list[Problem]:
+def _check_subject(facts: AssertionFacts) -> list[Finding]:
     if facts.name_id_format == EMAIL_FORMAT and EMAIL_RE.match(facts.name_id):
         return []
     shown = facts.name_id_format.rsplit(":", 1)[-1] or "none"
     return [
-        Problem(
+        _found(
             "error",
             f"the NameID is not an e-mail address (format {shown})",
             "map Subject to ${user:email} with format emailAddress in the app's attribute mappings",
@@ -306,12 +311,12 @@ def _check_subject(facts: AssertionFacts) -> list[Problem]:
     ]
 
 
-def _check_groups(facts: AssertionFacts) -> list[Problem]:
+def _check_groups(facts: AssertionFacts) -> list[Finding]:
     if GROUP_ATTR not in facts.attribute_names:
         return [_missing_member_of(facts.attribute_names)]
     if not facts.groups:
         return [
-            Problem(
+            _found(
                 "error",
                 "memberOf is present but empty: the user is in no group",
                 "add the user to a group used in the authorisation rules",
@@ -321,7 +326,7 @@ def _check_groups(facts: AssertionFacts) -> list[Problem]:
     problems = []
     if names:
         problems.append(
-            Problem(
+            _found(
                 "error",
                 f"memberOf holds display names ({', '.join(names[:3])}); Client VPN needs "
                 "group IDs",
@@ -331,7 +336,7 @@ def _check_groups(facts: AssertionFacts) -> list[Problem]:
         )
     if len(facts.groups) > MAX_GROUPS:
         problems.append(
-            Problem(
+            _found(
                 "warning",
                 f"the user is in {len(facts.groups)} groups; Client VPN reads the first 200",
                 "a group beyond the 200th never matches a rule: trim memberships",
@@ -340,16 +345,16 @@ def _check_groups(facts: AssertionFacts) -> list[Problem]:
     return problems
 
 
-def _missing_member_of(names: tuple[str, ...]) -> Problem:
+def _missing_member_of(names: tuple[str, ...]) -> Finding:
     lookalikes = [n for n in names if n.lower() == GROUP_ATTR.lower()]
     lookalikes += difflib.get_close_matches(GROUP_ATTR, [n for n in names if n not in lookalikes])
     if lookalikes:
-        return Problem(
+        return _found(
             "error",
             f"no memberOf attribute, but {lookalikes[0]!r} looks like it",
             "the name is case-sensitive: rename the mapping to exactly memberOf",
         )
-    return Problem(
+    return _found(
         "error",
         "no memberOf attribute in the assertion",
         "add the mapping memberOf -> ${user:groups} (format unspecified) to the app",

@@ -1,71 +1,10 @@
-"""Group display names -> Identity Store group IDs, the values ``memberOf`` actually carries.
-
-Identity Center's ``${user:groups}`` emits group IDs, so an authorisation rule written with a
-display name would silently never match. We resolve names with ``GetGroupId`` (ListGroups'
-DisplayName filter is deprecated) and report every name that does not resolve, at once.
-"""
+"""The group display names an access file's rules use; ``runnerfleet.aws.identity`` resolves
+them to the Identity Store group IDs that ``memberOf`` actually carries."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
-
-import botocore.exceptions
-
 from runnerfleet.access.spec import AccessSpec
-from runnerfleet.errors import AwsError, SpecError
 
 
 def names_to_resolve(spec: AccessSpec) -> list[str]:
     return sorted({r.group for r in spec.rules if r.group})
-
-
-def identity_store_id(sso_admin: Any) -> str:
-    """The store of the (single) Identity Center instance visible to these credentials."""
-    try:
-        instances = sso_admin.list_instances().get("Instances", [])
-    except botocore.exceptions.ClientError as exc:
-        raise AwsError(
-            f"could not list IAM Identity Center instances: {_code(exc)}",
-            hint="set access.identity_store_id (IAM Identity Center > Settings), or use "
-            "credentials of the account that hosts Identity Center",
-        ) from exc
-    if len(instances) != 1:
-        raise SpecError(
-            f"found {len(instances)} IAM Identity Center instances; cannot pick the store",
-            hint="set access.identity_store_id (IAM Identity Center > Settings)",
-        )
-    return str(instances[0]["IdentityStoreId"])
-
-
-def resolve_groups(identitystore: Any, store_id: str, names: Iterable[str]) -> dict[str, str]:
-    """Map each display name to its GroupId; all unresolved names are reported together."""
-    resolved: dict[str, str] = {}
-    missing: list[str] = []
-    for name in names:
-        key = {"UniqueAttribute": {"AttributePath": "displayName", "AttributeValue": name}}
-        try:
-            answer = identitystore.get_group_id(IdentityStoreId=store_id, AlternateIdentifier=key)
-        except botocore.exceptions.ClientError as exc:
-            if _code(exc) != "ResourceNotFoundException":
-                raise AwsError(
-                    f"identity store lookup of group {name!r} failed: {_code(exc)}",
-                    hint="check identity_store_id and that the credentials may call "
-                    "identitystore:GetGroupId",
-                ) from exc
-            missing.append(name)
-            continue
-        resolved[name] = str(answer["GroupId"])
-    if missing:
-        raise SpecError(
-            f"{len(missing)} group name(s) not found in identity store {store_id}",
-            problems=[
-                f"group {n!r} does not exist (display names are case-sensitive)" for n in missing
-            ],
-            hint="check the spelling in IAM Identity Center > Groups, or write group_id: <id>",
-        )
-    return resolved
-
-
-def _code(exc: botocore.exceptions.ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", "error"))

@@ -16,8 +16,9 @@ from pathlib import Path
 from cryptography import x509
 from lxml import etree
 
-from runnerfleet.access.xmlsafe import NS, Problem, parse_hardened, text
+from runnerfleet.access.xmlsafe import NS, parse_hardened, text
 from runnerfleet.errors import SpecError
+from runnerfleet.findings import Finding, Severity
 
 REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
@@ -42,6 +43,10 @@ class IdpMetadata:
     @property
     def redirect_url(self) -> str | None:
         return next((loc for binding, loc in self.sso_bindings if binding == REDIRECT), None)
+
+
+def _found(severity: Severity, message: str, fix: str) -> Finding:
+    return Finding("saml-metadata", severity, message, fix)
 
 
 def read_metadata_file(path: Path) -> IdpMetadata:
@@ -109,14 +114,14 @@ def _instant(value: str | None) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def check_metadata(md: IdpMetadata, now: dt.datetime) -> list[Problem]:
+def check_metadata(md: IdpMetadata, now: dt.datetime) -> list[Finding]:
     """Everything that would stop Client VPN from using this metadata, in words to act on."""
     problems = _check_size_and_protocol(md)
     problems += _check_certificates(md, now)
     problems += _check_endpoints(md)
     if md.valid_until is not None and md.valid_until <= now:
         problems.append(
-            Problem(
+            _found(
                 "error",
                 f"the metadata expired on {md.valid_until:%Y-%m-%d %H:%M} UTC (validUntil)",
                 "download fresh metadata from the app and run `runnerfleet access deploy` (the IAM "
@@ -126,11 +131,11 @@ def check_metadata(md: IdpMetadata, now: dt.datetime) -> list[Problem]:
     return problems
 
 
-def _check_size_and_protocol(md: IdpMetadata) -> list[Problem]:
+def _check_size_and_protocol(md: IdpMetadata) -> list[Finding]:
     problems = []
     if md.size < IAM_MIN_BYTES:
         problems.append(
-            Problem(
+            _found(
                 "error",
                 f"the metadata is {md.size} bytes; IAM needs at least 1,000",
                 "download the complete metadata file from the app",
@@ -138,7 +143,7 @@ def _check_size_and_protocol(md: IdpMetadata) -> list[Problem]:
         )
     if SAML2_PROTOCOL not in md.protocols.split():
         problems.append(
-            Problem(
+            _found(
                 "error",
                 "the IdP does not announce SAML 2.0 support",
                 "use SAML 2.0 metadata (Identity Center custom SAML 2.0 app)",
@@ -147,10 +152,10 @@ def _check_size_and_protocol(md: IdpMetadata) -> list[Problem]:
     return problems
 
 
-def _check_certificates(md: IdpMetadata, now: dt.datetime) -> list[Problem]:
+def _check_certificates(md: IdpMetadata, now: dt.datetime) -> list[Finding]:
     if not md.signing_certs:
         return [
-            Problem(
+            _found(
                 "error",
                 "the metadata holds no usable signing certificate",
                 "download the metadata again; Client VPN needs signed assertions",
@@ -160,7 +165,7 @@ def _check_certificates(md: IdpMetadata, now: dt.datetime) -> list[Problem]:
     if not valid:
         last = max(c.not_valid_after_utc for c in md.signing_certs)
         return [
-            Problem(
+            _found(
                 "error",
                 f"the signing certificate is not valid now (expired {last:%Y-%m-%d} or "
                 "not yet valid)",
@@ -171,7 +176,7 @@ def _check_certificates(md: IdpMetadata, now: dt.datetime) -> list[Problem]:
     latest = max(c.not_valid_after_utc for c in valid)
     if latest - now <= dt.timedelta(days=CERT_WARNING_DAYS):
         return [
-            Problem(
+            _found(
                 "warning",
                 f"the signing certificate expires on {latest:%Y-%m-%d}",
                 "plan the rotation: when Identity Center shows the new certificate, download the "
@@ -181,12 +186,12 @@ def _check_certificates(md: IdpMetadata, now: dt.datetime) -> list[Problem]:
     return []
 
 
-def _check_endpoints(md: IdpMetadata) -> list[Problem]:
+def _check_endpoints(md: IdpMetadata) -> list[Finding]:
     problems = []
     if md.redirect_url is None:
         have = ", ".join(sorted({b.rsplit(":", 1)[-1] for b, _ in md.sso_bindings})) or "none"
         problems.append(
-            Problem(
+            _found(
                 "error",
                 f"no HTTP-Redirect SingleSignOnService (bindings present: {have})",
                 "Client VPN sends its sign-in request by HTTP-Redirect: enable that binding at the "
@@ -195,7 +200,7 @@ def _check_endpoints(md: IdpMetadata) -> list[Problem]:
         )
     if md.want_authn_signed:
         problems.append(
-            Problem(
+            _found(
                 "error",
                 "the IdP wants signed AuthnRequests (WantAuthnRequestsSigned=true)",
                 "Client VPN cannot sign its requests: turn off 'require signed requests'",

@@ -13,13 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from runnerfleet.access import groups
 from runnerfleet.access.changes import Replacement, replacements
 from runnerfleet.access.metadata import check_metadata, read_metadata_file
 from runnerfleet.access.spec import GROUP_ID_RE, AccessSpec
 from runnerfleet.access.template import CERT_PARAM, render, synthesize
-from runnerfleet.access.xmlsafe import Problem
 from runnerfleet.errors import SpecError
+from runnerfleet.findings import Finding
 
 TEMPLATE_BODY_LIMIT = 51_200  # CreateChangeSet's TemplateBody limit
 
@@ -55,7 +54,7 @@ def metadata_documents(spec: AccessSpec, now: dt.datetime) -> tuple[str, str, li
             continue
         for problem in check_metadata(md, now):
             line = _line(key, str(path), problem)
-            (errors if problem.level == "error" else warnings).append(line)
+            (errors if problem.is_error else warnings).append(line)
         docs.append(md.document)
     if errors:
         raise SpecError(
@@ -66,26 +65,8 @@ def metadata_documents(spec: AccessSpec, now: dt.datetime) -> tuple[str, str, li
     return docs[0], docs[1], warnings
 
 
-def _line(key: str, path: str, problem: Problem) -> str:
+def _line(key: str, path: str, problem: Finding) -> str:
     return f"saml.{key} ({path}): {problem.message} (fix: {problem.fix})"
-
-
-def resolve_names(
-    spec: AccessSpec, overrides: Mapping[str, str], sso_admin: Any, identitystore: Any
-) -> dict[str, str]:
-    """Display name -> group ID; ``overrides`` first, the identity store for the rest."""
-    wanted = [n for n in groups.names_to_resolve(spec) if n not in overrides]
-    resolved = dict(overrides)
-    if wanted:
-        if identitystore is None:
-            raise SpecError(
-                f"group name(s) {', '.join(wanted)} need resolving to group IDs",
-                hint="give AWS credentials for the Identity Center account, or pass "
-                "--group 'NAME=ID' for each, or write group_id: in the rules",
-            )
-        store = spec.identity_store_id or groups.identity_store_id(sso_admin)
-        resolved.update(groups.resolve_groups(identitystore, store, wanted))
-    return resolved
 
 
 def build_plan(

@@ -7,9 +7,6 @@ signxml needs an lxml tree. We do not rely on libxml2's version-dependent defaul
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 import defusedxml
 import defusedxml.ElementTree as DefusedET
 from lxml import etree
@@ -22,15 +19,6 @@ NS = {
     "samlp": "urn:oasis:names:tc:SAML:2.0:protocol",
     "ds": "http://www.w3.org/2000/09/xmldsig#",
 }
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One result of a check: an error blocks sign-in, a warning is likely trouble."""
-
-    level: Literal["error", "warning"]
-    message: str
-    fix: str
 
 
 def _parser() -> etree.XMLParser:

@@ -162,7 +162,7 @@ def upload_if_absent(s3: Any, artefact: Artefact) -> bool:
         return False
     except Exception as exc:
         if error_code(exc) not in ("404", "NoSuchKey", "NotFound"):
-            raise translate(exc, f"check s3://{artefact.bucket}/{artefact.key}") from exc
+            raise translate(exc, f"checking s3://{artefact.bucket}/{artefact.key}") from exc
     aws_call(
         lambda: s3.put_object(
             Bucket=artefact.bucket,
@@ -206,7 +206,7 @@ def check_bucket(s3: Any, bucket: str) -> None:
                 hint="grant the deploying role s3:GetObject/PutObject/ListBucket on it, "
                 "or use a bucket this account owns",
             ) from exc
-        raise translate(exc, f"check the artefact bucket {bucket}") from exc
+        raise translate(exc, f"checking the artefact bucket {bucket}") from exc
 
 
 def _b64_sha256(data: bytes) -> str:

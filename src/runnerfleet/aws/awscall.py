@@ -1,7 +1,9 @@
-"""One place that turns botocore's exceptions into runnerfleet errors with a fix.
+"""The one place that turns botocore's exceptions into runnerfleet errors with a fix.
 
-Adapters wrap each call in ``aws_call(lambda: ..., "what we were doing")``; the CLI then
-prints one readable line instead of a traceback, and maps it to a documented exit code.
+Adapters wrap each call in ``aws_call(lambda: ..., "what we were doing", hint)`` or raise
+``translate(exc, what, hint)``; the CLI then prints one readable line instead of a traceback
+and maps it to a documented exit code. ``error_code`` reads AWS's error code for the adapters
+that treat one code as an answer (a missing parameter, an expired lifecycle action).
 """
 
 from __future__ import annotations
@@ -29,13 +31,16 @@ AUTH_CODES = frozenset(
 )
 
 
-def aws_call(call: Callable[[], T], what: str) -> T:
+GENERIC_HINT = "the message above comes from AWS; check permissions and the named resource"
+
+
+def aws_call(call: Callable[[], T], what: str, hint: str | None = None) -> T:
     try:
         return call()
     except RunnerfleetError:
         raise
     except Exception as exc:
-        raise translate(exc, what) from exc
+        raise translate(exc, what, hint) from exc
 
 
 def error_code(exc: BaseException) -> str:
@@ -53,26 +58,29 @@ def error_message(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def translate(exc: BaseException, what: str) -> RunnerfleetError:
-    """The runnerfleet error for a failed AWS call, with what to do about it."""
+def translate(
+    exc: BaseException, what: str, hint: str | None = None, *, quote: bool = True
+) -> RunnerfleetError:
+    """The runnerfleet error for a failed AWS call of ``what``, with what to do about it.
+
+    ``quote=False`` leaves AWS's message out (it may repeat the request, e.g. a private key).
+    """
     if isinstance(exc, RunnerfleetError):
         return exc
     if isinstance(
         exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError
     ):
         return missing_credentials_error()
-    if error_code(exc) in AUTH_CODES:
+    code = error_code(exc)
+    if code in AUTH_CODES:
         return CredentialsError(
-            f"AWS rejected the credentials while trying to {what}: {error_code(exc)}",
+            f"AWS rejected the credentials ({what}): {code}",
             hint="refresh them (aws sso login, or new keys), or pass --sandbox",
         )
     if isinstance(exc, botocore.exceptions.EndpointConnectionError):
         return AwsError(
-            f"could not reach AWS to {what}: {exc}",
+            f"could not reach AWS ({what}): {exc}",
             hint="check the network and the region; for the sandbox: runnerfleet sandbox status",
         )
-    prefix = f"could not {what}: " if what else ""
-    return AwsError(
-        f"{prefix}{error_message(exc)}",
-        hint="the message above comes from AWS; check permissions and the named resource",
-    )
+    reason = error_message(exc) if quote else (code or type(exc).__name__)
+    return AwsError(f"{what} failed: {reason}", hint=hint or GENERIC_HINT)

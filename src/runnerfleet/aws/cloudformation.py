@@ -129,12 +129,12 @@ class StackOperations:
         except Exception as exc:
             if error_code(exc) == "ValidationError" and "does not exist" in str(exc):
                 return None
-            raise translate(exc, f"describe stack {name}") from exc
+            raise translate(exc, f"describing stack {name}") from exc
         return StackState.from_api(stacks[0]) if stacks else None
 
     def deployed_template(self, name: str) -> Any:
         body = aws_call(
-            lambda: self._client.get_template(StackName=name), f"read {name}'s template"
+            lambda: self._client.get_template(StackName=name), f"reading {name}'s template"
         )
         return canonical_template(body["TemplateBody"])
 
@@ -187,7 +187,7 @@ class StackOperations:
                 Capabilities=list(CAPABILITIES),
                 Tags=[{"Key": k, "Value": v} for k, v in request.tags.items()],
             ),
-            f"create a change set for {request.name}",
+            f"creating a change set for {request.name}",
         )
         described = self._wait_change_set(created["Id"])
         if described["Status"] == "FAILED":
@@ -240,7 +240,9 @@ class StackOperations:
         first: dict[str, Any] | None = None
         changes: list[Any] = []
         while True:
-            page = aws_call(lambda: self._client.describe_change_set(**kwargs), "read a change set")
+            page = aws_call(
+                lambda: self._client.describe_change_set(**kwargs), "reading a change set"
+            )
             first = first or page
             changes.extend(page.get("Changes") or [])
             if not page.get("NextToken"):
@@ -311,7 +313,7 @@ class StackOperations:
 
     def _newest_event_id(self, stack_id: str) -> str | None:
         page = aws_call(
-            lambda: self._client.describe_stack_events(StackName=stack_id), "read stack events"
+            lambda: self._client.describe_stack_events(StackName=stack_id), "reading stack events"
         )
         events = page.get("StackEvents") or []
         return str(events[0]["EventId"]) if events else None
@@ -329,7 +331,7 @@ class StackOperations:
         kwargs: dict[str, Any] = {"StackName": stack_id}
         for _ in range(100):  # 100 pages of 100 events: far more than one operation makes
             page = aws_call(
-                lambda: self._client.describe_stack_events(**kwargs), "read stack events"
+                lambda: self._client.describe_stack_events(**kwargs), "reading stack events"
             )
             yield from page.get("StackEvents") or []
             if not page.get("NextToken"):
@@ -342,7 +344,7 @@ class StackOperations:
         marker = self._newest_event_id(state.stack_id)
         aws_call(
             lambda: self._client.delete_stack(StackName=state.stack_id),
-            f"delete stack {state.name}",
+            f"deleting stack {state.name}",
         )
         final, seen = self.follow(state.stack_id, marker, on_event)
         if final.status != "DELETE_COMPLETE":
@@ -354,7 +356,7 @@ class StackOperations:
             lambda: self._client.update_termination_protection(
                 StackName=name, EnableTerminationProtection=enabled
             ),
-            f"set termination protection on {name}",
+            f"setting termination protection on {name}",
         )
 
 

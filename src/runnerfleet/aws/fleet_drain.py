@@ -12,7 +12,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from runnerfleet.aws.lifecycle import LifecycleActions, aws_error
+from runnerfleet.aws.awscall import translate
+from runnerfleet.aws.lifecycle import LifecycleActions
 
 _PROTECTION_BATCH = 50  # SetInstanceProtection takes at most 50 ids
 
@@ -22,7 +23,7 @@ def pause_autoscaler(events: Any, rules: Sequence[str]) -> None:
         try:
             events.disable_rule(Name=rule)
         except ClientError as exc:
-            raise aws_error(
+            raise translate(
                 exc,
                 f"pausing the autoscaler (disabling rule {rule})",
                 "allow events:DisableRule, or disable the rule by hand",
@@ -51,7 +52,7 @@ def _unprotect(autoscaling: Any, actions: LifecycleActions, group: str) -> None:
                 ProtectedFromScaleIn=False,
             )
         except ClientError as exc:
-            raise aws_error(
+            raise translate(
                 exc,
                 f"lifting scale-in protection in {group}",
                 "allow autoscaling:SetInstanceProtection",

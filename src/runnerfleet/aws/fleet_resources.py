@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from runnerfleet.aws.lifecycle import aws_error
+from runnerfleet.aws.awscall import translate
 from runnerfleet.errors import AwsError
 
 
@@ -26,7 +26,7 @@ def stack_exists(cloudformation: Any, stack: str) -> bool:
     except ClientError as exc:
         if "does not exist" in str(exc):
             return False
-        raise aws_error(exc, f"describing stack {stack}", "check your credentials") from exc
+        raise translate(exc, f"describing stack {stack}", "check your credentials") from exc
     return bool(stacks) and stacks[0].get("StackStatus") != "DELETE_COMPLETE"
 
 
@@ -65,7 +65,7 @@ def _resources(cloudformation: Any, stack: str) -> dict[str, list[str]]:
                 hint="deploy it first (`runnerfleet deploy ENVFILE`), or check "
                 "the region and account",
             ) from exc
-        raise aws_error(exc, f"listing the resources of {stack}", "check your credentials") from exc
+        raise translate(exc, f"listing the resources of {stack}", "check your credentials") from exc
     return by_type
 
 

@@ -11,7 +11,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from runnerfleet.errors import AwsError, SpecError
+from runnerfleet.aws.awscall import translate
+from runnerfleet.errors import AwsError, RunnerfleetError, SpecError
 
 _NO_ACTIVE_ACTION = "No active Lifecycle Action"
 TERMINATING_STATES = frozenset(
@@ -41,16 +42,9 @@ class GroupInstance:
         return self.state in TERMINATING_STATES
 
 
-def aws_error(exc: ClientError, doing: str, hint: str) -> AwsError:
-    """A ClientError as an AwsError whose message keeps AWS's code and reason."""
-    err = exc.response.get("Error", {})
-    return AwsError(
-        f"{doing} failed: {err.get('Code', 'error')}: {err.get('Message', '')}", hint=hint
-    )
-
-
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+def aws_error(exc: ClientError, doing: str, hint: str) -> RunnerfleetError:
+    """A ClientError through the one translator (``runnerfleet.aws.awscall``)."""
+    return translate(exc, doing, hint)
 
 
 class LifecycleActions:

@@ -16,7 +16,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from runnerfleet.aws.lifecycle import aws_error, error_code
+from runnerfleet.aws.awscall import error_code
+from runnerfleet.aws.lifecycle import aws_error
 from runnerfleet.drain import CommandStatus, classify_invocation, undeliverable_error
 
 MIN_DELIVERY_TIMEOUT_S = 30  # SendCommand TimeoutSeconds lower bound

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from runnerfleet.aws.lifecycle import aws_error, error_code
+from runnerfleet.aws.awscall import error_code, translate
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +66,7 @@ class FleetLogs:
         except ClientError as exc:
             if error_code(exc) == "ResourceNotFoundException":
                 return []  # no instance has written to this group yet
-            raise aws_error(
+            raise translate(
                 exc,
                 f"reading log group {group}",
                 "check logs:FilterLogEvents is allowed for your identity",
@@ -82,7 +82,7 @@ class FleetLogs:
         except ClientError as exc:
             if error_code(exc) == "ResourceNotFoundException":
                 return []
-            raise aws_error(
+            raise translate(
                 exc, f"listing streams of {group}", "check logs:DescribeLogStreams is allowed"
             ) from exc
         return [str(s["logStreamName"]) for s in out.get("logStreams", [])]

@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from runnerfleet.aws.lifecycle import aws_error, error_code
+from runnerfleet.aws.awscall import error_code, translate
 from runnerfleet.errors import AwsError, SpecError
 
 ACTIVE = frozenset({"Pending", "InProgress", "Cancelling", "Baking", "RollbackInProgress"})
@@ -70,7 +70,7 @@ class InstanceRefresh:
         except ClientError as exc:
             if error_code(exc) == "InstanceRefreshInProgress":
                 raise _already_running(group, "") from exc
-            raise aws_error(
+            raise translate(
                 exc,
                 f"starting an instance refresh of {group}",
                 "check autoscaling:StartInstanceRefresh is allowed",
@@ -93,7 +93,7 @@ class InstanceRefresh:
         except ClientError as exc:
             if error_code(exc) == "ActiveInstanceRefreshNotFound":
                 return None
-            raise aws_error(
+            raise translate(
                 exc, f"cancelling the refresh of {group}", "retry, or cancel it in the console"
             ) from exc
         return str(out.get("InstanceRefreshId", ""))

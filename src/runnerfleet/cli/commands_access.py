@@ -14,20 +14,22 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from runnerfleet.access import aws_ops, certs
+from runnerfleet.access import certs
 from runnerfleet.access.assertion import AssertionReport, check_assertion, mask_email
 from runnerfleet.access.limits import load_access
 from runnerfleet.access.metadata import check_metadata, read_metadata_file, summary
 from runnerfleet.access.plan import group_pairs, parse_instant
 from runnerfleet.access.preflight import VPN_PORT, port_free
 from runnerfleet.access.rules import rule_views
-from runnerfleet.access.xmlsafe import Problem
+from runnerfleet.aws import access_vpn
 from runnerfleet.aws.cloudformation import ChangeSet
 from runnerfleet.cli import compose
+from runnerfleet.cli import findings_view as view
 from runnerfleet.cli.compose import SandboxFlag
 from runnerfleet.cli.console import err, out
 from runnerfleet.cli.deploy_render import RichReporter
 from runnerfleet.errors import ExitCode, SpecError
+from runnerfleet.findings import Finding, has_errors
 from runnerfleet.ops import access_deploy
 
 access_app = typer.Typer(
@@ -54,21 +56,8 @@ def register(app: typer.Typer) -> None:
 target_for = compose.region_target
 
 
-def render_problems(problems: list[Problem], ok_text: str) -> None:
-    if not problems:
-        out.print(f"[green]ok[/] {escape(ok_text)}")
-        return
-    table = Table(show_header=True, title_justify="left")
-    for column in ("level", "problem", "fix"):
-        table.add_column(column, overflow="fold")
-    for p in problems:
-        colour = "red" if p.level == "error" else "yellow"
-        table.add_row(f"[{colour}]{p.level}[/]", escape(p.message), escape(p.fix))
-    out.print(table)
-
-
-def _errors(problems: list[Problem]) -> bool:
-    return any(p.level == "error" for p in problems)
+def render_problems(problems: list[Finding], ok_text: str) -> None:
+    view.render_findings(problems, "problems", ok_text=ok_text)
 
 
 @access_app.command("cert")
@@ -109,7 +98,7 @@ def cert(
         return int(ExitCode.INVALID_INPUT)
     if do_import or certificate_arn:
         acm = target_for(region, profile, sandbox).clients.client("acm")
-        arn = aws_ops.import_certificate(
+        arn = access_vpn.import_certificate(
             acm, bundle, certificate_arn=certificate_arn, name=domain or "access"
         )
         out.print(f"imported into ACM: {arn}")
@@ -148,7 +137,7 @@ def check_metadata_cmd(
     out.print(table)
     problems = check_metadata(md, parse_instant(at))
     render_problems(problems, f"{file} is usable for Client VPN")
-    return int(ExitCode.INVALID_INPUT) if _errors(problems) else 0
+    return int(ExitCode.INVALID_INPUT) if has_errors(problems) else 0
 
 
 @access_app.command("check-assertion")
@@ -241,10 +230,10 @@ def profile(
     clients = target_for(region, profile_name, False).clients
     ec2 = clients.client("ec2")
     if not endpoint_id:
-        endpoint_id = aws_ops.endpoint_from_stack(clients.client("cloudformation"), stack)
-    config = aws_ops.export_profile(ec2, endpoint_id)
-    path = aws_ops.write_profile(output, config, overwrite=force)
-    info = aws_ops.describe_endpoint(ec2, endpoint_id)
+        endpoint_id = access_vpn.endpoint_from_stack(clients.client("cloudformation"), stack)
+    config = access_vpn.export_profile(ec2, endpoint_id)
+    path = access_vpn.write_profile(output, config, overwrite=force)
+    info = access_vpn.describe_endpoint(ec2, endpoint_id)
     out.print(f"wrote {escape(str(path))} (endpoint {endpoint_id}, status {info.status})")
     portal = info.portal_url if info.portal_enabled else "disabled (self_service_portal: false)"
     out.print(f"self-service portal: {portal}")

@@ -8,8 +8,8 @@ from pathlib import Path
 import typer
 import yaml
 from rich.markup import escape
-from rich.table import Table
 
+from runnerfleet.cli import findings_view as view
 from runnerfleet.cli.console import err, out
 from runnerfleet.cli.output import write_output
 from runnerfleet.envfile import load_environments
@@ -59,24 +59,8 @@ def validate(
 
 
 def render_findings(path: str, spec: FleetSpec, findings: list[Finding]) -> None:
-    if not findings:
-        out.print(f"[green]ok[/] {escape(path)}: environment {spec.name}, stack {spec.stack}")
-        return
-    table = Table(
-        title=f"{path}: environment {spec.name}, stack {spec.stack}", title_justify="left"
-    )
-    for column in ("rule", "severity", "key", "problem", "fix"):
-        table.add_column(column, overflow="fold")
-    for f in findings:
-        colour = "red" if f.severity == "error" else "yellow"
-        table.add_row(
-            f.rule_id,
-            f"[{colour}]{f.severity}[/]",
-            escape(f.key_path),
-            escape(f.message),
-            escape(f.fix),
-        )
-    out.print(table)
+    title = f"{path}: environment {spec.name}, stack {spec.stack}"
+    view.render_findings(findings, title)
 
 
 def import_properties_command(

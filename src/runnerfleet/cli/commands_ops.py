@@ -7,15 +7,16 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from runnerfleet.cli import compose
+from runnerfleet.cli import findings_view as view
 from runnerfleet.cli.compose import SandboxFlag
 from runnerfleet.cli.console import err, out
 from runnerfleet.cli.deploy_render import RichReporter
 from runnerfleet.envfile import load_environment
 from runnerfleet.errors import SpecError
-from runnerfleet.ops.doctor import Finding, run_doctor
+from runnerfleet.findings import has_errors
+from runnerfleet.ops.doctor import run_doctor
 from runnerfleet.ops.fleet import fleet_logs
 from runnerfleet.ops.fleet import relaunch as relaunch_fleet
 from runnerfleet.ops.ports import SYSTEM_CLOCK
@@ -156,24 +157,9 @@ def doctor(
     """
     spec, target = compose.environment(load_environment(envfile), sandbox, profile)
     findings = run_doctor(spec, target, drift=drift, sleep=SYSTEM_CLOCK.sleep)
-    render_findings(findings, f"doctor: {spec.name} ({target.label})")
-    failed = sum(f.status == "fail" for f in findings)
-    return 1 if failed else 0
-
-
-def render_findings(findings: list[Finding], title: str) -> None:
-    table = Table(title=title)
-    for col in ("check", "status", "finding", "fix"):
-        table.add_column(col, overflow="fold")
-    colour = {"ok": "green", "warn": "yellow", "fail": "red"}
-    for f in findings:
-        table.add_row(
-            f.id, f"[{colour[f.status]}]{f.status}[/]", escape(f.message), escape(f.fix or "")
-        )
-    out.print(table)
-    failed = sum(f.status == "fail" for f in findings)
-    warned = sum(f.status == "warn" for f in findings)
-    out.print(f"{len(findings)} checks: {failed} failed, {warned} warnings")
+    view.render_findings(findings, f"doctor: {spec.name} ({target.label})")
+    out.print(view.summary(findings))
+    return 1 if has_errors(findings) else 0
 
 
 def register(app: typer.Typer) -> None:

@@ -7,36 +7,28 @@ when any has severity ``error``. Rule ids are stable and documented in docs/guar
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Literal
 
 from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.envfile.policy import OrgPolicy, PolicyRules
+from runnerfleet.findings import Finding, has_errors
 
+__all__ = ["Finding", "check", "has_errors"]
 Severity = Literal["error", "warning"]
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    rule_id: str
-    severity: Severity
-    key_path: str
-    message: str
-    fix: str
 
 
 Rule = Callable[[FleetSpec, PolicyRules], Iterator[Finding]]
 
 
+def _finding(rule_id: str, severity: Severity, key_path: str, message: str, fix: str) -> Finding:
+    return Finding(rule_id, severity, message, fix, key_path)
+
+
 def check(spec: FleetSpec, policy: OrgPolicy | None = None) -> list[Finding]:
     rules = (policy or OrgPolicy()).rules_for(spec)
     findings = [finding for rule in RULES for finding in rule(spec, rules)]
-    return sorted(findings, key=lambda f: (f.severity != "error", f.rule_id, f.key_path))
-
-
-def has_errors(findings: list[Finding]) -> bool:
-    return any(f.severity == "error" for f in findings)
+    return sorted(findings, key=lambda f: (f.severity != "error", f.code, f.key_path))
 
 
 def _instance_types(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
@@ -45,7 +37,7 @@ def _instance_types(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
         return
     for index, itype in enumerate(spec.instances.types):
         if not any(fnmatchcase(itype, pattern) for pattern in allowed):
-            yield Finding(
+            yield _finding(
                 "RF101",
                 "error",
                 f"instances.types[{index}]",
@@ -57,7 +49,7 @@ def _instance_types(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
 def _fleet_size(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
     limit = rules.max_fleet_size
     if limit is not None and spec.capacity.max > limit:
-        yield Finding(
+        yield _finding(
             "RF102",
             "error",
             "capacity.max",
@@ -69,7 +61,7 @@ def _fleet_size(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
 def _required_tags(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
     for tag in rules.required_tags:
         if not spec.tags.get(tag):
-            yield Finding(
+            yield _finding(
                 "RF103",
                 "error",
                 f"tags.{tag}",
@@ -82,7 +74,7 @@ def _privileged(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
     docker = spec.runner.docker
     if docker.privileged:
         severity: Severity = "error" if rules.forbid_privileged else "warning"
-        yield Finding(
+        yield _finding(
             "RF104",
             severity,
             "runner.docker.privileged",
@@ -91,7 +83,7 @@ def _privileged(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
         )
     if docker.mounts_docker_socket:
         severity = "error" if rules.forbid_docker_socket else "warning"
-        yield Finding(
+        yield _finding(
             "RF105",
             severity,
             "runner.docker.volumes",
@@ -102,7 +94,7 @@ def _privileged(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
 
 def _encryption(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
     if rules.require_encryption and not spec.instances.volume.encrypted:
-        yield Finding(
+        yield _finding(
             "RF106",
             "error",
             "instances.volume.encrypted",
@@ -114,7 +106,7 @@ def _encryption(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
 def _lifetime(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
     lifetime, limit = spec.instances.max_lifetime_s, rules.max_instance_lifetime_s
     if limit is not None and (lifetime is None or lifetime > limit):
-        yield Finding(
+        yield _finding(
             "RF107",
             "error",
             "instances.max_lifetime_s",
@@ -122,7 +114,7 @@ def _lifetime(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
             f"set max_lifetime_s to at most {limit}",
         )
     elif lifetime is None:
-        yield Finding(
+        yield _finding(
             "RF201",
             "warning",
             "instances.max_lifetime_s",
@@ -134,7 +126,7 @@ def _lifetime(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
 def _checksum(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
     digest = spec.runner.sha256
     if digest is None or len(set(digest)) == 1:  # missing, or an obvious placeholder
-        yield Finding(
+        yield _finding(
             "RF108",
             "error" if rules.require_checksum else "warning",
             "runner.sha256",
@@ -146,7 +138,7 @@ def _checksum(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
 def _transport(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
     url = spec.runner.gitlab_url
     if url.startswith("http://") and not url.startswith(("http://localhost", "http://127.")):
-        yield Finding(
+        yield _finding(
             "RF109",
             "error",
             "runner.gitlab_url",
@@ -157,7 +149,7 @@ def _transport(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
 
 def _instance_role(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
     if spec.instances.jobs_use_instance_role:
-        yield Finding(
+        yield _finding(
             "RF202",
             "warning",
             "instances.jobs_use_instance_role",
@@ -168,7 +160,7 @@ def _instance_role(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
 
 def _availability(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
     if len(spec.network.subnet_ids) == 1:
-        yield Finding(
+        yield _finding(
             "RF203",
             "warning",
             "network.subnet_ids",
@@ -180,7 +172,7 @@ def _availability(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
 def _drain(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
     for index, reg in enumerate(spec.registrations):
         if reg.maximum_timeout and reg.maximum_timeout > spec.drain.max_drain_s:
-            yield Finding(
+            yield _finding(
                 "RF204",
                 "warning",
                 f"registrations[{index}].maximum_timeout",
@@ -193,7 +185,7 @@ def _drain(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
 def _spot(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
     spot = spec.instances.spot
     if spot and spec.production and spot.on_demand_base_capacity == 0:
-        yield Finding(
+        yield _finding(
             "RF205",
             "warning",
             "instances.spot.on_demand_base_capacity",
@@ -205,7 +197,7 @@ def _spot(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
 def _protected(spec: FleetSpec, rules: PolicyRules) -> Iterator[Finding]:
     for index, reg in enumerate(spec.registrations):
         if spec.production and reg.access_level != "ref_protected":
-            yield Finding(
+            yield _finding(
                 "RF206",
                 "warning",
                 f"registrations[{index}].access_level",

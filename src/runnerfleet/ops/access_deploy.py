@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runnerfleet.access.aws_ops import certificate_warnings, check_network, existing_providers
 from runnerfleet.access.groups import names_to_resolve
-from runnerfleet.access.plan import AccessPlan, build_plan, resolve_names
+from runnerfleet.access.plan import AccessPlan, build_plan
 from runnerfleet.access.spec import AccessSpec
+from runnerfleet.aws.access_vpn import certificate_warnings, check_network, existing_providers
 from runnerfleet.aws.cloudformation import ChangeSet, StackOperations, StackRequest, StackState
+from runnerfleet.aws.identity import identity_store_id, resolve_groups
 from runnerfleet.aws.stackstatus import REVIEW_IN_PROGRESS, ROLLBACK_COMPLETE
 from runnerfleet.errors import CredentialsError, GuardrailError, SpecError
 from runnerfleet.ops import changeset
@@ -106,6 +107,24 @@ def guard_name_collisions(iam: Any, spec: AccessSpec, state: StackState | None) 
             hint="choose other saml.vpn_provider_name/portal_provider_name, or delete the "
             "hand-made providers once nothing uses them",
         )
+
+
+def resolve_names(
+    spec: AccessSpec, overrides: Mapping[str, str], sso_admin: Any, identitystore: Any
+) -> dict[str, str]:
+    """Display name -> group ID; ``overrides`` first, the identity store for the rest."""
+    wanted = [n for n in names_to_resolve(spec) if n not in overrides]
+    resolved = dict(overrides)
+    if wanted:
+        if identitystore is None:
+            raise SpecError(
+                f"group name(s) {', '.join(wanted)} need resolving to group IDs",
+                hint="give AWS credentials for the Identity Center account, or pass "
+                "--group 'NAME=ID' for each, or write group_id: in the rules",
+            )
+        store = spec.identity_store_id or identity_store_id(sso_admin)
+        resolved.update(resolve_groups(identitystore, store, wanted))
+    return resolved
 
 
 def identity_clients(target: Target | None) -> tuple[Any, Any]:

@@ -197,11 +197,7 @@ def stack_tags(spec: FleetSpec) -> dict[str, str]:
 def check_guardrails(spec: FleetSpec, policy: OrgPolicy) -> None:
     findings = guardrails.check(spec, policy)
     if guardrails.has_errors(findings):
-        lines = [
-            f"[{f.rule_id}] {f.key_path}: {f.message} (fix: {f.fix})"
-            for f in findings
-            if f.severity == "error"
-        ]
+        lines = [f"[{f.code}] {f.render()}" for f in findings if f.is_error]
         raise GuardrailError(
             f"{spec.name}: guardrails found {len(lines)} error(s); deploy refused:\n  "
             + "\n  ".join(lines),

@@ -1,40 +1,26 @@
 """``runnerfleet doctor``: preflight and troubleshooting checks, findings as data.
 
-Every check runs, whatever the others found; a check that crashes becomes a ``fail`` finding
-with the reason, never a traceback. Each finding carries an id, a status (ok / warn / fail), a
-message and, unless ok, a fix.
+Every check runs, whatever the others found; a check that crashes becomes an error finding
+with the reason, never a traceback. Each finding (``runnerfleet.findings.Finding``) carries the
+check as its code, a severity (ok / warning / error), a message and, unless ok, a fix.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+from runnerfleet.aws.awscall import error_code, error_message
 from runnerfleet.envfile.models import FleetSpec
+from runnerfleet.errors import RunnerfleetError
+from runnerfleet.findings import Finding
+from runnerfleet.findings import error as fail
+from runnerfleet.findings import passed as ok
+from runnerfleet.findings import warning as warn
 from runnerfleet.ops.target import Capabilities, GitLabAccess, Target, no_gitlab
 
-Status = Literal["ok", "warn", "fail"]
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    id: str
-    status: Status
-    message: str
-    fix: str = ""
-
-
-def ok(check_id: str, message: str) -> Finding:
-    return Finding(check_id, "ok", message)
-
-
-def warn(check_id: str, message: str, fix: str) -> Finding:
-    return Finding(check_id, "warn", message, fix)
-
-
-def fail(check_id: str, message: str, fix: str) -> Finding:
-    return Finding(check_id, "fail", message, fix)
+__all__ = ["Check", "DoctorContext", "Finding", "fail", "ok", "run_checks", "run_doctor", "warn"]
 
 
 @dataclass(frozen=True)
@@ -84,8 +70,8 @@ def run_doctor(
 
 
 def _reason(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict) and "Error" in response:
-        err = response["Error"]
-        return f"{err.get('Code', 'error')}: {err.get('Message', '')}".strip()
+    if isinstance(exc, RunnerfleetError):
+        return exc.message
+    if error_code(exc):
+        return error_message(exc)
     return f"{type(exc).__name__}: {exc}"[:300]

@@ -7,15 +7,12 @@ from collections.abc import Iterator
 
 from botocore.exceptions import ClientError
 
+from runnerfleet.aws.awscall import error_code
 from runnerfleet.ops.doctor import Check, DoctorContext, Finding, fail, ok, warn
 
 SLR = "AWSServiceRoleForAutoScaling"
 ON_DEMAND_VCPUS = ("L-1216C47A", "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances")
 SPOT_VCPUS = ("L-34B43A08", "All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests")
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def credentials(ctx: DoctorContext) -> Iterator[Finding]:
@@ -36,7 +33,7 @@ def service_linked_role(ctx: DoctorContext) -> Iterator[Finding]:
     try:
         ctx.clients.client("iam").get_role(RoleName=SLR)
     except ClientError as exc:
-        if _code(exc) != "NoSuchEntity":
+        if error_code(exc) != "NoSuchEntity":
             raise
         yield warn(
             "service-linked-role",
@@ -54,7 +51,7 @@ def artefact_bucket(ctx: DoctorContext) -> Iterator[Finding]:
     try:
         ctx.clients.client("s3").head_bucket(Bucket=bucket)
     except ClientError as exc:
-        code = _code(exc)
+        code = error_code(exc)
         if code in ("404", "NoSuchBucket", "NotFound"):
             yield fail(
                 "artefact-bucket",
@@ -87,7 +84,7 @@ def quotas(ctx: DoctorContext) -> Iterator[Finding]:
     except ClientError as exc:
         yield warn(
             "quotas",
-            f"could not read the quota {name} ({_code(exc)})",
+            f"could not read the quota {name} ({error_code(exc)})",
             "allow servicequotas:GetServiceQuota, or check the quota in the console",
         )
         return

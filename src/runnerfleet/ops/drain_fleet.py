@@ -115,6 +115,6 @@ def _has_group(cloudformation: Any, stack: str) -> bool:
     """A stack whose creation failed (ROLLBACK_COMPLETE) has no group left to drain."""
     resources = aws_call(
         lambda: cloudformation.describe_stack_resources(StackName=stack)["StackResources"],
-        f"list the resources of {stack}",
+        f"listing the resources of {stack}",
     )
     return any(r.get("ResourceType") == "AWS::AutoScaling::AutoScalingGroup" for r in resources)

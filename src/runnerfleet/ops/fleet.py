@@ -18,7 +18,7 @@ def fleet_of(spec: FleetSpec, target: Target) -> FleetResources:
     clients = target.clients
     return aws_call(
         lambda: find_fleet(clients.client("cloudformation"), clients.client("events"), spec.stack),
-        f"find the fleet of stack {spec.stack}",
+        f"finding the fleet of stack {spec.stack}",
     )
 
 
@@ -40,7 +40,7 @@ def relaunch(
         lambda: refresh.start(
             group, min_healthy=min_healthy, max_healthy=max_healthy, warmup_s=warmup_s
         ),
-        f"start an instance refresh of {group}",
+        f"starting an instance refresh of {group}",
     )
     reporter.step(
         spec.name, f"instance refresh {refresh_id} started on {group} (min healthy {min_healthy}%)"
@@ -96,6 +96,6 @@ def fleet_logs(
         lambda: logs.fetch(
             list(groups), since=clock.wall() - since_s, instance_id=instance_id, limit=limit
         ),
-        "read CloudWatch Logs",
+        "reading CloudWatch Logs",
     )
     return lines, groups

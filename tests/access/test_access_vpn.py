@@ -11,8 +11,9 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from runnerfleet.access import aws_ops, certs, groups
+from runnerfleet.access import certs, groups
 from runnerfleet.access.limits import load_access
+from runnerfleet.aws import access_vpn, identity
 from runnerfleet.aws.clients import AwsTarget, ClientFactory
 from runnerfleet.errors import AwsError, SpecError
 from tests.access.samlkit import make_idp, metadata_xml
@@ -39,14 +40,14 @@ def _stubbed_ec2() -> tuple[Any, Stubber]:
 def test_acm_import_with_chain_and_reimport_keeps_arn(factory: ClientFactory) -> None:
     now = dt.datetime.now(dt.UTC)  # ACM checks validity against its own clock
     acm = factory.client("acm")
-    arn = aws_ops.import_certificate(acm, certs.generate("vpn.example.internal", now), name="t")
+    arn = access_vpn.import_certificate(acm, certs.generate("vpn.example.internal", now), name="t")
     described = acm.describe_certificate(CertificateArn=arn)["Certificate"]
     assert described["DomainName"] == "vpn.example.internal"
     assert described["Type"] == "IMPORTED"
     assert (
         "-----BEGIN CERTIFICATE-----" in acm.get_certificate(CertificateArn=arn)["CertificateChain"]
     )
-    again = aws_ops.import_certificate(
+    again = access_vpn.import_certificate(
         acm, certs.generate("vpn.example.internal", now), certificate_arn=arn
     )
     assert again == arn
@@ -56,21 +57,21 @@ def test_acm_refusal_does_not_echo_the_key(factory: ClientFactory) -> None:
     bundle = certs.generate("vpn.example.internal", dt.datetime.now(dt.UTC))
     broken = certs.CertBundle(bundle.ca_pem, bundle.cert_pem, b"not a key")
     with pytest.raises(AwsError) as info:
-        aws_ops.import_certificate(factory.client("acm"), broken)
+        access_vpn.import_certificate(factory.client("acm"), broken)
     assert "not a key" not in str(info.value) and info.value.__cause__ is None
 
 
 def test_group_names_resolve_and_unknown_names_are_all_reported(
     factory: ClientFactory,
 ) -> None:
-    store = groups.identity_store_id(factory.client("sso-admin"))
+    store = identity.identity_store_id(factory.client("sso-admin"))
     ids = factory.client("identitystore")
     made = ids.create_group(IdentityStoreId=store, DisplayName="Runner Operators")["GroupId"]
     spec = load_access(EXAMPLES / "access" / "access.yaml")
     names = groups.names_to_resolve(spec)
-    assert groups.resolve_groups(ids, store, names) == {"Runner Operators": made}
+    assert identity.resolve_groups(ids, store, names) == {"Runner Operators": made}
     with pytest.raises(SpecError) as info:
-        groups.resolve_groups(ids, store, ["Runner Operators", "runner operators", "Nope"])
+        identity.resolve_groups(ids, store, ["Runner Operators", "runner operators", "Nope"])
     assert len(info.value.problems) == 2
     assert "'runner operators' does not exist" in info.value.problems[0]
 
@@ -80,7 +81,7 @@ def test_existing_saml_provider_is_detected(factory: ClientFactory) -> None:
     iam.create_saml_provider(
         SAMLMetadataDocument=metadata_xml(make_idp()).decode(), Name="runnerfleet-dev-client-vpn"
     )
-    found = aws_ops.existing_providers(iam, ["runnerfleet-dev-client-vpn", "other"])
+    found = access_vpn.existing_providers(iam, ["runnerfleet-dev-client-vpn", "other"])
     assert [a.rsplit("/", 1)[1] for a in found] == ["runnerfleet-dev-client-vpn"]
 
 
@@ -97,14 +98,14 @@ def test_profile_export_checks_auth_federate(tmp_path: Path) -> None:
         {"ClientVpnEndpointId": ENDPOINT_ID},
     )
     with stub:
-        text = aws_ops.export_profile(ec2, ENDPOINT_ID)
+        text = access_vpn.export_profile(ec2, ENDPOINT_ID)
         with pytest.raises(AwsError, match="no auth-federate directive"):
-            aws_ops.export_profile(ec2, ENDPOINT_ID)
+            access_vpn.export_profile(ec2, ENDPOINT_ID)
     stub.assert_no_pending_responses()
-    path = aws_ops.write_profile(tmp_path / "dev.ovpn", text)
+    path = access_vpn.write_profile(tmp_path / "dev.ovpn", text)
     assert path.stat().st_mode & 0o777 == 0o600
     with pytest.raises(SpecError, match="--force"):
-        aws_ops.write_profile(path, text)
+        access_vpn.write_profile(path, text)
 
 
 def test_describe_endpoint_portal_url() -> None:
@@ -129,13 +130,13 @@ def test_describe_endpoint_portal_url() -> None:
     )
     stub.add_client_error("describe_client_vpn_endpoints", "InvalidClientVpnEndpointId.NotFound")
     with stub:
-        info = aws_ops.describe_endpoint(ec2, ENDPOINT_ID)
+        info = access_vpn.describe_endpoint(ec2, ENDPOINT_ID)
         assert info.status == "available" and info.portal_enabled
         assert info.portal_url.endswith(ENDPOINT_ID)
         with pytest.raises(AwsError, match="not found"):
-            aws_ops.describe_endpoint(ec2, ENDPOINT_ID)
+            access_vpn.describe_endpoint(ec2, ENDPOINT_ID)
         with pytest.raises(AwsError, match=r"InvalidClientVpnEndpointId\.NotFound"):
-            aws_ops.describe_endpoint(ec2, ENDPOINT_ID)
+            access_vpn.describe_endpoint(ec2, ENDPOINT_ID)
 
 
 def test_endpoint_id_from_stack_outputs() -> None:
@@ -151,15 +152,15 @@ def test_endpoint_id_from_stack_outputs() -> None:
     }
     stub.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": "acc"})
     with stub:
-        assert aws_ops.endpoint_from_stack(cfn, "acc") == ENDPOINT_ID
+        assert access_vpn.endpoint_from_stack(cfn, "acc") == ENDPOINT_ID
 
 
 def test_server_certificate_expiry_is_checked_before_deploy(factory: ClientFactory) -> None:
     now = dt.datetime.now(dt.UTC)
     acm = factory.client("acm")
-    short = aws_ops.import_certificate(acm, certs.generate("vpn.example.internal", now, days=10))
-    assert "re-import with --certificate-arn" in aws_ops.certificate_warnings(acm, short, now)[0]
+    short = access_vpn.import_certificate(acm, certs.generate("vpn.example.internal", now, days=10))
+    assert "re-import with --certificate-arn" in access_vpn.certificate_warnings(acm, short, now)[0]
     with pytest.raises(SpecError, match="expired on"):
-        aws_ops.certificate_warnings(acm, short, now + dt.timedelta(days=11))
-    fine = aws_ops.import_certificate(acm, certs.generate("vpn.example.internal", now))
-    assert aws_ops.certificate_warnings(acm, fine, now) == []
+        access_vpn.certificate_warnings(acm, short, now + dt.timedelta(days=11))
+    fine = access_vpn.import_certificate(acm, certs.generate("vpn.example.internal", now))
+    assert access_vpn.certificate_warnings(acm, fine, now) == []

@@ -1,4 +1,6 @@
-"""The AWS calls of the access feature that are not stack operations. Clients are passed in.
+"""The AWS calls of the access feature that are not stack operations (boto3 adapter).
+
+Clients are passed in; failures go through the one translator (``runnerfleet.aws.awscall``).
 
 * ACM import of the server certificate with its chain (CloudFormation cannot import one);
 * export of the client configuration (.ovpn), which must carry ``auth-federate`` for SAML;
@@ -19,11 +21,8 @@ import botocore.exceptions
 from runnerfleet.access.certs import CertBundle
 from runnerfleet.access.spec import AccessSpec
 from runnerfleet.access.template import PORTAL_URL
+from runnerfleet.aws.awscall import translate
 from runnerfleet.errors import AwsError, SpecError
-
-
-def _code(exc: botocore.exceptions.ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", "error"))
 
 
 def import_certificate(
@@ -43,8 +42,10 @@ def import_certificate(
         return str(acm.import_certificate(**args)["CertificateArn"])
     except botocore.exceptions.ClientError as exc:
         # The message may quote the request; never echo it (it could contain the key).
-        raise AwsError(
-            f"ACM refused the certificate import: {_code(exc)}",
+        raise translate(
+            exc,
+            "importing the certificate into ACM",
+            quote=False,
             hint="run `runnerfleet access cert --out DIR --check` to see what ACM objects to "
             "(validity, key size, chain)",
         ) from None
@@ -55,8 +56,9 @@ def certificate_warnings(acm: Any, arn: str, now: dt.datetime, warn_days: int = 
     try:
         cert = acm.describe_certificate(CertificateArn=arn)["Certificate"]
     except botocore.exceptions.ClientError as exc:
-        raise AwsError(
-            f"cannot read server certificate {arn}: {_code(exc)}",
+        raise translate(
+            exc,
+            f"reading server certificate {arn}",
             hint="check --certificate-arn and the region (ACM is regional)",
         ) from exc
     not_after = cert.get("NotAfter")
@@ -82,8 +84,9 @@ def check_network(ec2: Any, spec: AccessSpec) -> None:
             Filters=[{"Name": "subnet-id", "Values": [s.id for s in spec.subnets]}]
         )["Subnets"]
     except botocore.exceptions.ClientError as exc:
-        raise AwsError(
-            f"cannot read the VPC and subnets: {_code(exc)}",
+        raise translate(
+            exc,
+            "reading the VPC and subnets",
             hint="the caller needs ec2:DescribeVpcs and ec2:DescribeSubnets",
         ) from exc
     problems = _vpc_problems(spec, vpcs)
@@ -134,8 +137,9 @@ def describe_endpoint(ec2: Any, endpoint_id: str) -> EndpointInfo:
     try:
         found = ec2.describe_client_vpn_endpoints(ClientVpnEndpointIds=[endpoint_id])
     except botocore.exceptions.ClientError as exc:
-        raise AwsError(
-            f"cannot describe Client VPN endpoint {endpoint_id}: {_code(exc)}",
+        raise translate(
+            exc,
+            f"describing Client VPN endpoint {endpoint_id}",
             hint="check the endpoint ID, region and credentials",
         ) from exc
     endpoints = found.get("ClientVpnEndpoints", [])
@@ -159,8 +163,9 @@ def export_profile(ec2: Any, endpoint_id: str) -> str:
     try:
         answer = ec2.export_client_vpn_client_configuration(ClientVpnEndpointId=endpoint_id)
     except botocore.exceptions.ClientError as exc:
-        raise AwsError(
-            f"cannot export the client configuration of {endpoint_id}: {_code(exc)}",
+        raise translate(
+            exc,
+            f"exporting the client configuration of {endpoint_id}",
             hint="check the endpoint ID and region; the caller needs "
             "ec2:ExportClientVpnClientConfiguration",
         ) from exc
@@ -188,8 +193,9 @@ def endpoint_from_stack(cloudformation: Any, stack_name: str) -> str:
     try:
         stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except botocore.exceptions.ClientError as exc:
-        raise AwsError(
-            f"cannot read stack {stack_name}: {_code(exc)}",
+        raise translate(
+            exc,
+            f"reading stack {stack_name}",
             hint="check --stack, the region, or pass --endpoint-id",
         ) from exc
     for output in stacks[0].get("Outputs", []):
@@ -206,8 +212,9 @@ def existing_providers(iam: Any, names: list[str]) -> list[str]:
     try:
         listed = iam.list_saml_providers().get("SAMLProviderList", [])
     except botocore.exceptions.ClientError as exc:
-        raise AwsError(
-            f"cannot list IAM SAML providers: {_code(exc)}",
+        raise translate(
+            exc,
+            "listing IAM SAML providers",
             hint="the caller needs iam:ListSAMLProviders",
         ) from exc
     wanted = {f"saml-provider/{n}" for n in names}
