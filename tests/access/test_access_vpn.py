@@ -13,6 +13,7 @@ from moto import mock_aws
 
 from runnerfleet.access import certs, groups
 from runnerfleet.access.limits import load_access
+from runnerfleet.access.profile import write_profile
 from runnerfleet.aws import access_vpn, identity
 from runnerfleet.aws.clients import AwsTarget, ClientFactory
 from runnerfleet.errors import AwsError, SpecError
@@ -102,10 +103,10 @@ def test_profile_export_checks_auth_federate(tmp_path: Path) -> None:
         with pytest.raises(AwsError, match="no auth-federate directive"):
             access_vpn.export_profile(ec2, ENDPOINT_ID)
     stub.assert_no_pending_responses()
-    path = access_vpn.write_profile(tmp_path / "dev.ovpn", text)
+    path = write_profile(tmp_path / "dev.ovpn", text)
     assert path.stat().st_mode & 0o777 == 0o600
     with pytest.raises(SpecError, match="--force"):
-        access_vpn.write_profile(path, text)
+        write_profile(path, text)
 
 
 def test_describe_endpoint_portal_url() -> None:

@@ -4,29 +4,36 @@ Clients are passed in; failures go through the one translator (``runnerfleet.aws
 
 * ACM import of the server certificate with its chain (CloudFormation cannot import one);
 * export of the client configuration (.ovpn), which must carry ``auth-federate`` for SAML;
-* the self-service portal URL and endpoint facts;
+* the self-service portal URL and endpoint facts, the VPC and its subnets;
 * IAM SAML providers that already exist outside the stack (a create would collide).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import botocore.exceptions
 
-from runnerfleet.access.certs import CertBundle
-from runnerfleet.access.spec import AccessSpec
-from runnerfleet.access.template import PORTAL_URL
 from runnerfleet.aws.awscall import translate
 from runnerfleet.errors import AwsError, SpecError
 
 
+class PemBundle(Protocol):
+    """The server certificate, its key and the CA chain, PEM encoded (access.certs makes one)."""
+
+    @property
+    def cert_pem(self) -> bytes: ...
+    @property
+    def key_pem(self) -> bytes: ...
+    @property
+    def ca_pem(self) -> bytes: ...
+
+
 def import_certificate(
-    acm: Any, bundle: CertBundle, *, certificate_arn: str | None = None, name: str = ""
+    acm: Any, bundle: PemBundle, *, certificate_arn: str | None = None, name: str = ""
 ) -> str:
     """Import (or re-import over ``certificate_arn``, keeping the ARN) and return the ARN."""
     args: dict[str, Any] = {
@@ -76,52 +83,35 @@ def certificate_warnings(acm: Any, arn: str, now: dt.datetime, warn_days: int = 
     return []
 
 
-def check_network(ec2: Any, spec: AccessSpec) -> None:
-    """The VPC, its CIDR and every subnet's VPC and AZ, as AWS sees them; all problems at once."""
+@dataclass(frozen=True)
+class NetworkFacts:
+    """What AWS knows of a VPC and subnets: the VPC's CIDRs (None: no such VPC) and, per
+    subnet that exists, its VPC and Availability Zone."""
+
+    vpc_cidrs: frozenset[str] | None
+    subnets: dict[str, tuple[str, str]]
+
+
+def describe_network(ec2: Any, vpc_id: str, subnet_ids: Sequence[str]) -> NetworkFacts:
     try:
-        vpcs = ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [spec.vpc_id]}])["Vpcs"]
-        subnets = ec2.describe_subnets(
-            Filters=[{"Name": "subnet-id", "Values": [s.id for s in spec.subnets]}]
-        )["Subnets"]
+        vpcs = ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Vpcs"]
+        subnets = ec2.describe_subnets(Filters=[{"Name": "subnet-id", "Values": list(subnet_ids)}])[
+            "Subnets"
+        ]
     except botocore.exceptions.ClientError as exc:
         raise translate(
             exc,
             "reading the VPC and subnets",
             hint="the caller needs ec2:DescribeVpcs and ec2:DescribeSubnets",
         ) from exc
-    problems = _vpc_problems(spec, vpcs)
-    found = {s["SubnetId"]: s for s in subnets}
-    for i, subnet in enumerate(spec.subnets):
-        real = found.get(subnet.id)
-        if real is None:
-            problems.append(f"subnets[{i}].id: {subnet.id} does not exist in this region")
-        elif real.get("VpcId") != spec.vpc_id:
-            problems.append(
-                f"subnets[{i}].id: {subnet.id} is in {real.get('VpcId')}, not {spec.vpc_id}"
-            )
-        elif real.get("AvailabilityZone") != subnet.az:
-            problems.append(
-                f"subnets[{i}].az: says {subnet.az}, the subnet is in "
-                f"{real.get('AvailabilityZone')}"
-            )
-    if problems:
-        raise SpecError(
-            f"{len(problems)} network problem(s) in the access configuration",
-            problems=problems,
-            hint="fix vpc_id, vpc_cidr and subnets to match the VPC (and --region)",
-        )
-
-
-def _vpc_problems(spec: AccessSpec, vpcs: list[dict[str, Any]]) -> list[str]:
-    if not vpcs:
-        return [f"vpc_id: {spec.vpc_id} does not exist in this region"]
-    cidrs = {str(a.get("CidrBlock")) for a in vpcs[0].get("CidrBlockAssociationSet", [])}
-    cidrs.add(str(vpcs[0].get("CidrBlock")))
-    if spec.vpc_cidr not in cidrs:
-        return [
-            f"vpc_cidr: {spec.vpc_cidr} is not a CIDR of {spec.vpc_id} ({', '.join(sorted(cidrs))})"
-        ]
-    return []
+    cidrs = None
+    if vpcs:
+        cidrs = {str(a.get("CidrBlock")) for a in vpcs[0].get("CidrBlockAssociationSet", [])}
+        cidrs.add(str(vpcs[0].get("CidrBlock")))
+    found = {
+        str(n["SubnetId"]): (str(n.get("VpcId")), str(n.get("AvailabilityZone"))) for n in subnets
+    }
+    return NetworkFacts(frozenset(cidrs) if cidrs is not None else None, found)
 
 
 @dataclass(frozen=True)
@@ -153,7 +143,7 @@ def describe_endpoint(ec2: Any, endpoint_id: str) -> EndpointInfo:
         endpoint_id=endpoint_id,
         status=str(ep.get("Status", {}).get("Code", "unknown")),
         dns_name=str(ep.get("DnsName", "")),
-        portal_url=str(ep.get("SelfServicePortalUrl") or PORTAL_URL + endpoint_id),
+        portal_url=str(ep.get("SelfServicePortalUrl") or ""),
         portal_enabled=ep.get("SelfServicePortalUrl") is not None,
     )
 
@@ -178,15 +168,6 @@ def export_profile(ec2: Any, endpoint_id: str) -> str:
             "would show a username/password prompt; redeploy with runnerfleet access deploy",
         )
     return config
-
-
-def write_profile(path: Path, config: str, *, overwrite: bool = False) -> Path:
-    if path.exists() and not overwrite:
-        raise SpecError(f"{path} exists", hint="pass --force to replace it, or choose --out")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(config if config.endswith("\n") else config + "\n")
-    return path
 
 
 def endpoint_from_stack(cloudformation: Any, stack_name: str) -> str:

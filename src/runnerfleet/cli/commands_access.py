@@ -20,6 +20,7 @@ from runnerfleet.access.limits import load_access
 from runnerfleet.access.metadata import check_metadata, read_metadata_file, summary
 from runnerfleet.access.plan import group_pairs, parse_instant
 from runnerfleet.access.preflight import VPN_PORT, port_free
+from runnerfleet.access.profile import write_profile
 from runnerfleet.access.rules import rule_views
 from runnerfleet.aws import access_vpn
 from runnerfleet.aws.cloudformation import ChangeSet
@@ -232,7 +233,7 @@ def profile(
     if not endpoint_id:
         endpoint_id = access_vpn.endpoint_from_stack(clients.client("cloudformation"), stack)
     config = access_vpn.export_profile(ec2, endpoint_id)
-    path = access_vpn.write_profile(output, config, overwrite=force)
+    path = write_profile(output, config, overwrite=force)
     info = access_vpn.describe_endpoint(ec2, endpoint_id)
     out.print(f"wrote {escape(str(path))} (endpoint {endpoint_id}, status {info.status})")
     portal = info.portal_url if info.portal_enabled else "disabled (self_service_portal: false)"

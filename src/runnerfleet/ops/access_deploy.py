@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from runnerfleet.access.groups import names_to_resolve
+from runnerfleet.access.network import check_network
 from runnerfleet.access.plan import AccessPlan, build_plan
 from runnerfleet.access.spec import AccessSpec
-from runnerfleet.aws.access_vpn import certificate_warnings, check_network, existing_providers
+from runnerfleet.aws.access_vpn import certificate_warnings, describe_network, existing_providers
 from runnerfleet.aws.cloudformation import ChangeSet, StackOperations, StackRequest, StackState
 from runnerfleet.aws.identity import identity_store_id, resolve_groups
 from runnerfleet.aws.stackstatus import REVIEW_IN_PROGRESS, ROLLBACK_COMPLETE
@@ -192,7 +193,9 @@ def deploy_access(
     guard_name_collisions(clients.client("iam"), spec, deployed.state)
     arn = certificate_arn_for(spec, certificate_option, deployed.state)
     warnings += certificate_warnings(clients.client("acm"), arn, now)
-    check_network(clients.client("ec2"), spec)
+    subnet_ids = [s.id for s in spec.subnets]
+    facts = describe_network(clients.client("ec2"), spec.vpc_id, subnet_ids)
+    check_network(spec, facts.vpc_cidrs, facts.subnets)
     request = request_for(plan, arn)
 
     def guard(change_set: ChangeSet) -> None:
