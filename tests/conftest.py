@@ -189,6 +189,7 @@ FOLDER_TIERS = {
     "stack": "unit",
     "test_network_guard.py": "unit",
     "test_architecture.py": "unit",
+    "test_house_rules.py": "unit",
     "autoscaler": "contract",
     "deploy": "contract",
     "gitlab": "contract",

@@ -196,37 +196,7 @@ def autoscaler_statements(
     spec: FleetSpec, namespace: str, security_group: str, log_group: str, queue: str
 ) -> list[Json]:
     return [
-        statement(
-            "ReadFleet",
-            [
-                "autoscaling:DescribeAutoScalingGroups",
-                "autoscaling:DescribeAutoScalingInstances",
-                "autoscaling:DescribeInstanceRefreshes",
-                "autoscaling:DescribeScalingActivities",
-                "autoscaling:DescribeWarmPool",
-                "ec2:DescribeInstances",
-            ],
-            "*",
-        ),
-        statement(
-            "ScaleOwnGroup",
-            [
-                "autoscaling:CreateOrUpdateTags",
-                "autoscaling:SetDesiredCapacity",
-                "autoscaling:SetInstanceProtection",
-                "autoscaling:TerminateInstanceInAutoScalingGroup",
-            ],
-            [asg_arn()],
-        ),
-        statement(
-            "TagOwnInstancesIdle",
-            ["ec2:CreateTags", "ec2:DeleteTags"],
-            [arn("ec2", ANY_INSTANCE)],
-            {
-                "StringEquals": {f"aws:ResourceTag/{STACK_TAG}": ref("AWS::StackName")},
-                "ForAllValues:StringEquals": {"aws:TagKeys": [IDLE_TAG]},
-            },
-        ),
+        *_fleet_statements(),
         statement(
             "ReadOwnStack",
             ["cloudformation:DescribeStacks"],
@@ -237,6 +207,39 @@ def autoscaler_statements(
         dead_letter_statement(queue),
         *vpc_statements(spec, security_group),
         *gitlab_token_statements(spec),
+    ]
+
+
+def _fleet_statements() -> list[Json]:
+    """Read any group (Describe* takes no resource), change only this stack's group, and tag
+    only this stack's instances with the idle-since tag."""
+    read = [
+        "autoscaling:DescribeAutoScalingGroups",
+        "autoscaling:DescribeAutoScalingInstances",
+        "autoscaling:DescribeInstanceRefreshes",
+        "autoscaling:DescribeScalingActivities",
+        "autoscaling:DescribeWarmPool",
+        "ec2:DescribeInstances",
+    ]
+    scale = [
+        "autoscaling:CreateOrUpdateTags",
+        "autoscaling:SetDesiredCapacity",
+        "autoscaling:SetInstanceProtection",
+        "autoscaling:TerminateInstanceInAutoScalingGroup",
+    ]
+    own_instances = {
+        "StringEquals": {f"aws:ResourceTag/{STACK_TAG}": ref("AWS::StackName")},
+        "ForAllValues:StringEquals": {"aws:TagKeys": [IDLE_TAG]},
+    }
+    return [
+        statement("ReadFleet", read, "*"),
+        statement("ScaleOwnGroup", scale, [asg_arn()]),
+        statement(
+            "TagOwnInstancesIdle",
+            ["ec2:CreateTags", "ec2:DeleteTags"],
+            [arn("ec2", ANY_INSTANCE)],
+            own_instances,
+        ),
     ]
 
 

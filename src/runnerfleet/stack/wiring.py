@@ -174,46 +174,40 @@ def _role(spec: FleetSpec, key: str, statements: list[Json], what: str) -> Json:
 def function_stack(spec: FleetSpec) -> dict[str, Json]:
     """Every function with its role, log group, trigger and permission, plus the DLQ."""
     out: dict[str, Json] = {}
-    ns_scaling = metric_names.NAMESPACE
-    fns: list[tuple[Function, list[Json]]] = [
-        (
-            autoscaler(spec),
-            iam.autoscaler_statements(
-                spec, ns_scaling, "AutoscalerSecurityGroup", "AutoscalerLogGroup",
-                "DeadLetterQueue",
-            ),
-        ),
-        (
-            lifecycle(spec),
-            iam.lifecycle_statements(
-                spec, DRAIN_NAMESPACE, "DrainDocument", "LifecycleLogGroup", "DeadLetterQueue"
-            ),
-        ),
-    ]  # fmt: skip
-    if spec.instances.spot is not None:
-        fns.append(
-            (
-                spot(spec),
-                iam.spot_statements(
-                    spec, DRAIN_NAMESPACE, "SpotDocument", "SpotLogGroup", "DeadLetterQueue"
-                ),
-            )
-        )
     secret = webhook_secret(spec)
-    if secret is not None:
-        fns.append(
-            (
-                webhook(spec, secret),
-                iam.webhook_statements(spec, secret, "AutoscalerFunction", "WebhookLogGroup"),
-            )
-        )
-    for fn, statements in fns:
+    for fn, statements in _functions(spec, secret):
         out[f"{fn.key}Role"] = _role(spec, fn.key, statements, f"{fn.suffix} function")
         out.update(function_resources(spec, fn))
     out.update(_triggers(spec))
     if secret is not None:
         out.update(webhook_url())
     return out
+
+
+def _functions(spec: FleetSpec, secret: str | None) -> list[tuple[Function, list[Json]]]:
+    """The functions this environment needs, each with its role's statements."""
+    dlq = "DeadLetterQueue"
+    fns = [
+        (
+            autoscaler(spec),
+            iam.autoscaler_statements(
+                spec, metric_names.NAMESPACE, "AutoscalerSecurityGroup", "AutoscalerLogGroup", dlq
+            ),
+        ),
+        (
+            lifecycle(spec),
+            iam.lifecycle_statements(
+                spec, DRAIN_NAMESPACE, "DrainDocument", "LifecycleLogGroup", dlq
+            ),
+        ),
+    ]
+    if spec.instances.spot is not None:
+        statements = iam.spot_statements(spec, DRAIN_NAMESPACE, "SpotDocument", "SpotLogGroup", dlq)
+        fns.append((spot(spec), statements))
+    if secret is not None:
+        statements = iam.webhook_statements(spec, secret, "AutoscalerFunction", "WebhookLogGroup")
+        fns.append((webhook(spec, secret), statements))
+    return fns
 
 
 def _triggers(spec: FleetSpec) -> dict[str, Json]:
@@ -243,7 +237,15 @@ def _triggers(spec: FleetSpec) -> dict[str, Json]:
     }
     rules = ["LifecycleRule"]
     if spec.instances.spot is not None:
-        out["SpotRule"] = rule(
+        out.update(_spot_trigger())
+        rules.append("SpotRule")
+    out.update(dead_letter_queue(rules))
+    return out
+
+
+def _spot_trigger() -> dict[str, Json]:
+    return {
+        "SpotRule": rule(
             "runnerfleet: spot notices (the handler keeps only this group's instances)",
             "Spot",
             pattern={
@@ -255,8 +257,6 @@ def _triggers(spec: FleetSpec) -> dict[str, Json]:
             },
             max_age_s=120,  # a spot notice is worthless after two minutes
             retries=3,
-        )
-        out["SpotPermission"] = permission("Spot", "SpotRule")
-        rules.append("SpotRule")
-    out.update(dead_letter_queue(rules))
-    return out
+        ),
+        "SpotPermission": permission("Spot", "SpotRule"),
+    }
