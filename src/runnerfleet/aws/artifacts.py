@@ -50,6 +50,7 @@ EXCLUDED_PARTS = (
     "ops/doctor",
     "ops/drain_fleet.py",
     "ops/fleet.py",
+    "ops/fleet_view.py",
     "ops/parallel.py",
     "ops/ports.py",
     "ops/registrations.py",

@@ -19,9 +19,10 @@ from runnerfleet.cli.console import err, out
 from runnerfleet.errors import AwsError, RunnerfleetError
 from runnerfleet.ops.autoscale import Evaluation
 from runnerfleet.ops.autoscale_env import SecureParameters, run_from_env
+from runnerfleet.ops.fleet_view import action_for
 
 
-def _secret_reader(factory: ClientFactory) -> Callable[[str], str | None]:
+def secret_reader(factory: ClientFactory) -> Callable[[str], str | None]:
     """Reads the queue token as the function does; a missing one leaves the queue unknown."""
     parameters = SecureParameters(factory)
 
@@ -49,7 +50,7 @@ def run(envfile: Path, sandbox: bool, dry_run: bool, profile: str | None) -> Eva
         env["RUNNERFLEET_DRY_RUN"] = "true"
     err.print(f"evaluating {escape(env['RUNNERFLEET_GROUP'])} with the function's settings")
     try:
-        return run_from_env(env, factory, target.metrics_address, _secret_reader(factory))
+        return run_from_env(env, factory, target.metrics_address, secret_reader(factory))
     except LookupError as exc:
         raise AwsError(
             str(exc), hint=f"deploy the environment first: runnerfleet deploy {envfile}"
@@ -86,12 +87,8 @@ def render(result: Evaluation) -> None:
 
 
 def _action_of(instance_id: str, result: Evaluation) -> str:
-    d = result.decision
-    if instance_id in d.terminate:
-        return "[red]terminate[/]"
-    if instance_id in d.protect:
-        return "protect"
-    return "unprotect" if instance_id in d.unprotect else ""
+    action = action_for(instance_id, result)
+    return f"[red]{action}[/]" if action == "terminate" else action
 
 
 def _unknown(value: int | None) -> str:

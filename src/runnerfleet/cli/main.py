@@ -78,6 +78,9 @@ def _register_commands() -> None:
     from runnerfleet.cli import commands_autoscale
 
     commands_autoscale.register(app)
+    from runnerfleet.cli import commands_fleet
+
+    commands_fleet.register(app)
     from runnerfleet.cli import commands_demo
 
     commands_demo.register(app)
