@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,12 +13,18 @@ from runnerfleet.envfile.models import ScalingSection
 from runnerfleet.errors import SpecError
 from runnerfleet.sim.catalog import DEFAULTS, build_policy, parse_overrides
 from runnerfleet.sim.convert import read_source
+from runnerfleet.sim.families import FAMILIES, Workload
 from runnerfleet.sim.model import BootProfile, SimConfig
-from runnerfleet.sim.synthetic import SynthParams, calibrate, generate
-from runnerfleet.sim.tune import env_snippet, tune
+from runnerfleet.sim.report import PolicyResult
+from runnerfleet.sim.synthetic import SynthParams, calibrate, generate, scaled
+from runnerfleet.sim.tune import SEARCH_SPACE, candidates, env_snippet, score, tune
 from tests.conftest import SHARED
 
 SHARED_TRACE = SHARED / "traces" / "bitcoin-core-gha-2025-09.csv.gz"
+RESULT = PolicyResult(
+    "queue", 10, 1.0, 1.0, 1.0, 1.0, 1.0, 10.0, 8.0, 1.25, 9.0, 1.1, 0.4, 0.5,
+    1, 1, 1, 1, 0, 0, {},
+)  # fmt: skip
 
 
 def test_simulated_defaults_are_the_environment_file_defaults() -> None:
@@ -73,16 +80,39 @@ def test_defaults_are_the_calibration_of_the_shared_trace() -> None:
         assert getattr(measured, name) == pytest.approx(getattr(defaults, name), rel=0.02), name
 
 
-def test_tune_finds_a_cheaper_setting_that_meets_the_target() -> None:
-    trace = generate(SynthParams(days=1), seed=1)
+def test_tune_finds_the_cheapest_setting_that_meets_the_target_everywhere() -> None:
+    day = Workload("matrix", 1, 1.0, SynthParams(days=1))
+    batch = Workload("batch", 2, 0.2, scaled(FAMILIES["batch"].params, days=0.5))
     config = SimConfig(slots=4, boot=BootProfile(cold_s=60))
-    outcome = tune(trace, "queue", config, 400.0, max_evals=8)
-    assert outcome.met and outcome.best.wait_p95_s <= 400
-    assert len(outcome.tried) <= 8
-    assert outcome.best.cost == min(r.cost for r in outcome.tried if r.wait_p95_s <= 400)
+    outcome = tune([day, batch], "queue", config, 400.0, max_evals=9, workers=2)
+    assert outcome.settings == 9
+    assert [t.fraction for t in outcome.trials].count(1 / 9) == 9
+    assert len(outcome.final) == 1  # 9 -> 3 -> 1
+    assert outcome.met and all(r.wait_p95_s <= 400 for r in outcome.best)
+    assert [r.jobs for r in outcome.best] == [len(day.trace()), len(batch.trace())]
     snippet = env_snippet("queue", outcome.params)
     assert snippet.startswith("scaling:\n  policy: queue\n")
     assert "idle_count:" in snippet
+    serial = tune([day, batch], "queue", config, 400.0, max_evals=9, workers=1)
+    assert serial.params == outcome.params and serial.best == outcome.best
+
+
+def test_candidates_start_with_the_defaults_and_spread_over_the_grid() -> None:
+    found = candidates("queue", 36)
+    assert found[0] == {k: v for k, v in DEFAULTS["queue"].items() if k in SEARCH_SPACE["queue"]}
+    assert len({tuple(sorted(c.items())) for c in found}) == 36
+    for key, values in SEARCH_SPACE["queue"].items():
+        assert {c[key] for c in found} == set(values), key  # every value tried
+    assert len(candidates("seed", 1000)) == 8 * 5  # no more than the grid holds
+
+
+def test_trials_are_ranked_by_their_worst_workload() -> None:
+    def result(p95: float, ratio: float) -> PolicyResult:
+        return dataclasses.replace(RESULT, wait_p95_s=p95, ratio_to_clairvoyant=ratio)
+
+    assert score([result(100, 1.2), result(150, 1.1)], 200) == (0, 1.2, 0.75)
+    assert score([result(100, 1.0), result(300, 1.0)], 200)[0] == 1  # one workload misses
+    assert score([result(100, 1.0), result(300, 1.0)], 200) < score([result(500, 1.0)], 200)
 
 
 def test_cli_synth_simulate_json_and_plots(

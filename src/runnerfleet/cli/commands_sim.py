@@ -171,15 +171,17 @@ def _write_plots(
     err.print(f"plots: {a} {b}")
 
 
-def results_table(results: list[PolicyResult], title: str) -> Table:
+def results_table(results: list[PolicyResult], title: str, names: list[str] | None = None) -> Table:
+    """One row per result, named by its policy or by ``names`` (the workloads)."""
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    heads = ("policy", "jobs", "wait p50", "p95", "p99", "max", "inst-h", "lower", "x lower",
+    first = "policy" if names is None else "workload"
+    heads = (first, "jobs", "wait p50", "p95", "p99", "max", "inst-h", "lower", "x lower",
              "clairv.", "x clairv.", "cost", "util", "out/in", "killed")  # fmt: skip
     for head in heads:
-        table.add_column(head, justify="left" if head == "policy" else "right", no_wrap=True)
-    for r in results:
+        table.add_column(head, justify="right" if table.columns else "left", no_wrap=True)
+    for r, name in zip(results, names or [r.policy for r in results], strict=True):
         table.add_row(
-            escape(r.policy), str(r.jobs),
+            escape(name), str(r.jobs),
             *(f"{v:.0f}s" for v in (r.wait_p50_s, r.wait_p95_s, r.wait_p99_s, r.wait_max_s)),
             f"{r.instance_hours:.0f}", f"{r.lower_bound_instance_hours:.0f}",
             f"{r.ratio_to_lower_bound:.2f}", f"{r.clairvoyant_instance_hours:.0f}",
@@ -191,14 +193,20 @@ def results_table(results: list[PolicyResult], title: str) -> Table:
 
 
 def tune(
-    trace: Path = TRACE,
+    trace: list[Path] | None = typer.Option(
+        None, "--trace", help="Trace CSV to tune on (repeat for several)."
+    ),
+    family: list[str] | None = typer.Option(
+        None, "--family", help="Workload family to tune on, every variant (repeat)."
+    ),
     policy: str = typer.Option(DEFAULT_POLICY, "--policy", help="Policy to tune."),
     target_p95: float = typer.Option(
         ..., "--target-p95", callback=finite(0, above=True), help="p95 queue wait to meet, s."
     ),
     slots: int = SLOTS,
     boot: float = BOOT,
-    max_evals: int = typer.Option(40, "--max-evals", min=1, help="At most this many simulations."),
+    max_evals: int = typer.Option(36, "--max-evals", min=1, help="Settings to try."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Simulations in parallel."),
     price: float = PRICE,
     warm_boot: float = WARM_BOOT,
     warm_pool: int = WARM_POOL,
@@ -209,26 +217,39 @@ def tune(
 ) -> int:
     """Find the cheapest parameters of a policy that meet a p95 queue-wait target.
 
+    The target must hold on every trace and every variant of every family given; the cost
+    that counts is the worst instance-hours relative to the clairvoyant bound. Successive
+    halving: all settings on the first ninth of each trace, the best third on the first
+    third, the best third of those on the whole traces.
+
     Prints the best result and the `scaling:` snippet for the environment file.
     Exit code 1 when no setting met the target (the closest one is shown).
 
-    Example: runnerfleet tune --trace bc.csv.gz --policy queue --target-p95 120 --boot 180
+    Example: runnerfleet tune --trace bc.csv.gz --family batch --target-p95 200 --boot 180
     """
-    from runnerfleet.sim.tune import env_snippet
+    from runnerfleet.sim.families import chosen
+    from runnerfleet.sim.tune import Trial, env_snippet, label
     from runnerfleet.sim.tune import tune as search
 
-    data = _load(trace)
+    if not trace and not family:
+        raise SpecError("nothing to tune on", hint="give --trace FILE and/or --family NAME")
+    found = chosen([(p.name, _load(p)) for p in trace or []], family or [])
     config = _config(
         slots=slots, boot=boot, warm_boot=warm_boot, warm_pool=warm_pool,
         check_interval_s=check_interval, tick_s=tick, max_size=max_size,
         price_per_hour=price, seed=seed,
     )  # fmt: skip
 
-    def progress(r: PolicyResult) -> None:
-        err.print(f"  {escape(r.policy)}: p95 {r.wait_p95_s:.0f}s, cost {r.cost:.2f}")
+    def progress(t: Trial) -> None:
+        wait = max(r.wait_p95_s for r in t.results)
+        cost = max(r.ratio_to_clairvoyant for r in t.results)
+        err.print(f"  {t.fraction:.0%} of each trace, {escape(label(policy, t.params))}:"
+                  f" worst p95 {wait:.0f}s, worst {cost:.2f}x clairvoyant")  # fmt: skip
 
-    outcome = search(data, policy, config, target_p95, max_evals=max_evals, progress=progress)
-    out.print(results_table([outcome.best], f"best of {len(outcome.tried)} settings"))
+    outcome = search(found, policy, config, target_p95, max_evals=max_evals, workers=workers,
+                     progress=progress)  # fmt: skip
+    title = f"best of {outcome.settings} settings, on each workload"
+    out.print(results_table(outcome.best, title, [w.label for w in found]))
     if not outcome.met:
         err.print(f"[yellow]no setting met p95 <= {target_p95:g}s; the closest is shown[/]")
     out.print(env_snippet(policy, outcome.params), markup=False)

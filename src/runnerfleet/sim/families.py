@@ -10,7 +10,7 @@ caller has it (``public_workload``); the generator never reads files.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from runnerfleet.errors import SpecError
@@ -135,5 +135,11 @@ def workloads(names: tuple[str, ...] = tuple(FAMILIES)) -> Iterator[Workload]:
             yield Workload(fam.name, seed, scale, fam.params)
 
 
-def public_workload(trace: Trace) -> Workload:
-    return Workload(PUBLIC, 0, 1.0, None, public=trace)
+def public_workload(trace: Trace, name: str = PUBLIC) -> Workload:
+    """A given trace as a workload (the shared public trace, or any file)."""
+    return Workload(name, 0, 1.0, None, public=trace)
+
+
+def chosen(traces: Sequence[tuple[str, Trace]], names: Sequence[str]) -> list[Workload]:
+    """The given traces (label, trace), then every variant of the named families."""
+    return [public_workload(t, label) for label, t in traces] + list(workloads(tuple(names)))
