@@ -229,6 +229,11 @@ class RunnerSection(Strict):
     sha256: Annotated[str | None, Field(pattern=r"^[0-9a-f]{64}$")] = Field(
         None, description="SHA-256 of the gitlab-runner linux-amd64 binary of that version."
     )
+    download_url: Annotated[str | None, Field(pattern=r"^(https?|file)://\S+$")] = Field(
+        None,
+        description="Where instances download gitlab-runner ({version} and {arch} are filled "
+        "in); default: GitLab's release bucket. The SHA-256 check applies to any URL.",
+    )
     concurrent: StrictInt = Field(4, ge=1, le=1000, description="Job slots per instance.")
     check_interval: StrictInt = Field(3, ge=1, le=3600, description="Seconds between job polls.")
     shutdown_timeout: StrictInt = Field(30, ge=0)

@@ -23,12 +23,13 @@ from runnerfleet.aws.clients import (
     AwsTarget,
     ClientFactory,
 )
-from runnerfleet.envfile.models import FleetSpec
+from runnerfleet.envfile.models import FleetSpec, RunnerSection
 from runnerfleet.errors import SandboxError
 from runnerfleet.sandbox import state as state_file
 from runnerfleet.sandbox.standin.seed import SANDBOX_ACCESS_TOKEN
 from runnerfleet.sandbox.state import SANDBOX_ACCOUNT, SandboxState
 from runnerfleet.sandbox.twin import process
+from runnerfleet.sandbox.twin.shims import runner_release
 
 HOST = process.HOST
 DEFAULT_REGION = "us-east-1"
@@ -220,8 +221,16 @@ def sandbox_spec(spec: FleetSpec, current: SandboxState) -> FleetSpec:
                 update={"vpc_id": current.vpc_id, "subnet_ids": current.subnet_ids}
             ),
             "artifacts": spec.artifacts.model_copy(update={"bucket": current.bucket}),
+            "runner": _sandbox_runner(spec),
         }
     )
+
+
+def _sandbox_runner(spec: FleetSpec) -> RunnerSection:
+    """Twin instances download the sandbox's gitlab-runner (the runner agent's launcher) and
+    check it against its own SHA-256: the bootstrap's download and check run unchanged."""
+    url, digest = runner_release()
+    return spec.runner.model_copy(update={"download_url": url, "sha256": digest})
 
 
 def rewrite_notes(spec: FleetSpec, current: SandboxState) -> list[str]:
@@ -232,4 +241,6 @@ def rewrite_notes(spec: FleetSpec, current: SandboxState) -> list[str]:
         f"vpc {spec.network.vpc_id} -> {current.vpc_id}, "
         f"subnets -> {', '.join(current.subnet_ids)}",
         f"artefact bucket {spec.artifacts.bucket} -> {current.bucket}",
+        f"gitlab-runner {spec.runner.version} download -> the sandbox's runner agent "
+        "(its own SHA-256)",
     ]

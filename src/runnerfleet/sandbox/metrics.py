@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -102,15 +104,72 @@ class AgentMetrics(Collector):
                     ["docker_run", short, name, "step_script", "running", system_id], running
                 )
             total.add_metric([short, name, system_id], done)
-            limit.add_metric([short, name, system_id], 0)
+            limit.add_metric([short, name, system_id], self.config.limit_of(token))
         yield jobs
         yield total
         yield limit
 
 
-def serve_metrics(metrics: AgentMetrics, address: str, port: int) -> Any:
-    """Serve /metrics on ``address:port``; returns the server (``shutdown()`` stops it)."""
+class _MetricsHandler(BaseHTTPRequestHandler):
+    server: MetricsServer
+
+    def do_GET(self) -> None:
+        self._answer(with_body=True)
+
+    def do_HEAD(self) -> None:
+        self._answer(with_body=False)
+
+    def do_POST(self) -> None:
+        self._send(405, b"Method Not Allowed\n", "text/plain", {}, with_body=True)
+
+    def _answer(self, with_body: bool) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/metrics":
+            body = generate_latest(self.server.registry)
+            self._send(200, body, CONTENT_TYPE_LATEST, {}, with_body)
+        elif path == "/debug/jobs/list":
+            body = self.server.jobs_list().encode()
+            self._send(200, body, "text/plain", {"X-List-Version": "2"}, with_body)
+        else:
+            self._send(404, b"404 page not found\n", "text/plain", {}, with_body)
+
+    def _send(
+        self, code: int, body: bytes, kind: str, headers: dict[str, str], with_body: bool
+    ) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if with_body:
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: scrapes every few seconds would drown the runner's log."""
+
+
+class MetricsServer(ThreadingHTTPServer):
+    """gitlab-runner's metrics server: ``/metrics`` and ``/debug/jobs/list``."""
+
+    daemon_threads = True
+
+    def __init__(
+        self, address: tuple[str, int], registry: CollectorRegistry, jobs_list: Callable[[], str]
+    ) -> None:
+        self.registry = registry
+        self.jobs_list = jobs_list
+        super().__init__(address, _MetricsHandler)
+
+
+def serve_metrics(
+    metrics: AgentMetrics, address: str, port: int, jobs_list: Callable[[], str] | None = None
+) -> MetricsServer:
+    """Serve on ``address:port`` in a daemon thread; ``shutdown()`` + ``server_close()`` stop it."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(metrics)
-    server, _thread = start_http_server(port, addr=address, registry=registry)
+    server = MetricsServer((address, port), registry, jobs_list or (lambda: ""))
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
+    ).start()
     return server

@@ -16,6 +16,7 @@ from runnerfleet.stack.bootstrap import render_user_data
 from runnerfleet.stack.cfn import Json, sub, tags_list
 from runnerfleet.stack.drain_document import render_drain_document
 from runnerfleet.stack.instance_settings import (
+    DEFAULT_DOWNLOAD_URL,
     BootstrapSettings,
     DockerSettings,
     DrainSettings,
@@ -62,6 +63,7 @@ def bootstrap_settings(spec: FleetSpec) -> BootstrapSettings:
         gitlab_url=runner.gitlab_url,
         runner_version=runner.version,
         runner_sha256=runner.sha256,
+        download_url=runner.download_url or DEFAULT_DOWNLOAD_URL,
         docker=_docker(spec),
         registrations=_registrations(spec),
         asg_name=asg_name(spec),
