@@ -22,6 +22,7 @@ from types import FrameType
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from runnerfleet.sandbox.state import SANDBOX_ACCOUNT
+from runnerfleet.sandbox.twin import runtime
 from runnerfleet.sandbox.twin.front import Front
 from runnerfleet.sandbox.twin.world import Twin, TwinSettings, WorldLoop
 
@@ -45,7 +46,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def assemble(settings: TwinSettings) -> Twin:
     """The twin with every part that exists plugged in; the others stay no-op."""
-    return Twin(settings=settings)
+    return runtime.plug(Twin(settings=settings))
 
 
 def configure_moto() -> None:

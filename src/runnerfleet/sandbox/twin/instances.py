@@ -134,14 +134,14 @@ class InstanceRuntime:
     def __init__(
         self,
         home: Path,
-        endpoint: TwinEndpoint,
+        endpoint: TwinEndpoint | Callable[[], TwinEndpoint],
         *,
         aws_cli: str | None = None,
         python: str = sys.executable,
         addresses: AddressPool | None = None,
     ) -> None:
         self.home = home
-        self.endpoint = endpoint
+        self._endpoint = endpoint
         self.python = python
         self.addresses = addresses or AddressPool()
         self._aws_cli = aws_cli
@@ -254,6 +254,11 @@ class InstanceRuntime:
             thread.start()
         for thread in threads:
             thread.join(timeout=STOP_GRACE_S * 3)
+
+    @property
+    def endpoint(self) -> TwinEndpoint:
+        """Resolved at use: the twin knows its endpoint only once the front listens."""
+        return self._endpoint if isinstance(self._endpoint, TwinEndpoint) else self._endpoint()
 
     def aws_cli(self) -> str:
         if self._aws_cli is None:
