@@ -4,7 +4,7 @@ decisions, pending jobs and alarms (``ops.fleet_view``), once or every few secon
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -13,15 +13,18 @@ from rich.markup import escape
 from runnerfleet.aws.decision_log import DecisionRecord
 from runnerfleet.cli.compose import SandboxFlag
 from runnerfleet.cli.console import err, out
-from runnerfleet.cli.formats import OutputFormat, OutputOption, ago, print_json, print_rows
+from runnerfleet.cli.formats import (
+    OutputFormat,
+    OutputOption,
+    ago,
+    clock_time,
+    print_json,
+    print_rows,
+)
 from runnerfleet.ops.fleet_view import FleetView, InstanceRow
 from runnerfleet.ops.ports import SYSTEM_CLOCK, Clock
 
 COLUMNS = ("instance", "state", "age", "jobs", "idle", "prot", "manager", "contact", "next")
-
-
-def clock_time(at: float) -> str:
-    return datetime.fromtimestamp(at, tz=UTC).strftime("%H:%M:%SZ")
 
 
 def instance_cells(row: InstanceRow, now: float) -> list[str]:

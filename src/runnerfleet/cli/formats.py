@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -81,3 +82,8 @@ def ago(seconds: float | None) -> str:
         if seconds >= size * 2 or (unit == "m" and seconds >= size):
             return f"{int(seconds // size)}{unit}"
     return f"{int(seconds)}s"
+
+
+def clock_time(at: float) -> str:
+    """An epoch time as UTC wall-clock time, e.g. 12:36:29Z."""
+    return datetime.fromtimestamp(at, tz=UTC).strftime("%H:%M:%SZ")

@@ -81,6 +81,9 @@ def _register_commands() -> None:
     from runnerfleet.cli import commands_fleet
 
     commands_fleet.register(app)
+    from runnerfleet.cli import commands_why
+
+    commands_why.register(app)
     from runnerfleet.cli import commands_demo
 
     commands_demo.register(app)

@@ -26,6 +26,7 @@ from runnerfleet.sandbox.standin.model import (
     ApiError,
     bad_request,
     forbidden,
+    not_found,
     update_runner_fields,
 )
 from runnerfleet.sandbox.standin.present import filter_runners, manager_item, runner_detail
@@ -135,6 +136,17 @@ def project_jobs(call: Call) -> Result:
         return 200, [jobq.job_entity(call.state, j) for j in found]
 
 
+def project_job(call: Call) -> Result:
+    """``GET /projects/:id/jobs/:job_id``: one job; 404 when it is not this project's."""
+    call.access_token(READ)
+    with call.state.lock:
+        call.state.project(call.int_param("id"))
+        job = call.state.jobs.get(call.int_param("jid"))
+        if job is None or job.project_id != call.int_param("id"):
+            raise not_found("Job")
+        return 200, jobq.job_entity(call.state, job)
+
+
 # ---- runner API (runner token in the body) ----
 
 
@@ -200,6 +212,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("GET", r"/projects/(?P<id>\d+)/runners", project_runners),
         ("GET", r"/groups/(?P<id>\d+)/runners", group_runners),
         ("GET", r"/projects/(?P<id>\d+)/jobs", project_jobs),
+        ("GET", r"/projects/(?P<id>\d+)/jobs/(?P<jid>\d+)", project_job),
         ("POST", r"/projects/(?P<id>\d+)/pipeline", ci.create_pipeline),
         ("GET", r"/projects/(?P<id>\d+)/pipelines", ci.list_pipelines),
         ("GET", r"/projects/(?P<id>\d+)/pipelines/(?P<pid>\d+)", ci.get_pipeline),
