@@ -15,6 +15,7 @@ from runnerfleet.envfile import load_environment
 from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.ops.deploy import RenderedStack, Settings
 from runnerfleet.ops.target import Capabilities, Target, no_gitlab
+from runnerfleet.sandbox import emulator
 from runnerfleet.sandbox.emulator import sandbox_spec
 from runnerfleet.sandbox.state import SandboxState
 from tests.conftest import EXAMPLES
@@ -133,3 +134,17 @@ def target_of(factory: ClientFactory, **capabilities: Any) -> Target:
             "poll_s": 0.05,
         }
     return Target(factory, no_gitlab("not in this test"), capabilities=Capabilities(**capabilities))
+
+
+def sandbox_state(endpoint: str, seeded: emulator.Seeded) -> SandboxState:
+    """The state a `sandbox start` would record, pointing at the test's moto server."""
+    return SandboxState(
+        endpoint=endpoint,
+        pid=-1,  # not ours to stop: the session fixture owns the server
+        port=int(endpoint.rsplit(":", 1)[1]),
+        region="us-east-1",
+        vpc_id=seeded.vpc_id,
+        subnet_ids=seeded.subnet_ids,
+        bucket=seeded.bucket,
+        log_file="",
+    )

@@ -17,7 +17,7 @@ from runnerfleet.cli.main import main
 from runnerfleet.ops import deploy as deploy_use_case
 from runnerfleet.sandbox import emulator, state
 from tests.conftest import EXAMPLES
-from tests.deploy.helpers import small_synth
+from tests.deploy.helpers import sandbox_state, small_synth
 
 
 @pytest.fixture(autouse=True)
@@ -31,16 +31,7 @@ def _small_template(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def sandbox(moto_endpoint: str, seeded: emulator.Seeded) -> state.SandboxState:
     """The state file a `sandbox start` would write, pointing at the test server."""
-    recorded = state.SandboxState(
-        endpoint=moto_endpoint,
-        pid=-1,  # not ours to stop: the session fixture owns the server
-        port=int(moto_endpoint.rsplit(":", 1)[1]),
-        region="us-east-1",
-        vpc_id=seeded.vpc_id,
-        subnet_ids=seeded.subnet_ids,
-        bucket=seeded.bucket,
-        log_file="",
-    )
+    recorded = sandbox_state(moto_endpoint, seeded)
     state.save(recorded)
     return recorded
 

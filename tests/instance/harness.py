@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 STUBS = Path(__file__).parent / "stubs"
 INSTANCE_ID = "i-0abc1234def567890"
 REGION = "eu-west-1"
@@ -182,6 +184,21 @@ def runner_download(tmp: Path) -> tuple[str, str]:
     shutil.copy(STUBS / "gitlab-runner", binary)
     digest = hashlib.sha256(binary.read_bytes()).hexdigest()
     return f"file://{binary.parent}/gitlab-runner-linux-{{arch}}", digest
+
+
+def assert_shellcheck_clean(files: list[str]) -> None:
+    """shellcheck at style level finds nothing (skipped locally without it; CI has it)."""
+    if shutil.which("shellcheck") is None:
+        if os.environ.get("CI"):
+            pytest.fail("shellcheck is missing in CI: apt-get install -y shellcheck")
+        pytest.skip("shellcheck is not installed (CI installs it)")
+    result = subprocess.run(
+        ["shellcheck", "--shell=bash", "--severity=style", *files],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout
 
 
 def machine_arch() -> str:

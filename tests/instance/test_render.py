@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +28,7 @@ from runnerfleet.stack.drain_document import (
     substitute_parameters,
 )
 from runnerfleet.stack.system_id import SYSTEM_ID_RE, matches_instance, system_id_for_instance
+from tests.instance.harness import assert_shellcheck_clean
 
 Settings = Callable[..., BootstrapSettings]
 DRAIN = DrainSettings(asg_name="rf-dev-asg", terminate_hook_name="rf-dev-term")
@@ -52,10 +51,6 @@ def test_rendering_is_deterministic(settings_for: Settings) -> None:
 
 
 def test_rendered_scripts_are_shellcheck_clean(settings_for: Settings, tmp_path: Path) -> None:
-    if shutil.which("shellcheck") is None:
-        if os.environ.get("CI"):
-            pytest.fail("shellcheck is missing in CI: apt-get install -y shellcheck")
-        pytest.skip("shellcheck is not installed (CI installs it)")
     variants = {"full": settings_for(), "plain": settings_for(spot_watch=False, warm_pool=False)}
     files = []
     for label, settings in variants.items():
@@ -63,13 +58,7 @@ def test_rendered_scripts_are_shellcheck_clean(settings_for: Settings, tmp_path:
             path = tmp_path / f"{label}-{name}"
             path.write_text(text)
             files.append(str(path))
-    result = subprocess.run(
-        ["shellcheck", "--shell=bash", "--severity=style", *files],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout
+    assert_shellcheck_clean(files)
 
 
 def test_user_data_fits_and_unpacks_to_the_bootstrap(

@@ -8,7 +8,7 @@ from runnerfleet.envfile import load_environment
 from runnerfleet.envfile.models import FleetSpec
 from tests.conftest import EXAMPLES
 
-EXAMPLE_NAMES = ("dev", "prod")
+EXAMPLE_NAMES = ("dev", "prod", "fast")
 
 
 def example(name: str) -> FleetSpec:

@@ -6,7 +6,7 @@ import pytest
 
 from runnerfleet.errors import SpecError
 from runnerfleet.stack.template import synthesize
-from tests.stack.helpers import example, full_variant, variant
+from tests.stack.helpers import example, full_variant
 
 
 def _res(spec, name):  # type: ignore[no-untyped-def]
@@ -93,13 +93,6 @@ def test_spot_uses_a_mixed_instances_policy() -> None:
     assert (dist["OnDemandBaseCapacity"], dist["OnDemandPercentageAboveBaseCapacity"]) == (1, 25)
     assert props["CapacityRebalance"] is True
     assert props["TerminationPolicies"][0] == "AllocationStrategy"
-
-
-def test_warm_pool_with_spot_is_refused() -> None:
-    prod = example("prod")
-    capacity = prod.capacity.model_dump(mode="json") | {"warm_pool": {"min_size": 1}}
-    with pytest.raises(SpecError, match="warm_pool"):
-        synthesize(variant(prod, capacity=capacity))
 
 
 def test_warm_pool_references_the_group() -> None:

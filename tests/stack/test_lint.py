@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cfnlint.api import ManualArgs, lint
@@ -63,21 +64,31 @@ def _run_checkov(paths: list[Path]) -> dict[str, object]:
     return report[0] if isinstance(report, list) else report
 
 
-@pytest.mark.skipif(
+needs_checkov = pytest.mark.skipif(
     not CHECKOV.exists() and not os.environ.get("CI"),
     reason="checkov is not installed (make checkov); CI runs it",
 )
+
+
+@needs_checkov
 def test_checkov_has_no_failed_check(tmp_path: Path) -> None:
+    templates = {name: synthesize(spec) for name, spec in SPECS.items()}
+    assert_checkov_clean(tmp_path, templates, min_passed=150)
+
+
+def assert_checkov_clean(
+    folder: Path, templates: dict[str, dict[str, Any]], *, min_passed: int
+) -> None:
+    """No failed check, more than ``min_passed`` passed ones, and every skip with its reason."""
     paths = []
-    for name, spec in sorted(SPECS.items()):
-        path = tmp_path / f"{name}.json"
-        path.write_text(render(synthesize(spec)), encoding="utf-8")
+    for name, template in sorted(templates.items()):
+        path = folder / f"{name}.json"
+        path.write_text(render(template), encoding="utf-8")
         paths.append(path)
-    report = _run_checkov(paths)
-    results = report["results"]
+    results = _run_checkov(paths)["results"]
     assert isinstance(results, dict)
     failed = [(c["check_id"], c["resource"]) for c in results["failed_checks"]]
     assert failed == []
-    assert len(results["passed_checks"]) > 150
+    assert len(results["passed_checks"]) > min_passed
     for skipped in results["skipped_checks"]:  # every skip carries its reason
         assert len(skipped["check_result"].get("suppress_comment", "")) > 30, skipped["check_id"]

@@ -8,8 +8,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from runnerfleet.cli.console import err, out
-from runnerfleet.cli.output import write_output
+from runnerfleet.cli.console import emit, err
 from runnerfleet.envfile import load_environment
 from runnerfleet.stack.params import parameter_values
 from runnerfleet.stack.template import INLINE_BODY_LIMIT, body_size, render, synthesize
@@ -53,11 +52,7 @@ def synth(
             f"{escape(str(envfile))}: {len(template['Resources'])} resources, "
             f"{size} bytes as sent ({where}; inline limit {INLINE_BODY_LIMIT})"
         )
-    if output is None:
-        out.print(text, markup=False, highlight=False, emoji=False, end="")
-    else:
-        write_output(output, text)
-        err.print(f"wrote {escape(str(output))}")
+    emit(text, output)
 
 
 def _params_text(spec_values: dict[str, str], keep_code: bool) -> str:

@@ -87,6 +87,9 @@ def _register_commands() -> None:
     from runnerfleet.cli import commands_demo
 
     commands_demo.register(app)
+    from runnerfleet.cli import commands_image
+
+    commands_image.register(app)
 
 
 _registered: list[bool] = []

@@ -16,12 +16,16 @@ from pydantic import (
     Field,
     StrictFloat,
     StrictInt,
+    ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from runnerfleet.envfile.image import BakedImageSection, image_problems
 from runnerfleet.envfile.regions import region_problem
 from runnerfleet.envfile.schedule import cron_problem, timezone_problem
+from runnerfleet.envfile.warm import warm_problems
 
 STACK_NAME_RE = r"^[A-Za-z][A-Za-z0-9-]{0,39}$"
 SSM_PATH_RE = r"^/[A-Za-z0-9_.\-/]{1,1000}$"
@@ -400,6 +404,9 @@ class FleetSpec(Strict):
     aws: AwsSection
     network: NetworkSection
     instances: InstancesSection = InstancesSection()
+    image: BakedImageSection | None = Field(
+        None, description="Bake the runners' AMI with EC2 Image Builder (docs/image.md)."
+    )
     capacity: CapacitySection = CapacitySection()
     runner: RunnerSection
     registrations: tuple[RegistrationSection, ...] = ()
@@ -454,6 +461,22 @@ class FleetSpec(Strict):
                 "fix: rename them"
             )
         return value
+
+    @model_validator(mode="after")
+    def _across_sections(self) -> FleetSpec:
+        """Rules between sections, each reported at its own key (and so its own line)."""
+        problems = [*image_problems(self), *warm_problems(self)]
+        if problems:
+            raise ValidationError.from_exception_data(
+                "FleetSpec",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("value_error", text), loc=loc, input=None
+                    )
+                    for loc, text in problems
+                ],
+            )
+        return self
 
     @property
     def stack(self) -> str:

@@ -3,6 +3,10 @@
 Pure and deterministic: the same settings give the same bytes. The script embeds the spot and
 warm-pool watchers, the config.toml global section and the CloudWatch agent configuration, so
 one user-data document sets up the whole instance. See docs/instance.md for what it does.
+
+Boot times are measured on the instance (``bootlib.sh``) and published as CloudWatch metrics
+named here: ``BOOT_METRIC`` (launch to InService) and ``STEP_METRIC`` (per bootstrap step),
+with the dimensions in ``BOOT_DIMENSIONS`` (plus ``Step`` on the step metric).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import json
 from collections.abc import Callable
 
 from runnerfleet.errors import SpecError
+from runnerfleet.stack.image_bake import IMAGE_MANIFEST
 from runnerfleet.stack.instance_settings import (
     BootstrapSettings,
     DockerSettings,
@@ -33,6 +38,9 @@ __all__ = [
     "render_warm_watch",
 ]
 
+BOOT_METRIC = "BootSeconds"
+STEP_METRIC = "BootStepSeconds"
+BOOT_DIMENSIONS = ("Environment", "ImageKind", "WarmStart")  # values: name, cold|baked, true|false
 LOG_DIR = "/var/log/runnerfleet"
 USER_DATA_LIMIT = 16384  # bytes EC2 accepts as raw user data
 _PACKED_EOF = "RUNNERFLEET_BOOTSTRAP"
@@ -46,6 +54,7 @@ def render_bootstrap(settings: BootstrapSettings) -> str:
         {
             "SETTINGS": _bootstrap_settings_block(settings),
             "LIB": shared_lib(),
+            "BOOTLIB": boot_lib(),
             "REGISTRATIONS": _registrations_block(settings),
             "FILES": _files_block(settings),
         },
@@ -98,10 +107,27 @@ def render_warm_watch(settings: BootstrapSettings) -> str:
     lines = [
         assign("ASG_NAME", settings.asg_name),
         assign("LAUNCH_HOOK", settings.launch_hook_name),
+        *_boot_metric_settings(settings),
     ]
     return fill(
-        load_template("warm-watch.sh.tmpl"), {"SETTINGS": "\n".join(lines), "LIB": shared_lib()}
+        load_template("warm-watch.sh.tmpl"),
+        {"SETTINGS": "\n".join(lines), "LIB": shared_lib(), "BOOTLIB": boot_lib()},
     )
+
+
+def boot_lib() -> str:
+    """bootlib.sh (boot timing and metrics), for the bootstrap and the warm watch."""
+    return load_template("bootlib.sh").rstrip("\n")
+
+
+def _boot_metric_settings(s: BootstrapSettings) -> list[str]:
+    return [
+        assign("ENVIRONMENT", s.environment),
+        assign("METRIC_NAMESPACE", s.metric_namespace),
+        assign("BOOT_METRIC", BOOT_METRIC),
+        assign("STEP_METRIC", STEP_METRIC),
+        assign("IMAGE_MANIFEST_PATH", IMAGE_MANIFEST),
+    ]
 
 
 def render_config_head(settings: BootstrapSettings) -> str:
@@ -156,7 +182,7 @@ def _bootstrap_settings_block(s: BootstrapSettings) -> str:
         ("WARM_POOL", s.warm_pool),
         ("REG_COUNT", len(s.registrations)),
     ]
-    return "\n".join(assign(name, value) for name, value in values)
+    return "\n".join([*(assign(name, value) for name, value in values), *_boot_metric_settings(s)])
 
 
 def _docker_args(d: DockerSettings) -> list[str]:

@@ -54,6 +54,31 @@ def log_group_arn(logical_id: str) -> Json:
     )
 
 
+def egress_only_group(
+    vpc_id: str, description: str, ports: list[int], rule: str, tags: dict[str, str]
+) -> Json:
+    """A security group nothing connects into; ``rule`` describes each port (``{port}``)."""
+    egress = [
+        {
+            "Description": rule.format(port=port),
+            "IpProtocol": "tcp",
+            "FromPort": port,
+            "ToPort": port,
+            "CidrIp": "0.0.0.0/0",
+        }
+        for port in ports
+    ]
+    return {
+        "Type": "AWS::EC2::SecurityGroup",
+        "Properties": {
+            "GroupDescription": description,
+            "VpcId": vpc_id,
+            "SecurityGroupEgress": egress,
+            "Tags": tags_list(tags),
+        },
+    }
+
+
 def tags_list(tags: dict[str, str]) -> list[Json]:
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
 

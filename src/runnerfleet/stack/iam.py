@@ -47,18 +47,17 @@ UNSCOPABLE_ACTIONS: dict[str, str] = {
     "ssmmessages:OpenDataChannel": "SSM agent data channel; no resource type",
 }
 
-LAMBDA_TRUST = policy(
-    [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ]
-)
-EC2_TRUST = policy(
-    [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]
-)
+
+def service_trust(service: str, condition: Json | None = None) -> Json:
+    """A trust policy: only ``service`` (e.g. ``ec2.amazonaws.com``) may assume the role."""
+    trust: Json = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if condition:
+        trust["Condition"] = condition
+    return policy([trust])
+
+
+LAMBDA_TRUST = service_trust("lambda.amazonaws.com")
+EC2_TRUST = service_trust("ec2.amazonaws.com")
 
 IDLE_TAG = "runnerfleet:idle-since"  # the autoscaler marks idle instances (aws/autoscaling.py)
 ACTION_RECORDS_SUFFIX = "/drain-actions"  # the drain and spot handlers' dedupe records

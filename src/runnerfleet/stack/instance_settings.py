@@ -25,6 +25,7 @@ _HOOK_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-/]{1,255}$")
 _LOG_GROUP_RE = re.compile(r"^[A-Za-z0-9_.\-/#]{1,512}$")
 _SAFE_TEXT_RE = re.compile(r"^[^\x00-\x1f\x7f]*$")  # one line, printable
 _VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
+_ENV_NAME_RE = re.compile(r"^([a-z][a-z0-9-]{0,30})?$")  # goes into JSON unescaped
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _URL_RE = re.compile(r"^(https?|file)://\S+$")
 
@@ -87,7 +88,8 @@ class BootstrapSettings:
     spot_watch: bool = False
     warm_pool: bool = False
     stop_on_rebalance: bool = True
-    metric_namespace: str | None = None
+    metric_namespace: str | None = None  # also where boot times go (none: not published)
+    environment: str = ""  # the Environment dimension of the boot metrics
 
     @property
     def runner_url(self) -> str:
@@ -157,6 +159,8 @@ def _check_names(s: BootstrapSettings, problems: list[str]) -> None:
         problems.append("launch_hook_name: not a valid lifecycle hook name")
     if s.region is not None and not _AWS_NAME_RE.match(s.region):
         problems.append("region: not a region name")
+    if not _ENV_NAME_RE.match(s.environment):
+        problems.append("environment: lower-case letters, digits and '-' only (max 31)")
     groups = {"bootstrap_log_group": s.bootstrap_log_group, "runner_log_group": s.runner_log_group}
     if s.metric_namespace is not None:
         groups["metric_namespace"] = s.metric_namespace

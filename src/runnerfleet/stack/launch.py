@@ -5,8 +5,16 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from runnerfleet.envfile.models import FleetSpec
-from runnerfleet.errors import SpecError
-from runnerfleet.stack.cfn import ASG_NAME, STACK_TAG, Json, getatt, ref, sub, tags_list
+from runnerfleet.stack.cfn import (
+    ASG_NAME,
+    STACK_TAG,
+    Json,
+    egress_only_group,
+    getatt,
+    ref,
+    sub,
+    tags_list,
+)
 from runnerfleet.stack.userdata import LAUNCH_HOOK, TERMINATE_HOOK
 
 METRICS_PORT = 9252
@@ -90,26 +98,13 @@ def security_groups(spec: FleetSpec) -> dict[str, Json]:
 
 
 def _autoscaler_sg(spec: FleetSpec) -> Json:
-    ports = sorted({443, gitlab_port(spec)})
-    egress = [
-        {
-            "Description": f"AWS APIs and the GitLab API on {port} (through NAT)",
-            "IpProtocol": "tcp",
-            "FromPort": port,
-            "ToPort": port,
-            "CidrIp": "0.0.0.0/0",
-        }
-        for port in ports
-    ]
-    return {
-        "Type": "AWS::EC2::SecurityGroup",
-        "Properties": {
-            "GroupDescription": "Autoscaler function: scrapes runners, calls AWS and GitLab",
-            "VpcId": spec.network.vpc_id,
-            "SecurityGroupEgress": egress,
-            "Tags": tags_list({"Name": f"{spec.stack}-autoscaler"}),
-        },
-    }
+    return egress_only_group(
+        spec.network.vpc_id,
+        "Autoscaler function: scrapes runners, calls AWS and GitLab",
+        sorted({443, gitlab_port(spec)}),
+        "AWS APIs and the GitLab API on {port} (through NAT)",
+        {"Name": f"{spec.stack}-autoscaler"},
+    )
 
 
 def instance_profile() -> Json:
@@ -304,12 +299,8 @@ def warm_pool(spec: FleetSpec) -> dict[str, Json]:
     pool = spec.capacity.warm_pool
     if pool is None:
         return {}
-    if _uses_mixed(spec):
-        raise SpecError(
-            "capacity.warm_pool cannot be combined with spot or several instance types",
-            hint="AWS refuses a warm pool on a group with a mixed instances policy: remove "
-            "instances.spot and keep one instance type, or remove capacity.warm_pool",
-        )
+    # A warm pool next to a mixed instances policy is refused when the file is validated
+    # (runnerfleet.envfile.warm), with its key and line.
     props: Json = {
         "AutoScalingGroupName": ref("AutoScalingGroup"),
         "MinSize": pool.min_size,

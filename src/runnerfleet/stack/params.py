@@ -1,7 +1,8 @@
 """Template parameters: only what changes between deploys without a template change.
 
-* ``ImageId``: the AMI, or the SSM public parameter that names the latest one (resolved by
-  CloudFormation at each deploy);
+* ``ImageId``: the AMI, or the SSM parameter that names the latest one (resolved by
+  CloudFormation at each deploy): the public Amazon Linux one, or, with an ``image:`` section,
+  the baked image's parameter that Image Builder updates after every build;
 * ``CodeKey``: the S3 key of the Lambda artefact, content-addressed by the deploy engine, so
   unchanged code keeps its key and no function is updated.
 
@@ -19,15 +20,17 @@ SSM_IMAGE_TYPE = "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
 
 
 def image_value(spec: FleetSpec) -> str:
+    if spec.image is not None:
+        return spec.image.parameter
     image = spec.instances.image
     return image.ami_id or image.ssm_parameter or ""
 
 
 def parameters(spec: FleetSpec) -> dict[str, Json]:
-    image = spec.instances.image
+    fixed = spec.image is None and spec.instances.image.ami_id is not None
     return {
         IMAGE_ID: {
-            "Type": "AWS::EC2::Image::Id" if image.ami_id else SSM_IMAGE_TYPE,
+            "Type": "AWS::EC2::Image::Id" if fixed else SSM_IMAGE_TYPE,
             "Default": image_value(spec),
             "Description": "AMI of the runners, or the SSM parameter that names it",
         },

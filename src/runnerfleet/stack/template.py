@@ -70,11 +70,11 @@ def _instance_side(spec: FleetSpec) -> dict[str, Json]:
         logical: log_group(spec, sub(name.replace(spec.stack, "${AWS::StackName}", 1)))
         for logical, name in groups.items()
     }
-    namespace = DRAIN_NAMESPACE if spec.instances.spot is not None else None
     out["InstanceRole"] = iam.role(
         iam.EC2_TRUST,
         "instance",
-        iam.instance_statements(spec, sorted(groups), namespace),
+        # boot times from every instance; spot notices too on spot fleets
+        iam.instance_statements(spec, sorted(groups), DRAIN_NAMESPACE),
         tags_list({**spec.tags, "Name": f"{spec.stack}-instance"}),
         "runnerfleet runner instances",
     )

@@ -79,6 +79,7 @@ def bootstrap_settings(spec: FleetSpec) -> BootstrapSettings:
         spot_watch=spec.instances.spot is not None,
         warm_pool=spec.capacity.warm_pool is not None,
         metric_namespace=DRAIN_NAMESPACE,
+        environment=spec.name,
     )
 
 

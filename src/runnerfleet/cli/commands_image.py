@@ -1,0 +1,119 @@
+"""``runnerfleet image``: the baked runner image (EC2 Image Builder). Parse, call, render."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import typer
+from rich.markup import escape
+
+from runnerfleet.aws.image_deploy import (
+    ImagePrepared,
+    ImageResult,
+    cancel_image,
+    execute_image,
+    prepare_image,
+    start_bake,
+)
+from runnerfleet.cli.commands_deploy import PROFILE, SANDBOX, YES, targets
+from runnerfleet.cli.console import emit, err, out
+from runnerfleet.cli.deploy_render import RichReporter, render_outputs, resource_table
+from runnerfleet.envfile import load_environment
+from runnerfleet.errors import AbortedError
+from runnerfleet.stack.image import require_image, synthesize_image
+from runnerfleet.stack.template import render
+
+image_app = typer.Typer(
+    name="image",
+    help="The baked runner image: EC2 Image Builder stack, monthly bakes (docs/image.md).",
+    no_args_is_help=True,
+)
+
+
+@image_app.command("synth")
+def synth(
+    envfile: Path = typer.Argument(..., help="Environment file with an image: section."),
+    output: Path | None = typer.Option(
+        None, "-o", "--output", help="Write to FILE instead of standard output."
+    ),
+) -> None:
+    """Write the image stack's CloudFormation template (pure: no AWS call).
+
+    Example: runnerfleet image synth examples/fast.yaml -o image.template.json
+    """
+    spec = load_environment(envfile)
+    image = require_image(spec)
+    template = synthesize_image(spec)
+    text = render(template)
+    err.print(
+        f"{escape(str(envfile))}: image {image.name}, stack {image.stack}, "
+        f"{len(template['Resources'])} resources, parameter {image.parameter}"
+    )
+    emit(text, output)
+
+
+@image_app.command("deploy")
+def deploy(
+    envfile: Path = typer.Argument(..., help="Environment file with an image: section."),
+    yes: bool = YES,
+    sandbox: bool = SANDBOX,
+    profile: str | None = PROFILE,
+    build: bool = typer.Option(
+        False, "--build", help="Start a bake now instead of waiting for the schedule."
+    ),
+) -> int:
+    """Deploy the image stack: change set, preview, confirm, execute; seed its parameter.
+
+    The first bake runs on the schedule (monthly), or now with --build. Until then the
+    parameter holds the parent AMI, so fleets deploy and boot the cold way.
+
+    Examples:
+      runnerfleet image deploy examples/fast.yaml --build
+      runnerfleet image deploy examples/fast.yaml --sandbox --yes
+    """
+    spec, factory = targets([load_environment(envfile)], sandbox, profile)[0]
+    reporter = RichReporter()
+    prepared = prepare_image(spec, factory, reporter)
+    _preview(prepared)
+    if (
+        prepared.change_set is not None
+        and not yes
+        and not click.confirm(f"Execute the change set of {prepared.image.stack}?")
+    ):
+        cancel_image(prepared)
+        raise AbortedError("image deploy cancelled: change set deleted, nothing changed")
+    with reporter.live():
+        result = execute_image(prepared, reporter)
+    _render(result, factory.target.emulated)
+    if build:
+        arn = start_bake(factory, result.outputs.get("PipelineArn", ""))
+        out.print(f"bake started: {escape(arn)} (logs: {escape(_log_group(result))})")
+    return 0
+
+
+def _preview(prepared: ImagePrepared) -> None:
+    title = (
+        f"{prepared.spec.name}: stack {prepared.image.stack} ({prepared.factory.target.label()})"
+    )
+    if prepared.change_set is None:
+        out.print(f"[cyan]{escape(title)}: no changes[/]")
+        return
+    verb = "create" if prepared.change_set.change_type == "CREATE" else "update"
+    out.print(f"[bold]{escape(title)}: change set to {verb}[/]")
+    out.print(resource_table(prepared.change_set))
+
+
+def _render(result: ImageResult, emulated: bool) -> None:
+    out.print(f"image stack {escape(result.stack)}: {result.outcome}")
+    seeded = " (the parent AMI, until the first bake)" if result.seeded else ""
+    out.print(f"{escape(result.parameter)} = {escape(result.ami_id)}{seeded}")
+    render_outputs(result.stack, result.outputs, emulated)
+
+
+def _log_group(result: ImageResult) -> str:
+    return result.outputs.get("ImageLogGroupName", "/aws/imagebuilder/" + result.stack)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(image_app)

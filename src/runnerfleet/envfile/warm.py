@@ -1,0 +1,38 @@
+"""Warm capacity rules: what AWS allows a warm pool to sit on.
+
+"You cannot add a warm pool to Auto Scaling groups that have a mixed instances policy or that
+launch Spot Instances" (EC2 Auto Scaling user guide, warm pools). Our group gets a mixed
+instances policy as soon as it has spot or several instance types, so either of those next to
+``capacity.warm_pool`` is refused here, with the key and line, before any template exists.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from runnerfleet.envfile.models import FleetSpec
+
+Problem = tuple[tuple[str | int, ...], str]
+
+
+def warm_problems(spec: FleetSpec) -> list[Problem]:
+    if spec.capacity.warm_pool is None:
+        return []
+    instances = spec.instances
+    reasons = []
+    if instances.spot is not None:
+        reasons.append("instances.spot is set")
+    if len(instances.types) > 1:
+        reasons.append(f"instances.types lists {len(instances.types)} types")
+    if not reasons:
+        return []
+    return [
+        (
+            ("capacity", "warm_pool"),
+            f"AWS refuses a warm pool on a group with a mixed instances policy, and "
+            f"{' and '.join(reasons)}; fix: keep the warm pool on an on-demand group of one "
+            "instance type (remove instances.spot, keep one entry in instances.types), or "
+            "remove capacity.warm_pool",
+        )
+    ]

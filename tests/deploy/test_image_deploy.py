@@ -1,0 +1,159 @@
+"""The image stack through the change-set engine into moto, the parameter seed, and --build."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from runnerfleet.aws.clients import AwsTarget, ClientFactory
+from runnerfleet.aws.deploy import execute, package_code, prepare
+from runnerfleet.aws.image_deploy import (
+    NOT_EMULATED,
+    cancel_image,
+    execute_image,
+    prepare_image,
+    seed_parameter,
+    start_bake,
+)
+from runnerfleet.cli import console
+from runnerfleet.cli.deploy_hooks import synthesizer
+from runnerfleet.cli.main import main
+from runnerfleet.envfile import load_environment
+from runnerfleet.envfile.models import AL2023_PARAMETER, FleetSpec
+from runnerfleet.errors import SandboxError
+from runnerfleet.sandbox import emulator
+from runnerfleet.sandbox.state import save
+from tests.conftest import EXAMPLES
+from tests.deploy.helpers import Recorder, fast_settings, sandbox_state
+
+
+def _spec(moto_endpoint: str, seeded: emulator.Seeded) -> FleetSpec:
+    """examples/fast.yaml in the sandbox, under a unique image and stack name."""
+    spec = emulator.sandbox_spec(
+        load_environment(EXAMPLES / "fast.yaml"), sandbox_state(moto_endpoint, seeded)
+    )
+    assert spec.image is not None
+    suffix = uuid.uuid4().hex[:8]
+    image = spec.image.model_copy(update={"name": f"img-{suffix}"})
+    return spec.model_copy(update={"image": image, "stack_name": f"fleet-{suffix}"})
+
+
+def _deploy(spec: FleetSpec, factory: ClientFactory, recorder: Recorder):  # type: ignore[no-untyped-def]
+    prepared = prepare_image(spec, factory, recorder, sleep=lambda _s: None, poll_s=0.01)
+    return prepared, execute_image(prepared, recorder)
+
+
+def test_image_stack_deploys_and_seeds_its_parameter(factory, moto_endpoint, seeded):
+    spec, recorder = _spec(moto_endpoint, seeded), Recorder()
+    assert spec.image is not None
+    prepared, result = _deploy(spec, factory, recorder)
+    assert result.outcome == "created" and prepared.change_set is not None
+    types = {c.resource_type for c in prepared.change_set.changes}
+    assert "AWS::ImageBuilder::ImagePipeline" in types and "AWS::IAM::Role" in types
+    parent = factory.client("ssm").get_parameter(Name=AL2023_PARAMETER)["Parameter"]["Value"]
+    assert result.seeded and result.ami_id == parent
+    stored = factory.client("ssm").get_parameter(Name=spec.image.parameter)["Parameter"]
+    assert stored["Value"] == parent and stored["DataType"] == "aws:ec2:image"
+    assert recorder.said(NOT_EMULATED)
+
+
+def test_a_redeploy_changes_nothing_and_never_overwrites_a_baked_image(
+    factory, moto_endpoint, seeded
+):
+    spec, recorder = _spec(moto_endpoint, seeded), Recorder()
+    assert spec.image is not None
+    _deploy(spec, factory, recorder)
+    baked = factory.client("ec2").describe_images(Owners=["amazon"])["Images"][-1]["ImageId"]
+    ssm = factory.client("ssm")
+    ssm.put_parameter(Name=spec.image.parameter, Value=baked, Type="String", Overwrite=True)
+    again, result = _deploy(spec, factory, recorder)
+    assert again.change_set is None and result.outcome == "no changes"
+    assert not result.seeded and result.ami_id == baked
+    assert ssm.get_parameter(Name=spec.image.parameter)["Parameter"]["Value"] == baked
+
+
+def test_the_fleet_deploys_on_the_seeded_parameter(factory, moto_endpoint, seeded):
+    spec, recorder = _spec(moto_endpoint, seeded), Recorder()
+    _deploy(spec, factory, recorder)
+    prepared = prepare(
+        spec,
+        factory,
+        synth=synthesizer(),
+        code=package_code(),
+        reporter=recorder,
+        settings=fast_settings(),
+    )
+    assert spec.image is not None
+    assert prepared.request.parameters["ImageId"] == spec.image.parameter
+    assert execute(prepared, recorder).outcome == "created"
+
+
+def test_a_cancelled_image_deploy_leaves_nothing(factory, moto_endpoint, seeded):
+    spec, recorder = _spec(moto_endpoint, seeded), Recorder()
+    assert spec.image is not None
+    prepared = prepare_image(spec, factory, recorder, sleep=lambda _s: None, poll_s=0.01)
+    cancel_image(prepared)
+    assert prepared.ops.describe(spec.image.stack) is None
+
+
+def test_seed_creates_once(factory, moto_endpoint, seeded):
+    spec = _spec(moto_endpoint, seeded)
+    assert spec.image is not None
+    ssm = factory.client("ssm")
+    first, created = seed_parameter(ssm, spec, spec.image)
+    second, again = seed_parameter(ssm, spec, spec.image)
+    assert created and not again and first == second
+
+
+def test_bake_in_the_sandbox_says_image_builder_is_not_emulated(factory):
+    with pytest.raises(SandboxError, match="EC2 Image Builder is not emulated"):
+        start_bake(factory, "arn:aws:imagebuilder:us-east-1:123456789012:image-pipeline/x")
+
+
+def test_bake_starts_the_pipeline(monkeypatch: pytest.MonkeyPatch):
+    pipeline = "arn:aws:imagebuilder:eu-west-1:123456789012:image-pipeline/runnerfleet-image-x"
+    client = boto3.client(
+        "imagebuilder", region_name="eu-west-1", aws_access_key_id="a", aws_secret_access_key="b"
+    )
+    stub = Stubber(client)
+    built = "arn:aws:imagebuilder:eu-west-1:123456789012:image/runnerfleet-image-x/1.0.7/1"
+    stub.add_response(
+        "start_image_pipeline_execution",
+        {"requestId": "r", "clientToken": "t", "imageBuildVersionArn": built},
+        {"imagePipelineArn": pipeline},
+    )
+    factory = ClientFactory(AwsTarget(region="eu-west-1"))
+    monkeypatch.setattr(factory, "client", lambda _service: client)
+    with stub:
+        assert start_bake(factory, pipeline) == built
+
+
+def test_cli_image_deploy_in_the_sandbox(
+    moto_endpoint, seeded, tmp_path: Path, capsys, monkeypatch
+):
+    monkeypatch.setattr(console.out, "width", 200)
+    monkeypatch.setattr(console.err, "width", 200)
+    save(sandbox_state(moto_endpoint, seeded))
+    env = tmp_path / "fast.yaml"
+    env.write_text(
+        f"extends: {EXAMPLES / 'fast.yaml'}\nimage: {{name: cli-{uuid.uuid4().hex[:6]}}}\n"
+    )
+    assert main(["image", "deploy", str(env), "--sandbox", "--yes"]) == 0
+    captured = capsys.readouterr()
+    assert "EMULATED" in captured.err and "EC2 Image Builder is not emulated" in captured.err
+    assert "(the parent AMI, until the first bake)" in captured.out
+    assert main(["image", "deploy", str(env), "--sandbox", "--yes", "--build"]) == 7
+    captured = capsys.readouterr()
+    assert "no changes" in captured.out and "not emulated" in captured.err
+
+
+def test_cli_image_synth(tmp_path: Path, capsys):
+    target = tmp_path / "image.json"
+    assert main(["image", "synth", str(EXAMPLES / "fast.yaml"), "-o", str(target)]) == 0
+    assert '"AWS::ImageBuilder::ImagePipeline"' in target.read_text()
+    assert main(["image", "synth", str(EXAMPLES / "dev.yaml")]) == 2
+    assert "no image: section" in capsys.readouterr().err
