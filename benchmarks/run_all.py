@@ -19,6 +19,7 @@ BENCHMARKS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("benchmarks.bench_template", ()),
     ("benchmarks.bench_deploy", ()),
     ("benchmarks.bench_instance", ()),
+    ("benchmarks.bench_boot", ("--write",)),
     ("benchmarks.bench_gitlab", ()),
     ("benchmarks.bench_access", ()),
 )

@@ -15,3 +15,15 @@ def median_ms(fn: Callable[[], object], runs: int) -> float:
         fn()
         samples.append((time.perf_counter() - start) * 1000)
     return statistics.median(samples)
+
+
+def replace_section(text: str, section: str) -> str:
+    """``text`` (docs/benchmarks.md) with the section headed like ``section``'s first line
+    replaced by ``section``, or appended when there is none yet."""
+    heading = section.split("\n", 1)[0]
+    start = text.find(heading + "\n")
+    if start < 0:
+        return text.rstrip("\n") + "\n\n" + section
+    end = text.find("\n## ", start + 1)
+    tail = "" if end < 0 else text[end + 1 :]
+    return text[:start] + section + ("\n" + tail if tail else "")

@@ -11,7 +11,13 @@ from botocore.stub import Stubber
 
 from runnerfleet.aws.clients import AwsTarget, ClientFactory
 from runnerfleet.aws.deploy import execute, package_code, prepare
-from runnerfleet.aws.image_deploy import (
+from runnerfleet.cli import console
+from runnerfleet.cli.deploy_hooks import synthesizer
+from runnerfleet.cli.main import main
+from runnerfleet.envfile import load_environment
+from runnerfleet.envfile.models import AL2023_PARAMETER, FleetSpec
+from runnerfleet.errors import SandboxError
+from runnerfleet.ops.image import (
     NOT_EMULATED,
     cancel_image,
     execute_image,
@@ -19,12 +25,6 @@ from runnerfleet.aws.image_deploy import (
     seed_parameter,
     start_bake,
 )
-from runnerfleet.cli import console
-from runnerfleet.cli.deploy_hooks import synthesizer
-from runnerfleet.cli.main import main
-from runnerfleet.envfile import load_environment
-from runnerfleet.envfile.models import AL2023_PARAMETER, FleetSpec
-from runnerfleet.errors import SandboxError
 from runnerfleet.sandbox import emulator
 from runnerfleet.sandbox.state import save
 from tests.conftest import EXAMPLES

@@ -8,7 +8,12 @@ import click
 import typer
 from rich.markup import escape
 
-from runnerfleet.aws.image_deploy import (
+from runnerfleet.cli.commands_deploy import PROFILE, SANDBOX, YES, targets
+from runnerfleet.cli.console import emit, err, out
+from runnerfleet.cli.deploy_render import RichReporter, render_outputs, resource_table
+from runnerfleet.envfile import load_environment
+from runnerfleet.errors import AbortedError
+from runnerfleet.ops.image import (
     ImagePrepared,
     ImageResult,
     cancel_image,
@@ -16,11 +21,6 @@ from runnerfleet.aws.image_deploy import (
     prepare_image,
     start_bake,
 )
-from runnerfleet.cli.commands_deploy import PROFILE, SANDBOX, YES, targets
-from runnerfleet.cli.console import emit, err, out
-from runnerfleet.cli.deploy_render import RichReporter, render_outputs, resource_table
-from runnerfleet.envfile import load_environment
-from runnerfleet.errors import AbortedError
 from runnerfleet.stack.image import require_image, synthesize_image
 from runnerfleet.stack.template import render
 

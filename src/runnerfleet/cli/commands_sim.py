@@ -14,6 +14,7 @@ from rich.table import Table
 
 from runnerfleet.cli.console import err, out
 from runnerfleet.errors import SpecError
+from runnerfleet.sim.boot_profiles import load_boot_profile
 from runnerfleet.sim.catalog import DEFAULT_POLICY, SIM_POLICY_NAMES, build_policy, parse_overrides
 from runnerfleet.sim.engine import simulate as run_simulation
 from runnerfleet.sim.model import BootProfile, SimConfig, SimRun
@@ -50,6 +51,12 @@ BOOT = typer.Option(
 )
 WARM_BOOT = typer.Option(
     30.0, "--warm-boot", callback=finite(0), help="Boot time out of the warm pool, seconds."
+)
+BOOT_PROFILE = typer.Option(
+    None,
+    "--boot-profile",
+    help="Boot times: a preset (cold, baked, warm) or a CSV of measured boots "
+    "(seconds,warm_start); replaces --boot and --warm-boot.",
 )
 WARM_POOL = typer.Option(0, "--warm-pool", min=0, help="Stopped instances kept in a warm pool.")
 CHECK = typer.Option(
@@ -91,6 +98,9 @@ trace_app = typer.Typer(
 
 def _config(**kw: object) -> SimConfig:
     boot = BootProfile(cold_s=float(kw.pop("boot")), warm_s=float(kw.pop("warm_boot")))  # type: ignore[arg-type]
+    profile = kw.pop("boot_profile", None)
+    if profile is not None:
+        boot = load_boot_profile(str(profile))
     return SimConfig(boot=boot, **kw)  # type: ignore[arg-type]
 
 
@@ -113,6 +123,7 @@ def simulate(
     max_size: int | None = MAX_SIZE,
     seed: int = SEED,
     sets: list[str] | None = SETS,
+    boot_profile: str | None = BOOT_PROFILE,
 ) -> None:
     """Replay a CI trace through scaling policies and compare wait against cost.
 
@@ -134,7 +145,7 @@ def simulate(
         slots=slots, boot=boot, warm_boot=warm_boot, warm_pool=warm_pool,
         check_interval_s=check_interval, tick_s=tick, webhook_delay_s=webhook_delay,
         spot_interruptions_per_hour=spot_rate, max_size=max_size, price_per_hour=price,
-        seed=seed, record_timeline=plots is not None,
+        seed=seed, record_timeline=plots is not None, boot_profile=boot_profile,
     )  # fmt: skip
     overrides = parse_overrides(sets or [])
     peak = peak_running(data)
@@ -151,7 +162,8 @@ def simulate(
         for r in results:
             out.print(json.dumps(r.as_dict(), sort_keys=True), soft_wrap=True)
     else:
-        out.print(results_table(results, f"{trace.name}: {slots} slots, boot {boot:g} s"))
+        booting = f"boot profile {boot_profile}" if boot_profile else f"boot {boot:g} s"
+        out.print(results_table(results, f"{trace.name}: {slots} slots, {booting}"))
     if plots is not None:
         _write_plots(plots, data, runs, results, slots)
 
@@ -214,6 +226,7 @@ def tune(
     tick: float = TICK,
     max_size: int | None = MAX_SIZE,
     seed: int = SEED,
+    boot_profile: str | None = BOOT_PROFILE,
 ) -> int:
     """Find the cheapest parameters of a policy that meet a p95 queue-wait target.
 
@@ -237,7 +250,7 @@ def tune(
     config = _config(
         slots=slots, boot=boot, warm_boot=warm_boot, warm_pool=warm_pool,
         check_interval_s=check_interval, tick_s=tick, max_size=max_size,
-        price_per_hour=price, seed=seed,
+        price_per_hour=price, seed=seed, boot_profile=boot_profile,
     )  # fmt: skip
 
     def progress(t: Trial) -> None:

@@ -1,4 +1,4 @@
-"""Deploy the image stack through the fleet's change-set engine; seed its parameter; bake.
+"""Use case: the image stack through the fleet's change-set engine; its parameter; a bake.
 
 ``prepare_image`` creates the reviewed change set (nothing executes), ``execute_image`` runs it
 with live events and then makes sure the image's SSM parameter exists: Image Builder writes it
