@@ -21,7 +21,7 @@ README = (REPO / "README.md").read_text("utf-8")
 OFFLINE = {"validate", "schema", "synth", "import-properties", "simulate", "tune", "trace"}
 # Commands that talk to AWS or GitLab: the test runs their --help only.
 ONLINE = {"doctor", "runners", "deploy", "diff", "status", "outputs", "relaunch", "terminate",
-          "autoscale", "logs", "destroy", "access", "sandbox", "fleet", "why"}  # fmt: skip
+          "autoscale", "logs", "destroy", "access", "sandbox", "fleet", "why", "image"}  # fmt: skip
 NOT_RUN_HERE = {"make", "source", "aws"}  # the build itself, the shell, the AWS CLI
 
 

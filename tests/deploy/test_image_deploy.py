@@ -1,4 +1,4 @@
-"""The image stack through the change-set engine into moto, the parameter seed, and --build."""
+"""The image stack through the change-set flow into moto, the parameter seed, and --build."""
 
 from __future__ import annotations
 
@@ -9,26 +9,36 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from runnerfleet.aws.artifacts import build_zip
 from runnerfleet.aws.clients import AwsTarget, ClientFactory
-from runnerfleet.aws.deploy import execute, package_code, prepare
+from runnerfleet.aws.cloudformation import ChangeSet
 from runnerfleet.cli import console
-from runnerfleet.cli.deploy_hooks import synthesizer
 from runnerfleet.cli.main import main
 from runnerfleet.envfile import load_environment
 from runnerfleet.envfile.models import AL2023_PARAMETER, FleetSpec
-from runnerfleet.errors import SandboxError
+from runnerfleet.errors import AbortedError, SandboxError
+from runnerfleet.ops.deploy import execute, fleet_synthesizer, prepare
 from runnerfleet.ops.image import (
     NOT_EMULATED,
-    cancel_image,
-    execute_image,
-    prepare_image,
+    ImageResult,
+    deploy_image,
     seed_parameter,
     start_bake,
 )
+from runnerfleet.ops.target import Target
 from runnerfleet.sandbox import emulator
 from runnerfleet.sandbox.state import save
 from tests.conftest import EXAMPLES
-from tests.deploy.helpers import Recorder, fast_settings, sandbox_state
+from tests.deploy.helpers import Recorder, fast_settings, sandbox_state, target_of
+
+EMULATED = {
+    "termination_protection": False,
+    "resolves_ssm_parameters": False,
+    "instance_refresh": False,
+    "outputs_after_change_set": False,
+    "image_builder": False,
+    "poll_s": 0.05,
+}
 
 
 def _spec(moto_endpoint: str, seeded: emulator.Seeded) -> FleetSpec:
@@ -42,17 +52,31 @@ def _spec(moto_endpoint: str, seeded: emulator.Seeded) -> FleetSpec:
     return spec.model_copy(update={"image": image, "stack_name": f"fleet-{suffix}"})
 
 
-def _deploy(spec: FleetSpec, factory: ClientFactory, recorder: Recorder):  # type: ignore[no-untyped-def]
-    prepared = prepare_image(spec, factory, recorder, sleep=lambda _s: None, poll_s=0.01)
-    return prepared, execute_image(prepared, recorder)
+def _target(factory: ClientFactory) -> Target:
+    return target_of(factory, **EMULATED)
+
+
+def _deploy(
+    spec: FleetSpec, target: Target, recorder: Recorder, answer: bool = True
+) -> tuple[list[ChangeSet], ImageResult]:
+    seen: list[ChangeSet] = []
+
+    def confirm(change_set: ChangeSet) -> bool:
+        seen.append(change_set)
+        return answer
+
+    result = deploy_image(
+        spec, target, reporter=recorder, confirm=confirm, settings=fast_settings()
+    )
+    return seen, result
 
 
 def test_image_stack_deploys_and_seeds_its_parameter(factory, moto_endpoint, seeded):
     spec, recorder = _spec(moto_endpoint, seeded), Recorder()
     assert spec.image is not None
-    prepared, result = _deploy(spec, factory, recorder)
-    assert result.outcome == "created" and prepared.change_set is not None
-    types = {c.resource_type for c in prepared.change_set.changes}
+    (change_set,), result = _deploy(spec, _target(factory), recorder)
+    assert result.outcome == "created"
+    types = {c.resource_type for c in change_set.changes}
     assert "AWS::ImageBuilder::ImagePipeline" in types and "AWS::IAM::Role" in types
     parent = factory.client("ssm").get_parameter(Name=AL2023_PARAMETER)["Parameter"]["Value"]
     assert result.seeded and result.ami_id == parent
@@ -64,26 +88,26 @@ def test_image_stack_deploys_and_seeds_its_parameter(factory, moto_endpoint, see
 def test_a_redeploy_changes_nothing_and_never_overwrites_a_baked_image(
     factory, moto_endpoint, seeded
 ):
-    spec, recorder = _spec(moto_endpoint, seeded), Recorder()
+    spec, recorder, target = _spec(moto_endpoint, seeded), Recorder(), _target(factory)
     assert spec.image is not None
-    _deploy(spec, factory, recorder)
+    _deploy(spec, target, recorder)
     baked = factory.client("ec2").describe_images(Owners=["amazon"])["Images"][-1]["ImageId"]
     ssm = factory.client("ssm")
     ssm.put_parameter(Name=spec.image.parameter, Value=baked, Type="String", Overwrite=True)
-    again, result = _deploy(spec, factory, recorder)
-    assert again.change_set is None and result.outcome == "no changes"
+    seen, result = _deploy(spec, target, recorder)
+    assert seen == [] and result.outcome == "no changes"
     assert not result.seeded and result.ami_id == baked
     assert ssm.get_parameter(Name=spec.image.parameter)["Parameter"]["Value"] == baked
 
 
 def test_the_fleet_deploys_on_the_seeded_parameter(factory, moto_endpoint, seeded):
-    spec, recorder = _spec(moto_endpoint, seeded), Recorder()
-    _deploy(spec, factory, recorder)
+    spec, recorder, target = _spec(moto_endpoint, seeded), Recorder(), _target(factory)
+    _deploy(spec, target, recorder)
     prepared = prepare(
         spec,
-        factory,
-        synth=synthesizer(),
-        code=package_code(),
+        target,
+        synth=fleet_synthesizer(),
+        code=build_zip(),
         reporter=recorder,
         settings=fast_settings(),
     )
@@ -92,12 +116,13 @@ def test_the_fleet_deploys_on_the_seeded_parameter(factory, moto_endpoint, seede
     assert execute(prepared, recorder).outcome == "created"
 
 
-def test_a_cancelled_image_deploy_leaves_nothing(factory, moto_endpoint, seeded):
-    spec, recorder = _spec(moto_endpoint, seeded), Recorder()
+def test_a_declined_image_deploy_leaves_nothing(factory, moto_endpoint, seeded):
+    spec, recorder, target = _spec(moto_endpoint, seeded), Recorder(), _target(factory)
     assert spec.image is not None
-    prepared = prepare_image(spec, factory, recorder, sleep=lambda _s: None, poll_s=0.01)
-    cancel_image(prepared)
-    assert prepared.ops.describe(spec.image.stack) is None
+    with pytest.raises(AbortedError, match="cancelled"):
+        _deploy(spec, target, recorder, answer=False)
+    stacks = factory.client("cloudformation").describe_stacks()["Stacks"]
+    assert spec.image.stack not in [s["StackName"] for s in stacks]
 
 
 def test_seed_creates_once(factory, moto_endpoint, seeded):
@@ -111,7 +136,7 @@ def test_seed_creates_once(factory, moto_endpoint, seeded):
 
 def test_bake_in_the_sandbox_says_image_builder_is_not_emulated(factory):
     with pytest.raises(SandboxError, match="EC2 Image Builder is not emulated"):
-        start_bake(factory, "arn:aws:imagebuilder:us-east-1:123456789012:image-pipeline/x")
+        start_bake(_target(factory), "arn:aws:imagebuilder:us-east-1:123456789012:image-pipeline/x")
 
 
 def test_bake_starts_the_pipeline(monkeypatch: pytest.MonkeyPatch):
@@ -129,7 +154,7 @@ def test_bake_starts_the_pipeline(monkeypatch: pytest.MonkeyPatch):
     factory = ClientFactory(AwsTarget(region="eu-west-1"))
     monkeypatch.setattr(factory, "client", lambda _service: client)
     with stub:
-        assert start_bake(factory, pipeline) == built
+        assert start_bake(target_of(factory), pipeline) == built
 
 
 def test_cli_image_deploy_in_the_sandbox(

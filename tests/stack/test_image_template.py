@@ -12,12 +12,13 @@ import pytest
 from cfnlint.api import ManualArgs, lint
 
 from runnerfleet.envfile.image import MONTHLY
-from runnerfleet.envfile.models import TOKEN_PATTERN, FleetSpec
+from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.errors import SpecError
 from runnerfleet.stack.iam import UNSCOPABLE_ACTIONS
 from runnerfleet.stack.image import synthesize_image
 from runnerfleet.stack.params import SSM_IMAGE_TYPE
 from runnerfleet.stack.template import render, synthesize
+from runnerfleet.tokenscreen import TOKEN_PATTERN
 from tests.stack.helpers import example, variant
 from tests.stack.test_golden import GOLDEN
 from tests.stack.test_iam import SECRET_READS, _is_read, _statements

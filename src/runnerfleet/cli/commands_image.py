@@ -8,19 +8,14 @@ import click
 import typer
 from rich.markup import escape
 
-from runnerfleet.cli.commands_deploy import PROFILE, SANDBOX, YES, targets
+from runnerfleet.aws.cloudformation import ChangeSet
+from runnerfleet.cli import compose
+from runnerfleet.cli.commands_deploy import PROFILE, YES
+from runnerfleet.cli.compose import SandboxFlag
 from runnerfleet.cli.console import emit, err, out
 from runnerfleet.cli.deploy_render import RichReporter, render_outputs, resource_table
 from runnerfleet.envfile import load_environment
-from runnerfleet.errors import AbortedError
-from runnerfleet.ops.image import (
-    ImagePrepared,
-    ImageResult,
-    cancel_image,
-    execute_image,
-    prepare_image,
-    start_bake,
-)
+from runnerfleet.ops.image import deploy_image, start_bake
 from runnerfleet.stack.image import require_image, synthesize_image
 from runnerfleet.stack.template import render
 
@@ -57,7 +52,7 @@ def synth(
 def deploy(
     envfile: Path = typer.Argument(..., help="Environment file with an image: section."),
     yes: bool = YES,
-    sandbox: bool = SANDBOX,
+    sandbox: SandboxFlag = False,
     profile: str | None = PROFILE,
     build: bool = typer.Option(
         False, "--build", help="Start a bake now instead of waiting for the schedule."
@@ -72,47 +67,26 @@ def deploy(
       runnerfleet image deploy examples/fast.yaml --build
       runnerfleet image deploy examples/fast.yaml --sandbox --yes
     """
-    spec, factory = targets([load_environment(envfile)], sandbox, profile)[0]
-    reporter = RichReporter()
-    prepared = prepare_image(spec, factory, reporter)
-    _preview(prepared)
-    if (
-        prepared.change_set is not None
-        and not yes
-        and not click.confirm(f"Execute the change set of {prepared.image.stack}?")
-    ):
-        cancel_image(prepared)
-        raise AbortedError("image deploy cancelled: change set deleted, nothing changed")
-    with reporter.live():
-        result = execute_image(prepared, reporter)
-    _render(result, factory.target.emulated)
-    if build:
-        arn = start_bake(factory, result.outputs.get("PipelineArn", ""))
-        out.print(f"bake started: {escape(arn)} (logs: {escape(_log_group(result))})")
-    return 0
+    spec, target = compose.environment(load_environment(envfile), sandbox, profile)
+    image = require_image(spec)
+    title = f"{spec.name}: stack {image.stack} ({target.label})"
 
+    def confirm(change_set: ChangeSet) -> bool:
+        verb = "create" if change_set.change_type == "CREATE" else "update"
+        out.print(f"[bold]{escape(title)}: change set to {verb}[/]")
+        out.print(resource_table(change_set))
+        return yes or click.confirm(f"Execute the change set of {image.stack}?")
 
-def _preview(prepared: ImagePrepared) -> None:
-    title = (
-        f"{prepared.spec.name}: stack {prepared.image.stack} ({prepared.factory.target.label()})"
-    )
-    if prepared.change_set is None:
-        out.print(f"[cyan]{escape(title)}: no changes[/]")
-        return
-    verb = "create" if prepared.change_set.change_type == "CREATE" else "update"
-    out.print(f"[bold]{escape(title)}: change set to {verb}[/]")
-    out.print(resource_table(prepared.change_set))
-
-
-def _render(result: ImageResult, emulated: bool) -> None:
+    result = deploy_image(spec, target, reporter=RichReporter(), confirm=confirm)
     out.print(f"image stack {escape(result.stack)}: {result.outcome}")
     seeded = " (the parent AMI, until the first bake)" if result.seeded else ""
     out.print(f"{escape(result.parameter)} = {escape(result.ami_id)}{seeded}")
-    render_outputs(result.stack, result.outputs, emulated)
-
-
-def _log_group(result: ImageResult) -> str:
-    return result.outputs.get("ImageLogGroupName", "/aws/imagebuilder/" + result.stack)
+    render_outputs(result.stack, result.outputs, target)
+    if build:
+        arn = start_bake(target, result.outputs.get("PipelineArn", ""))
+        logs = result.outputs.get("ImageLogGroupName", f"/aws/imagebuilder/{result.stack}")
+        out.print(f"bake started: {escape(arn)} (logs: {escape(logs)})")
+    return 0
 
 
 def register(app: typer.Typer) -> None:

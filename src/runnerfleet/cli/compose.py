@@ -41,6 +41,7 @@ EMULATOR = Capabilities(
     instance_refresh=False,
     resolves_ssm_parameters=False,
     outputs_after_change_set=False,
+    image_builder=False,
     poll_s=1.0,
 )
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from runnerfleet.cli.output import write_output
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -16,8 +18,6 @@ def emit(text: str, output: Path | None) -> None:
     if output is None:
         out.print(text, markup=False, highlight=False, emoji=False, end="")
         return
-    from runnerfleet.cli.output import write_output
-
     write_output(output, text)
     err.print(f"wrote {escape(str(output))}")
 

@@ -45,6 +45,7 @@ class Capabilities:
     # CloudFormation resolves SSM-typed parameters again at every deploy (a new AMI is a change)
     resolves_ssm_parameters: bool = True
     outputs_after_change_set: bool = True
+    image_builder: bool = True  # EC2 Image Builder builds images (the emulator has none)
     poll_s: float = 15.0  # how often a wait polls
 
 
