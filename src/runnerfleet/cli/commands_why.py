@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
-from runnerfleet.cli.compose import SandboxFlag
 from runnerfleet.cli.console import out
 from runnerfleet.cli.formats import OutputFormat, OutputOption, clock_time, print_json
+from runnerfleet.cli.options import SandboxFlag
 
 
 def why(
@@ -19,9 +18,11 @@ def why(
     profile: str | None = typer.Option(None, "--profile", help="AWS profile to use."),
     output: OutputOption = OutputFormat.TABLE,
 ) -> int:
-    """Explain why a job waited: its timeline from GitLab (created, picked by which runner
-    manager on which instance), the autoscaler's decisions and the group's launches in
-    between, and a one-line verdict.
+    """Explain why a job waited, from GitLab's and the fleet's records.
+
+    The job's timeline from GitLab (created, picked by which runner manager on which
+    instance), the autoscaler's decisions and the group's launches in between, and a
+    one-line verdict.
 
     A bare job number is looked for in the projects the environment's registrations serve;
     a URL must be a job of runner.gitlab_url. An unknown job exits with code 2.
@@ -32,6 +33,8 @@ def why(
 
       runnerfleet why https://gitlab.example.com/acme/backend/-/jobs/1234 envs/prod.yaml -o json
     """
+    from rich.markup import escape
+
     from runnerfleet.cli import compose
     from runnerfleet.envfile import load_environment
     from runnerfleet.ops.ports import SYSTEM_CLOCK

@@ -12,14 +12,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from typing import Any
 
-import typer
 from rich.markup import escape
 
 from runnerfleet.aws.autoscaling import AddressMapper
 from runnerfleet.aws.clients import AwsTarget, ClientFactory, env_region
 from runnerfleet.cli.console import emulated_banner, err
+from runnerfleet.cli.options import SandboxFlag as SandboxFlag  # noqa: PLC0414 - re-exported
 from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.gitlab.client import resolve_access_token
 from runnerfleet.ops.target import Capabilities, GitLabAccess, Target, no_gitlab
@@ -27,12 +27,6 @@ from runnerfleet.sandbox.emulator import rewrite_notes, sandbox_spec
 from runnerfleet.sandbox.standin.seed import SANDBOX_ACCESS_TOKEN
 from runnerfleet.sandbox.state import SandboxState, home, require_running
 
-SandboxFlag = Annotated[
-    bool,
-    typer.Option(
-        "--sandbox", help="Use the embedded AWS emulator (start it: runnerfleet sandbox start)."
-    ),
-]
 SANDBOX_ADDRESSES = "sandbox-addresses.json"  # {instance id: "127.x.y.z:port"}, by the sandbox
 # What the sandbox's emulator does not do; waits poll faster (nothing takes minutes there).
 EMULATOR = Capabilities(

@@ -17,7 +17,6 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from runnerfleet.cli.console import out
 
@@ -47,6 +46,8 @@ def print_rows(
     if not console.is_terminal:
         print_plain(title, columns, rows, console)
         return
+    from rich.table import Table  # imported when a table is printed: --help stays fast
+
     table = Table(title=escape(title), box=None, padding=(0, 1), title_justify="left")
     widths = natural_widths(columns, rows)
     widest = widths.index(max(widths))  # the one column that gives way when 80 is too narrow

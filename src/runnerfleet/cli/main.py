@@ -1,6 +1,7 @@
 """The ``runnerfleet`` command: parse, call the library, render. No logic lives here.
 
-Each command group lives in a module of its own and registers itself on ``app``.
+Each command group lives in a module of its own, imported when its command runs
+(``runnerfleet.cli.lazy``: ``--help`` lists the commands without importing them).
 Errors are caught in exactly one place, ``main``, and mapped to the documented exit codes.
 Anything unforeseen becomes one line and exit 1; ``--debug`` shows its traceback instead.
 Every message passes the token screen on its way out.
@@ -17,6 +18,7 @@ from typer._click.exceptions import ClickException  # typer vendors click since 
 
 from runnerfleet import __version__
 from runnerfleet.cli.console import err
+from runnerfleet.cli.lazy import LazyGroup
 from runnerfleet.errors import ExitCode, RunnerfleetError
 from runnerfleet.tokenscreen import redact
 
@@ -30,8 +32,9 @@ app = typer.Typer(
         "Start with `runnerfleet validate examples/dev.yaml`, then "
         "`runnerfleet deploy examples/dev.yaml --sandbox` (no AWS account needed)."
     ),
+    cls=LazyGroup,  # commands are imported when they run (cli/lazy.py)
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_enable=False,
 )
 
@@ -53,52 +56,7 @@ def _root(
         os.environ[DEBUG_ENV] = "1"
 
 
-def _register_commands() -> None:
-    """Import every command module; each one adds its commands to ``app``."""
-    from runnerfleet.cli import commands_envfile, commands_runners
-
-    commands_envfile.register(app)
-    commands_runners.register(app)
-    from runnerfleet.cli import commands_deploy, commands_sandbox
-
-    commands_deploy.register(app)
-    commands_sandbox.register(app)
-    from runnerfleet.cli import commands_ops
-
-    commands_ops.register(app)
-    from runnerfleet.cli import commands_access
-
-    commands_access.register(app)
-    from runnerfleet.cli import commands_sim
-
-    commands_sim.register(app)
-    from runnerfleet.cli import commands_synth
-
-    commands_synth.register(app)
-    from runnerfleet.cli import commands_autoscale
-
-    commands_autoscale.register(app)
-    from runnerfleet.cli import commands_fleet
-
-    commands_fleet.register(app)
-    from runnerfleet.cli import commands_why
-
-    commands_why.register(app)
-    from runnerfleet.cli import commands_demo
-
-    commands_demo.register(app)
-    from runnerfleet.cli import commands_image
-
-    commands_image.register(app)
-
-
-_registered: list[bool] = []
-
-
 def main(argv: list[str] | None = None) -> int:
-    if not _registered:  # main() may run several times in one process (the demo, tests)
-        _register_commands()
-        _registered.append(True)
     debug = os.environ.get(DEBUG_ENV)
     try:
         return _run(argv)
