@@ -176,7 +176,8 @@ def test_drain_heartbeats_past_the_hook_timeout_up_to_max_drain(
     max_drain_s: float, killed: int
 ) -> None:
     # a 3000 s job (started at 120, after the boot) on an instance terminated at 180: the hook
-    # times out after 300 s unless the drain records heartbeats, which it does up to max_drain_s
+    # times out after 300 s unless the drain records heartbeats, which it does up to max_drain_s;
+    # then, as the drain script does, it aborts the job and completes the action itself
     trace = make_trace([0], [3000])
     policy = build_policy("queue", 2, {"idle_count": 0})
     config = SimConfig(slots=2, heartbeat_timeout_s=300, max_drain_s=max_drain_s, **EXACT)  # type: ignore[arg-type]
@@ -184,7 +185,29 @@ def test_drain_heartbeats_past_the_hook_timeout_up_to_max_drain(
     _terminate_busy_at(sim, 180.0)
     run = sim.run()
     assert run.killed == killed
-    assert run.hook_timeouts == killed  # without heartbeats the default result ends it
-    if not killed:
+    assert run.hook_timeouts == 0  # heartbeats, then CONTINUE: the hook never times out
+    if killed:
+        assert run.end == 180 + max_drain_s  # aborted once the drain budget was spent
+    else:
         assert run.end == 3120  # drained: the job finished on the terminating instance
     assert run.launches == 2  # no decrement: the group launched a replacement
+
+
+def test_drain_is_the_step_function_heartbeats_every_third_of_the_timeout() -> None:
+    # the same 3000 s job, terminated at 180 with a 300 s hook: the drain script heartbeats every
+    # 100 s (runnerfleet.drain.drain_step), and so must the simulated drain
+    trace = make_trace([0], [3000])
+    policy = build_policy("queue", 2, {"idle_count": 0})
+    config = SimConfig(slots=2, heartbeat_timeout_s=300, max_drain_s=600, **EXACT)  # type: ignore[arg-type]
+    sim = Simulation(trace, policy, config)
+    _terminate_busy_at(sim, 180.0)
+    beats: list[float] = []
+    record_heartbeat = sim.fleet.record_heartbeat
+
+    def spy(instance_id: str, now: float) -> None:
+        beats.append(now)
+        record_heartbeat(instance_id, now)
+
+    sim.fleet.record_heartbeat = spy  # type: ignore[method-assign]
+    sim.run()
+    assert beats == [280.0, 380.0, 480.0, 580.0, 680.0]  # until the budget ends at 780

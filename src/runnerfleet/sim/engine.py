@@ -8,8 +8,10 @@ Scaling model) and every evaluation is the Lambda's own ``scaling.evaluation.eva
 
 The instance bootstrap is modelled as a launch lifecycle hook that the bootstrap completes once
 the runner is registered: booting instances are ``Pending:Wait``, capacity on the way. Drain is
-the terminate hook: the runner stops taking jobs, heartbeats while jobs run (up to
-``max_drain_s``) and completes the action with CONTINUE when the last job ends.
+``runnerfleet.drain.drain_step``, the drain script's own policy, per instance: on the terminate
+hook (or a spot warning) the runner stops taking jobs, heartbeats while jobs run, aborts them once
+``max_drain_s`` is spent and completes the action with CONTINUE; the engine looks again when the
+step function says (``next_check_at``) or when the instance's last job ends.
 """
 
 from __future__ import annotations
@@ -23,14 +25,17 @@ from collections.abc import Callable
 from runnerfleet.asgmodel.group import Fleet
 from runnerfleet.asgmodel.types import (
     CONTINUE,
+    WAITING,
     EventKind,
     FleetConfig,
     FleetEvent,
     HookConfig,
     WarmPoolConfig,
 )
+from runnerfleet.drain import DrainAction, DrainLimits, DrainState, Observation, drain_step, record
 from runnerfleet.scaling import LifecycleState, parse_state
 from runnerfleet.scaling.evaluation import Cycle, evaluate_group
+from runnerfleet.scaling.lifecycle import SPOT_NOTICE_S
 from runnerfleet.scaling.stable import stable_until
 from runnerfleet.sim.autoscaler import SimGroup, SimRunners
 from runnerfleet.sim.catalog import SimPolicy
@@ -39,7 +44,7 @@ from runnerfleet.sim.report import peak_running
 from runnerfleet.sim.trace import Trace
 
 # event kinds, in tie-break order
-FLEET, DONE, ARRIVE, POLL, BOOTED, HEARTBEAT, SPOT, EVAL, TICK = range(9)
+FLEET, DONE, ARRIVE, POLL, BOOTED, DRAIN, SPOT, EVAL, TICK = range(9)
 L = LifecycleState
 
 
@@ -80,6 +85,9 @@ class Simulation:
         self.unchanged: tuple[tuple[int, int, tuple[int, ...]], float] | None = None
         self.limit = trace.end + config.horizon_s  # nothing happens after this
         self.fleet_wake = math.inf
+        self.drain_limits = DrainLimits(
+            heartbeat_timeout_s=config.heartbeat_timeout_s, max_drain_s=config.max_drain_s
+        )
         self.group = SimGroup(self.fleet, "simulated-runners")
         self.runners = SimRunners(
             self._running_on,
@@ -226,8 +234,8 @@ class Simulation:
         if node.ready:
             self.free[node.instance_id] = node
             self._offer()
-        elif node.draining and node.running == 0:
-            self._drained(node)
+        elif node.drain is not None and node.running == 0:
+            self._drain_step(node)
 
     def _runner_up(self, node: Node) -> None:
         node.ready = True
@@ -379,30 +387,69 @@ class Simulation:
             self._start_drain(node, event)
         elif kind is EventKind.SPOT_WARNING:
             node.spot_warned = True
-            self._stop_taking_jobs(node)
+            node.kill_at = event.at + SPOT_NOTICE_S
+            if node.drain is None:  # no terminate hook behind it: stop, unregister, wait
+                node.drain = DrainState(started_at=self.now, lifecycle_action=False)
+            self._drain_step(node)
         elif kind is EventKind.HOOK_TIMEOUT:
             self.out.hook_timeouts += 1
         elif kind is EventKind.TERMINATED:
             self._instance_gone(node)
 
     def _start_drain(self, node: Node, event: FleetEvent) -> None:
-        node.draining = True
-        self._stop_taking_jobs(node)
-        if node.running == 0:
-            self._drained(node)
-            return
-        node.drain_deadline = self.now + self.cfg.max_drain_s
-        self.push(self.now + self.cfg.heartbeat_timeout_s / 2, HEARTBEAT, node.instance_id)
+        node.drain = DrainState(started_at=self.now)
+        self._drain_step(node)
 
-    def _drained(self, node: Node) -> None:
-        state = self.fleet.state_of(node.instance_id)
-        if state in (L.TERMINATING_WAIT, L.WARMED_PENDING_WAIT):
-            node.draining = False
-            self.fleet.complete_lifecycle_action(node.instance_id, CONTINUE, self.now)
-            self._pump()
+    def _drain_step(self, node: Node) -> None:
+        """Carry out the drain's steps until it waits; look again when it says."""
+        while node.drain is not None:
+            seen = Observation(now=self.now, running_jobs=node.running, kill_at=node.kill_at)
+            decision = drain_step(node.drain, seen, self.drain_limits)
+            action = decision.action
+            if action is DrainAction.DONE:
+                node.drain = None
+            elif action is DrainAction.WAIT:
+                self._look_again(node, decision.next_check_at)
+                return
+            else:
+                ok = self._drain_act(node, action)
+                if node.drain is not None:
+                    node.drain = record(node.drain, action, self.now, ok)
+
+    def _drain_act(self, node: Node, action: DrainAction) -> bool:
+        """One step of the drain script on the simulated instance; whether it worked."""
+        iid = node.instance_id
+        if action is DrainAction.STOP_RUNNER:
+            self._stop_taking_jobs(node)
+        elif action is DrainAction.ABORT_JOBS:
+            self._kill_jobs(node, retry=False)
+        elif action in (DrainAction.HEARTBEAT, DrainAction.CONTINUE):
+            if self.fleet.state_of(iid) not in WAITING:
+                return False  # the action is gone: AWS would answer ValidationError
+            if action is DrainAction.HEARTBEAT:
+                self.fleet.record_heartbeat(iid, self.now)
+            else:
+                self.fleet.complete_lifecycle_action(iid, CONTINUE, self.now)
+                self._pump()
+        return True
+
+    def _look_again(self, node: Node, at: float | None) -> None:
+        if at is not None and at != node.drain_wake:
+            node.drain_wake = at
+            self.push(at, DRAIN, node.instance_id)
 
     def _instance_gone(self, node: Node) -> None:
         retry = self.cfg.retry_lost_jobs and node.spot_warned
+        self._kill_jobs(node, retry=retry)
+        self.nodes.pop(node.instance_id, None)
+        self.group.forget(node.instance_id)
+        self.free.pop(node.instance_id, None)
+        self.out.terminations += 1
+        if retry:
+            self._offer()
+
+    def _kill_jobs(self, node: Node, *, retry: bool) -> None:
+        """Jobs that die with their runner; GitLab retries them when ``retry``."""
         for job, start in sorted(node.jobs.items()):
             self.out.killed += 1
             self.out.busy_s += self.now - start
@@ -412,12 +459,7 @@ class Simulation:
             else:
                 self.done += 1
         node.jobs.clear()
-        self.nodes.pop(node.instance_id, None)
-        self.group.forget(node.instance_id)
-        self.free.pop(node.instance_id, None)
-        self.out.terminations += 1
-        if retry:
-            self._offer()
+        node.running = 0
 
     def _instance_timer(self, kind: int, instance_id: str) -> None:
         node = self.nodes.get(instance_id)
@@ -428,12 +470,11 @@ class Simulation:
             L.PENDING_WAIT,
             L.WARMED_PENDING_WAIT,
         ):
-            if not node.draining:
+            if node.drain is None:
                 fleet.complete_lifecycle_action(instance_id, CONTINUE, self.now)
-        elif kind == HEARTBEAT and node.draining and state is L.TERMINATING_WAIT:
-            if self.now < node.drain_deadline:
-                fleet.record_heartbeat(instance_id, self.now)
-                self.push(self.now + self.cfg.heartbeat_timeout_s / 2, HEARTBEAT, instance_id)
+        elif kind == DRAIN and node.drain_wake == self.now:
+            node.drain_wake = None
+            self._drain_step(node)
         elif kind == SPOT and state not in (L.TERMINATED,):
             fleet.interrupt_spot(instance_id, self.now)
         self._pump()

@@ -7,6 +7,7 @@ import random
 from array import array
 from dataclasses import dataclass, field
 
+from runnerfleet.drain import DrainState
 from runnerfleet.errors import SpecError
 from runnerfleet.scaling.evaluation import Cycle
 from runnerfleet.sim.catalog import SimPolicy
@@ -90,12 +91,13 @@ class Node:
     instance_id: str
     launched_at: float
     ready: bool = False  # runner up and taking jobs
-    draining: bool = False
     running: int = 0
     jobs: dict[int, float] = field(default_factory=dict)  # job index -> start time
     phase: float = 0.0  # the runner polls at phase + k * check_interval
     poll_at: float | None = None
-    drain_deadline: float = 0.0
+    drain: DrainState | None = None  # the drain in progress (runnerfleet.drain.drain_step)
+    drain_wake: float | None = None  # when the drain looks again
+    kill_at: float | None = None  # spot: when EC2 reclaims the instance
     spot_warned: bool = False
 
 
