@@ -25,20 +25,19 @@ from collections.abc import Callable
 from runnerfleet.asgmodel.group import Fleet
 from runnerfleet.asgmodel.types import (
     CONTINUE,
-    WAITING,
     EventKind,
     FleetConfig,
     FleetEvent,
     HookConfig,
     WarmPoolConfig,
 )
-from runnerfleet.drain import DrainAction, DrainLimits, DrainState, Observation, drain_step, record
+from runnerfleet.drain import DrainLimits
 from runnerfleet.scaling import LifecycleState, parse_state
 from runnerfleet.scaling.evaluation import Cycle, evaluate_group
-from runnerfleet.scaling.lifecycle import SPOT_NOTICE_S
 from runnerfleet.scaling.stable import stable_until
 from runnerfleet.sim.autoscaler import SimGroup, SimRunners
 from runnerfleet.sim.catalog import SimPolicy
+from runnerfleet.sim.draining import SimDrains
 from runnerfleet.sim.model import Node, SimConfig, SimRun, Timeline, decision_record
 from runnerfleet.sim.report import peak_running
 from runnerfleet.sim.trace import Trace
@@ -85,17 +84,9 @@ class Simulation:
         self.unchanged: tuple[tuple[int, int, tuple[int, ...]], float] | None = None
         self.limit = trace.end + config.horizon_s  # nothing happens after this
         self.fleet_wake = math.inf
-        self.drain_limits = DrainLimits(
-            heartbeat_timeout_s=config.heartbeat_timeout_s, max_drain_s=config.max_drain_s
-        )
+        self.drains = self._drains()
         self.group = SimGroup(self.fleet, "simulated-runners")
-        self.runners = SimRunners(
-            self._running_on,
-            config.slots,
-            lambda: len(self.queue),
-            config.scrape_failure_rate,
-            random.Random(config.seed + 1),  # noqa: S311 (its own stream: boots stay the same)
-        )
+        self.runners = self._runners()
         #: one evaluation at a time; the equivalence test swaps in the Lambda's real adapters
         self.evaluator: Callable[[float], Cycle] = self._evaluate_with_sim_ports
         for status in self.fleet.describe():
@@ -103,6 +94,29 @@ class Simulation:
             self.nodes[node.instance_id] = node
             self._runner_up(node)
         self._pump()
+
+    def _drains(self) -> SimDrains:
+        cfg = self.cfg
+        limits = DrainLimits(
+            heartbeat_timeout_s=cfg.heartbeat_timeout_s, max_drain_s=cfg.max_drain_s
+        )
+        return SimDrains(
+            self.fleet,
+            limits,
+            stop_taking_jobs=self._stop_taking_jobs,
+            abort_jobs=lambda node: self._kill_jobs(node, retry=False),
+            fleet_moved=self._pump,
+            look_again=self._look_again,
+        )
+
+    def _runners(self) -> SimRunners:
+        return SimRunners(
+            self._running_on,
+            self.cfg.slots,
+            lambda: len(self.queue),
+            self.cfg.scrape_failure_rate,
+            random.Random(self.cfg.seed + 1),  # noqa: S311 (its own stream: boots stay the same)
+        )
 
     def _fleet_config(self) -> FleetConfig:
         cfg, pol = self.cfg, self.policy
@@ -235,7 +249,7 @@ class Simulation:
             self.free[node.instance_id] = node
             self._offer()
         elif node.drain is not None and node.running == 0:
-            self._drain_step(node)
+            self.drains.step(node, self.now)
 
     def _runner_up(self, node: Node) -> None:
         node.ready = True
@@ -384,57 +398,16 @@ class Simulation:
         elif kind is EventKind.IN_SERVICE:
             self._runner_up(node)
         elif kind is EventKind.TERMINATE_ACTION:
-            self._start_drain(node, event)
+            self.drains.start(node, self.now)
         elif kind is EventKind.SPOT_WARNING:
-            node.spot_warned = True
-            node.kill_at = event.at + SPOT_NOTICE_S
-            if node.drain is None:  # no terminate hook behind it: stop, unregister, wait
-                node.drain = DrainState(started_at=self.now, lifecycle_action=False)
-            self._drain_step(node)
+            self.drains.spot_warned(node, self.now, event.at)
         elif kind is EventKind.HOOK_TIMEOUT:
             self.out.hook_timeouts += 1
         elif kind is EventKind.TERMINATED:
             self._instance_gone(node)
 
-    def _start_drain(self, node: Node, event: FleetEvent) -> None:
-        node.drain = DrainState(started_at=self.now)
-        self._drain_step(node)
-
-    def _drain_step(self, node: Node) -> None:
-        """Carry out the drain's steps until it waits; look again when it says."""
-        while node.drain is not None:
-            seen = Observation(now=self.now, running_jobs=node.running, kill_at=node.kill_at)
-            decision = drain_step(node.drain, seen, self.drain_limits)
-            action = decision.action
-            if action is DrainAction.DONE:
-                node.drain = None
-            elif action is DrainAction.WAIT:
-                self._look_again(node, decision.next_check_at)
-                return
-            else:
-                ok = self._drain_act(node, action)
-                if node.drain is not None:
-                    node.drain = record(node.drain, action, self.now, ok)
-
-    def _drain_act(self, node: Node, action: DrainAction) -> bool:
-        """One step of the drain script on the simulated instance; whether it worked."""
-        iid = node.instance_id
-        if action is DrainAction.STOP_RUNNER:
-            self._stop_taking_jobs(node)
-        elif action is DrainAction.ABORT_JOBS:
-            self._kill_jobs(node, retry=False)
-        elif action in (DrainAction.HEARTBEAT, DrainAction.CONTINUE):
-            if self.fleet.state_of(iid) not in WAITING:
-                return False  # the action is gone: AWS would answer ValidationError
-            if action is DrainAction.HEARTBEAT:
-                self.fleet.record_heartbeat(iid, self.now)
-            else:
-                self.fleet.complete_lifecycle_action(iid, CONTINUE, self.now)
-                self._pump()
-        return True
-
-    def _look_again(self, node: Node, at: float | None) -> None:
-        if at is not None and at != node.drain_wake:
+    def _look_again(self, node: Node, at: float) -> None:
+        if at != node.drain_wake:
             node.drain_wake = at
             self.push(at, DRAIN, node.instance_id)
 
@@ -474,7 +447,7 @@ class Simulation:
                 fleet.complete_lifecycle_action(instance_id, CONTINUE, self.now)
         elif kind == DRAIN and node.drain_wake == self.now:
             node.drain_wake = None
-            self._drain_step(node)
+            self.drains.step(node, self.now)
         elif kind == SPOT and state not in (L.TERMINATED,):
             fleet.interrupt_spot(instance_id, self.now)
         self._pump()
