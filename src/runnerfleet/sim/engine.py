@@ -34,6 +34,7 @@ from runnerfleet.asgmodel.types import (
 from runnerfleet.drain import DrainLimits
 from runnerfleet.scaling import LifecycleState, parse_state
 from runnerfleet.scaling.evaluation import Cycle, evaluate_group
+from runnerfleet.scaling.lifecycle import MAX_HEARTBEAT_TIMEOUT_S
 from runnerfleet.scaling.stable import stable_until
 from runnerfleet.sim.autoscaler import SimGroup, SimRunners
 from runnerfleet.sim.catalog import SimPolicy
@@ -128,7 +129,7 @@ class Simulation:
         size = cfg.max_size
         if size is None:
             size = default_max_size(math.ceil(peak_running(self.trace) / cfg.slots))
-        launch_timeout = min(7200.0, max(600.0, 4 * cfg.boot.cold_s))
+        launch_timeout = min(MAX_HEARTBEAT_TIMEOUT_S, max(600.0, 4 * cfg.boot.cold_s))
         pool = None
         if cfg.warm_pool:
             pool = WarmPoolConfig(min_size=cfg.warm_pool, max_group_prepared_capacity=0)
