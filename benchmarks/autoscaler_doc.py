@@ -12,8 +12,9 @@ from pathlib import Path
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 HEADING = "## Autoscaler"
 INTRO = (
-    "Measured by `benchmarks/bench_scrape.py` and `benchmarks/bench_decide.py` "
-    "(`.venv/bin/python -m benchmarks.bench_scrape --write`, same for `bench_decide`)."
+    "Measured by `benchmarks/bench_scrape.py`, `benchmarks/bench_evaluation.py` and "
+    "`benchmarks/bench_decide.py` (`.venv/bin/python -m benchmarks.bench_scrape --write`, "
+    "same for `bench_evaluation` and `bench_decide`)."
 )
 
 

@@ -14,6 +14,7 @@ import time
 BENCHMARKS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("benchmarks.bench_decide", ("--write",)),
     ("benchmarks.bench_scrape", ("--write",)),
+    ("benchmarks.bench_evaluation", ("--write",)),
     ("benchmarks.bench_sim", ("--write",)),
     ("benchmarks.bench_reliability", ()),
     ("benchmarks.bench_template", ()),

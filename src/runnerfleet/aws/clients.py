@@ -6,6 +6,7 @@ makes, into adapters. Nothing creates a client at import time.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 from dataclasses import dataclass
@@ -13,7 +14,9 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
 import botocore.exceptions
+import botocore.utils
 from botocore.config import Config
+from dateutil.tz import tzutc
 
 from runnerfleet.errors import CredentialsError
 
@@ -132,12 +135,32 @@ class ClientFactory:
             read_timeout=60,
         )
         session = self._base_session()
+        fast_timestamps(session)
         return session.client(service, config=config, endpoint_url=self.target.endpoint_url)  # type: ignore[call-overload]
 
     def _base_session(self) -> boto3.session.Session:
         if self._session is None:
             self._session = _build_session(self.target)
         return self._session
+
+
+def fast_timestamps(session: boto3.session.Session) -> None:
+    """Parse response timestamps with ``fast_timestamp``: botocore's default goes through
+    dateutil, a quarter of the CPU of parsing DescribeInstances for a large group."""
+    factory = session._session.get_component("response_parser_factory")
+    factory.set_parser_defaults(timestamp_parser=fast_timestamp)
+
+
+def fast_timestamp(value: object) -> dt.datetime:
+    """The UTC ISO 8601 times AWS sends (``2026-12-02T08:00:00.000Z``) by ``fromisoformat``;
+    anything else (epoch numbers, offsets, RFC 822) by botocore's own parser."""
+    if isinstance(value, str) and value.endswith(("Z", "+00:00")):
+        try:
+            return dt.datetime.fromisoformat(value).replace(tzinfo=tzutc())
+        except ValueError:
+            pass
+    parsed: dt.datetime = botocore.utils.parse_timestamp(value)  # type: ignore[arg-type]  # numbers too
+    return parsed
 
 
 def _build_session(target: AwsTarget) -> boto3.session.Session:
