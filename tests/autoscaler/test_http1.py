@@ -4,12 +4,14 @@ can be incomplete, too large or not HTTP at all. Incomplete is an error, never a
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Awaitable, Callable
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from runnerfleet.gitlab import http1
 from runnerfleet.gitlab.http1 import FetchError, dechunk, framing, get, parse_head
 from tests.autoscaler.runner_server import Endpoint, http_response, render_metrics, runner_server
 
@@ -125,3 +127,40 @@ def test_dechunk_undoes_any_chunking_and_waits_for_the_last_chunk(
     assert dechunk(wire, 0) == body
     for cut in {0, len(wire) // 3, len(wire) // 2, len(wire) - 3}:
         assert dechunk(wire[:cut], 0) is None
+
+
+def test_a_timeout_while_connecting_leaves_no_unread_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The scrape's timeout cancels a request while its connection is being set up (as under
+    load): asyncio closes the new transport, and nothing is logged as never retrieved."""
+    unread: list[str] = []
+    original = http1._Exchange.connection_made
+
+    def connected_then_cancelled(self: http1._Exchange, transport: asyncio.BaseTransport) -> None:
+        original(self, transport)
+        request.cancel()  # the timeout firing before create_connection returned
+
+    monkeypatch.setattr(http1._Exchange, "connection_made", connected_then_cancelled)
+
+    async def run() -> None:
+        nonlocal request
+        asyncio.get_running_loop().set_exception_handler(lambda _l, c: unread.append(c["message"]))
+
+        async def close_at_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.close()
+
+        server = await asyncio.start_server(close_at_once, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            request = asyncio.create_task(get("127.0.0.1", port, "/metrics", 1 << 20))
+            with pytest.raises(asyncio.CancelledError):
+                await request
+            await asyncio.sleep(0.05)  # the closed transport calls connection_lost
+        del request
+        gc.collect()
+
+    request: asyncio.Task[bytes]
+    asyncio.run(run())
+    assert unread == []

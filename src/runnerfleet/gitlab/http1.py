@@ -32,9 +32,15 @@ async def get(host: str, port: int, path: str, max_body: int) -> bytes:
         f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: runnerfleet\r\n"
         "Accept: text/plain\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n"
     ).encode("ascii")
-    transport, _ = await loop.create_connection(
-        lambda: _Exchange(request, max_body, done), host, port
-    )
+    try:
+        transport, _ = await loop.create_connection(
+            lambda: _Exchange(request, max_body, done), host, port
+        )
+    except BaseException:
+        # a timeout while connecting: asyncio closes the new transport, and the error its
+        # closing sets must not land on a future nobody awaits (asyncio would log it)
+        done.cancel()
+        raise
     try:
         return await done
     finally:
