@@ -20,7 +20,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from runnerfleet.envfile.loader import load_environment
 from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.sandbox.standin import GitLabStandIn, StandInState
-from runnerfleet.sandbox.twin.front import AwsRequest, Passthrough, Reply
+from runnerfleet.sandbox.twin.front import AwsRequest, Passthrough, Reply, Route
 from runnerfleet.sandbox.twin.instances import InstanceRuntime, TwinEndpoint, find_aws_cli
 from runnerfleet.sandbox.twin.shims import runner_release
 from runnerfleet.stack import launch, userdata
@@ -74,9 +74,14 @@ def recorder() -> Recorder:
 
 
 @pytest.fixture
-def front(serve_front: Callable[..., Served], recorder: Recorder) -> Served:
+def routes(recorder: Recorder) -> dict[str, Route]:
+    """The front's routes: a test may add one (the front reads this dict on every request)."""
+    return {"autoscaling": recorder.autoscaling, "cloudformation": recorder.cloudformation}
+
+
+@pytest.fixture
+def front(serve_front: Callable[..., Served], routes: dict[str, Route]) -> Served:
     moto = DomainDispatcherApplication(create_backend_app)
-    routes = {"autoscaling": recorder.autoscaling, "cloudformation": recorder.cloudformation}
     return serve_front(moto, routes)
 
 

@@ -1,10 +1,13 @@
-"""The twin's runtime parts, plugged into a ``Twin``: instances (and, as they land, Run
-Command, the Lambda runtime and EventBridge). ``assemble`` in ``__main__`` calls ``plug``."""
+"""The twin's runtime parts, plugged into a ``Twin``: instances, Run Command (and, as they
+land, the Lambda runtime and EventBridge). ``assemble`` in ``__main__`` calls ``plug``."""
 
 from __future__ import annotations
 
 from runnerfleet.aws.clients import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY
 from runnerfleet.sandbox.twin.instances import InstanceRuntime, TwinEndpoint
+from runnerfleet.sandbox.twin.runcommand import RunCommandService
+from runnerfleet.sandbox.twin.ssmdocs import moto_documents
+from runnerfleet.sandbox.twin.ssmroute import ssm_route
 from runnerfleet.sandbox.twin.world import Twin
 
 
@@ -20,8 +23,16 @@ def endpoint_of(twin: Twin) -> TwinEndpoint:
 
 
 def plug(twin: Twin) -> Twin:
-    """Put the runtime parts into ``twin``; each stops what it started when the twin closes."""
-    instances = InstanceRuntime(twin.settings.home, lambda: endpoint_of(twin))
+    """Put the runtime parts into ``twin``; each stops what it started when the twin closes
+    (closers run newest first: Run Command stops delivering before the instances go)."""
+    settings = twin.settings
+    instances = InstanceRuntime(settings.home, lambda: endpoint_of(twin))
     twin.instances = instances
     twin.closers.append(instances.shutdown)
+    commands = RunCommandService(
+        instances, moto_documents(settings.account_id, settings.region), clock=twin.clock
+    )
+    twin.commands = commands
+    twin.routes["ssm"] = ssm_route(commands)
+    twin.closers.append(commands.close)
     return twin
