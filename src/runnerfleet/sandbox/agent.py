@@ -26,6 +26,8 @@ DURATION_VARIABLE = "RUNNERFLEET_JOB_DURATION"
 VERSION = "17.11.1"
 ABORT_REASON = "runner_system_failure"
 
+UNREGISTER_ATTEMPTS = 3  # a loaded machine may time out one DELETE
+
 
 @dataclass
 class RunningJob:
@@ -152,8 +154,12 @@ class RunnerAgent:
         return drained
 
     def unregister(self) -> None:
+        """Remove this manager of every runner; a call that got no answer is tried again."""
+        body = {"system_id": self.config.system_id}
         for _, token in self.config.tokens:
-            self._delete("/runners/managers", {"token": token, "system_id": self.config.system_id})
+            for _attempt in range(UNREGISTER_ATTEMPTS):
+                if self._delete("/runners/managers", {**body, "token": token}) is not None:
+                    break
 
     def kill(self) -> int:
         """The instance is gone: every running job dies with it. Returns how many."""

@@ -1,10 +1,12 @@
-"""The twin's runtime parts, plugged into a ``Twin``: instances, Run Command (and, as they
-land, the Lambda runtime and EventBridge). ``assemble`` in ``__main__`` calls ``plug``."""
+"""The twin's runtime parts, plugged into a ``Twin``: instances, Run Command, the Lambda
+runtime (and, as it lands, EventBridge). ``assemble`` in ``__main__`` calls ``plug``."""
 
 from __future__ import annotations
 
 from runnerfleet.aws.clients import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY
 from runnerfleet.sandbox.twin.instances import InstanceRuntime, TwinEndpoint
+from runnerfleet.sandbox.twin.lambdaroute import lambda_route
+from runnerfleet.sandbox.twin.lambdas import LocalLambdas, moto_functions
 from runnerfleet.sandbox.twin.runcommand import RunCommandService
 from runnerfleet.sandbox.twin.ssmdocs import moto_documents
 from runnerfleet.sandbox.twin.ssmroute import ssm_route
@@ -35,4 +37,13 @@ def plug(twin: Twin) -> Twin:
     twin.commands = commands
     twin.routes["ssm"] = ssm_route(commands)
     twin.closers.append(commands.close)
+    lambdas = LocalLambdas(
+        settings.home,
+        moto_functions(settings.account_id, settings.region),
+        lambda: endpoint_of(twin),
+        clock=twin.clock,
+    )
+    twin.lambdas = lambdas
+    twin.routes["lambda"] = lambda_route(lambdas)
+    twin.closers.append(lambdas.close)
     return twin
