@@ -6,8 +6,11 @@ Fixtures are imported by the test modules that use them (``from ... import fixtu
 
 from __future__ import annotations
 
+import contextlib
+import json
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +18,7 @@ from typing import Any
 
 import gitlab
 import pytest
+from botocore.exceptions import ClientError
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from runnerfleet.envfile.loader import load_environment
@@ -161,3 +165,41 @@ def wait_for(predicate: Callable[[], Any], timeout_s: float = 60.0, every_s: flo
         time.sleep(every_s)
         value = predicate()
     return value
+
+
+CODE_BUCKET = "twin-function-code"
+FUNCTION_ROLE = "twin-test-function"
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+def deploy_function(
+    served: Served, base: str, code: bytes, handler: str = "fn.handler", **extra: Any
+) -> str:
+    """A function created from ``code`` in S3, as deploy creates one; under a fresh name
+    (moto in-process outlives one test), with the bucket and role it needs."""
+    name = f"{base}-{uuid.uuid4().hex[:8]}"
+    with contextlib.suppress(ClientError):
+        served.client("s3").create_bucket(Bucket=CODE_BUCKET)
+    with contextlib.suppress(ClientError):
+        served.client("iam").create_role(
+            RoleName=FUNCTION_ROLE, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST)
+        )
+    served.client("s3").put_object(Bucket=CODE_BUCKET, Key=f"{name}.zip", Body=code)
+    served.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=f"arn:aws:iam::{ACCOUNT}:role/{FUNCTION_ROLE}",
+        Handler=handler,
+        Code={"S3Bucket": CODE_BUCKET, "S3Key": f"{name}.zip"},
+        **extra,
+    )
+    return name

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
 import json
-import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,11 +19,8 @@ from runnerfleet.sandbox.twin.instances import TwinEndpoint
 from runnerfleet.sandbox.twin.lambdaroute import lambda_route
 from runnerfleet.sandbox.twin.lambdas import LocalLambdas, moto_functions
 from tests.sandbox.twin.conftest import REGION, Served
-from tests.sandbox.twin.runtime_support import ACCOUNT, wait_for
+from tests.sandbox.twin.runtime_support import ACCOUNT, deploy_function, wait_for
 
-BUCKET = "twin-lambda-code"
-ROLE_NAME = "twin-test-function"
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/{ROLE_NAME}"
 FUNCTION_CODE = """
 import os, time
 import boto3
@@ -75,41 +70,8 @@ def twin(serve_front: Any, tmp_path: Path) -> Iterator[tuple[Served, LocalLambda
         lambda: TwinEndpoint(served.endpoint, REGION, ACCOUNT),
     )
     routes["lambda"] = lambda_route(lambdas)
-    with contextlib.suppress(ClientError):  # moto in-process outlives one test
-        served.client("s3").create_bucket(Bucket=BUCKET)
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    with contextlib.suppress(ClientError):
-        served.client("iam").create_role(
-            RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust)
-        )
     yield served, lambdas
     lambdas.close()
-
-
-def _deploy(
-    served: Served, base: str, code: bytes, handler: str = "fn.handler", **extra: Any
-) -> str:
-    """The function created under a fresh name (moto in-process outlives one test)."""
-    name = f"{base}-{uuid.uuid4().hex[:8]}"
-    served.client("s3").put_object(Bucket=BUCKET, Key=f"{name}.zip", Body=code)
-    served.client("lambda").create_function(
-        FunctionName=name,
-        Runtime="python3.12",
-        Role=ROLE,
-        Handler=handler,
-        Code={"S3Bucket": BUCKET, "S3Key": f"{name}.zip"},
-        **extra,
-    )
-    return name
 
 
 def _invoke(served: Served, name: str, event: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -123,11 +85,13 @@ def _invoke(served: Served, name: str, event: dict[str, Any], **extra: Any) -> d
 @pytest.fixture
 def fn(twin: tuple[Served, LocalLambdas]) -> Served:
     served, _ = twin
-    served.name = _deploy(  # type: ignore[attr-defined]
+    # moto builds its SSM backend (AWS's public parameters) on first use: seconds, not ours
+    served.client("ssm").describe_parameters(MaxResults=1)
+    served.name = deploy_function(  # type: ignore[attr-defined]
         served,
         "echo",
         _zip({"fn.py": FUNCTION_CODE}),
-        Timeout=2,
+        Timeout=6,
         Environment={"Variables": {"GREETING": "hello"}},
     )
     return served
@@ -138,7 +102,7 @@ def test_a_warm_container_runs_the_deployed_code_with_its_environment(fn: Served
     second = _invoke(fn, fn.name, {})
     assert first["StatusCode"] == 200 and "FunctionError" not in first
     assert first["Body"]["greeting"] == "hello" and first["Body"]["name"] == fn.name
-    assert 0 < first["Body"]["remaining_ms"] <= 2000
+    assert 0 < first["Body"]["remaining_ms"] <= 6000
     assert (first["Body"]["n"], second["Body"]["n"]) == (1, 2)  # module state persists
     assert first["Body"]["pid"] == second["Body"]["pid"]
     log = base64.b64decode(first["LogResult"]).decode()
@@ -159,7 +123,7 @@ def test_an_invocation_past_its_timeout_kills_the_container(fn: Served) -> None:
     warm = _invoke(fn, fn.name, {})["Body"]["pid"]
     out = _invoke(fn, fn.name, {"action": "sleep", "seconds": 30})
     assert out["FunctionError"] == "Unhandled"
-    assert "Task timed out after 2.00 seconds" in out["Body"]["errorMessage"]
+    assert "Task timed out after 6.00 seconds" in out["Body"]["errorMessage"]
     fresh = _invoke(fn, fn.name, {})["Body"]
     assert fresh["n"] == 1 and fresh["pid"] != warm  # a new container, caches empty
 
@@ -209,7 +173,7 @@ def test_bad_invocations_are_refused_as_lambda_refuses_them(fn: Served) -> None:
 
 def test_a_missing_handler_module_is_an_init_error(twin: tuple[Served, LocalLambdas]) -> None:
     served, _ = twin
-    name = _deploy(served, "broken", _zip({"other.py": "x = 1\n"}))
+    name = deploy_function(served, "broken", _zip({"other.py": "x = 1\n"}))
     out = _invoke(served, name, {})
     assert out["FunctionError"] == "Unhandled"
     assert out["Body"]["errorType"] == "Runtime.ImportModuleError"
@@ -220,7 +184,9 @@ def test_the_project_artefact_runs_its_handler_from_the_zip(
 ) -> None:
     served, _ = twin
     code, _digest = build_zip()
-    name = _deploy(served, "autoscaler", code, handler="runnerfleet.handlers.autoscaler.handler")
+    name = deploy_function(
+        served, "autoscaler", code, handler="runnerfleet.handlers.autoscaler.handler"
+    )
     out = _invoke(served, name, {})
     # no configuration in its environment: the handler says so, from the unzipped artefact
     assert out["FunctionError"] == "Unhandled"

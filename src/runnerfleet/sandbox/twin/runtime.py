@@ -1,9 +1,12 @@
-"""The twin's runtime parts, plugged into a ``Twin``: instances, Run Command, the Lambda
-runtime (and, as it lands, EventBridge). ``assemble`` in ``__main__`` calls ``plug``."""
+"""The twin's runtime parts, plugged into a ``Twin``: instances (``InstanceRuntime``), Run
+Command (``twin.commands`` and the ``ssm`` route), the Lambda runtime (``twin.lambdas``, the
+``lambda`` route) and EventBridge (``twin.bus``, the ``events`` route; the world loop's
+``bus.tick`` fires schedules). ``assemble`` in ``__main__`` calls ``plug``."""
 
 from __future__ import annotations
 
 from runnerfleet.aws.clients import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY
+from runnerfleet.sandbox.twin.events import LocalEventBus, events_route, moto_rules
 from runnerfleet.sandbox.twin.instances import InstanceRuntime, TwinEndpoint
 from runnerfleet.sandbox.twin.lambdaroute import lambda_route
 from runnerfleet.sandbox.twin.lambdas import LocalLambdas, moto_functions
@@ -46,4 +49,14 @@ def plug(twin: Twin) -> Twin:
     twin.lambdas = lambdas
     twin.routes["lambda"] = lambda_route(lambdas)
     twin.closers.append(lambdas.close)
+    bus = LocalEventBus(
+        moto_rules(settings.account_id, settings.region),
+        lambdas,
+        settings.account_id,
+        settings.region,
+        schedule_factor=settings.schedule_factor,
+        clock=twin.clock,
+    )
+    twin.bus = bus
+    twin.routes["events"] = events_route(bus)
     return twin
