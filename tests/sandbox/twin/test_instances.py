@@ -23,6 +23,7 @@ from tests.sandbox.twin.runtime_support import (
     needs_aws_cli,
     needs_tools,
     recorder,  # noqa: F401
+    routes,  # noqa: F401
     runtime,  # noqa: F401
     standin,  # noqa: F401
     wait_for,
