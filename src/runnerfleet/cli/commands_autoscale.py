@@ -15,7 +15,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from runnerfleet.aws.clients import ClientFactory
+from runnerfleet.cli import json_docs
 from runnerfleet.cli.console import err, out
+from runnerfleet.cli.formats import OutputFormat, OutputOption, print_json
 from runnerfleet.errors import AwsError, RunnerfleetError
 from runnerfleet.ops.autoscale import Evaluation
 from runnerfleet.ops.autoscale_env import SecureParameters, run_from_env
@@ -102,6 +104,7 @@ def register(app: typer.Typer) -> None:
         sandbox: bool = typer.Option(False, "--sandbox", help="Use the embedded AWS emulator."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Decide and show; change nothing."),
         profile: str | None = typer.Option(None, "--profile", help="AWS profile to use."),
+        output: OutputOption = OutputFormat.TABLE,
     ) -> int:
         """Run one autoscaler evaluation now and show the decision with its reasons.
 
@@ -112,7 +115,10 @@ def register(app: typer.Typer) -> None:
           runnerfleet autoscale envs/prod.yaml --profile prod
         """
         result = run(envfile, sandbox, dry_run, profile)
-        render(result)
+        if output is OutputFormat.JSON:
+            print_json(json_docs.autoscale(result))
+        else:
+            render(result)
         if result.report is None:
             err.print("[yellow]dry run: nothing changed[/]")
             return 0

@@ -18,7 +18,7 @@ from rich.markup import escape
 
 from runnerfleet.aws.cloudformation import StackOperations, StackState
 from runnerfleet.aws.stackstatus import StackEvent
-from runnerfleet.cli import compose
+from runnerfleet.cli import compose, json_docs
 from runnerfleet.cli.compose import SandboxFlag
 from runnerfleet.cli.console import err, out
 from runnerfleet.cli.deploy_render import (
@@ -27,6 +27,7 @@ from runnerfleet.cli.deploy_render import (
     render_preview,
     render_results,
 )
+from runnerfleet.cli.formats import OutputFormat, OutputOption, print_json
 from runnerfleet.envfile import load_environment, load_environments
 from runnerfleet.envfile.policy import load_policy
 from runnerfleet.errors import ExitCode
@@ -140,14 +141,19 @@ def status(
     sandbox: SandboxFlag = False,
     profile: str | None = PROFILE,
     events: int = typer.Option(10, "--events", help="How many recent stack events to show."),
+    output: OutputOption = OutputFormat.TABLE,
 ) -> int:
     """Show the stack's status, termination protection and its latest events.
 
-    Example: runnerfleet status examples/dev.yaml --sandbox
+    Example: runnerfleet status examples/dev.yaml --sandbox -o json
     """
     spec, target = compose.environment(load_environment(envfile), sandbox, profile)
     ops = StackOperations(target.clients.client("cloudformation"))
     state = ops.describe(spec.stack)
+    if output is OutputFormat.JSON:
+        recent = [] if state is None else _recent(ops, state, events)
+        print_json(json_docs.status(spec.name, spec.stack, target.label, state, recent))
+        return 0
     if state is None:
         out.print(f"{escape(spec.name)}: stack {escape(spec.stack)} is not deployed")
         return 0
@@ -170,15 +176,18 @@ def outputs(
     envfile: Path = typer.Argument(..., help="Environment file."),
     sandbox: SandboxFlag = False,
     profile: str | None = PROFILE,
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON object instead of a table."),
+    as_json: bool = typer.Option(False, "--json", help="Just the outputs as one JSON object."),
+    output: OutputOption = OutputFormat.TABLE,
 ) -> int:
     """Print the stack's outputs (ASG name, function names, ...).
 
-    Example: runnerfleet outputs examples/dev.yaml --sandbox --json
+    Example: runnerfleet outputs examples/dev.yaml --sandbox -o json
     """
     spec, target = compose.environment(load_environment(envfile), sandbox, profile)
     values = StackOperations(target.clients.client("cloudformation")).outputs(spec.stack)
-    if as_json:
+    if output is OutputFormat.JSON:
+        print_json(json_docs.outputs(spec.name, spec.stack, values))
+    elif as_json:
         out.print_json(json.dumps(dict(values), sort_keys=True))
     else:
         render_outputs(spec.name, values, target)

@@ -8,11 +8,12 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from runnerfleet.cli import compose
+from runnerfleet.cli import compose, json_docs
 from runnerfleet.cli import findings_view as view
 from runnerfleet.cli.compose import SandboxFlag
 from runnerfleet.cli.console import err, out
 from runnerfleet.cli.deploy_render import RichReporter
+from runnerfleet.cli.formats import OutputFormat, OutputOption, print_json
 from runnerfleet.envfile import load_environment
 from runnerfleet.errors import SpecError
 from runnerfleet.findings import has_errors
@@ -145,6 +146,7 @@ def doctor(
     drift: bool = typer.Option(True, "--drift/--no-drift", help="Run stack drift detection."),
     sandbox: SandboxFlag = False,
     profile: str | None = PROFILE,
+    output: OutputOption = OutputFormat.TABLE,
 ) -> int:
     """Preflight and troubleshooting: every check runs and every finding is reported.
 
@@ -157,6 +159,9 @@ def doctor(
     """
     spec, target = compose.environment(load_environment(envfile), sandbox, profile)
     findings = run_doctor(spec, target, drift=drift, sleep=SYSTEM_CLOCK.sleep)
+    if output is OutputFormat.JSON:
+        print_json(json_docs.doctor(spec.name, target.label, findings))
+        return 1 if has_errors(findings) else 0
     view.render_findings(findings, f"doctor: {spec.name} ({target.label})")
     out.print(view.summary(findings))
     return 1 if has_errors(findings) else 0

@@ -8,9 +8,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from runnerfleet.cli import compose
+from runnerfleet.cli import compose, json_docs
 from runnerfleet.cli.compose import SandboxFlag
 from runnerfleet.cli.console import err, out
+from runnerfleet.cli.formats import OutputFormat, OutputOption, print_json
 from runnerfleet.envfile import load_environment
 from runnerfleet.gitlab.inventory import PrunePlan, RegistrationView
 from runnerfleet.gitlab.registry import RegistrationPlan
@@ -70,7 +71,10 @@ def create(
 
 @runners_app.command("list")
 def list_(
-    envfile: Path = ENVFILE, sandbox: SandboxFlag = False, gitlab_url: str | None = GITLAB_URL
+    envfile: Path = ENVFILE,
+    sandbox: SandboxFlag = False,
+    gitlab_url: str | None = GITLAB_URL,
+    output: OutputOption = OutputFormat.TABLE,
 ) -> int:
     """Show every registration, its GitLab status and its managers, matched to live instances.
 
@@ -82,6 +86,9 @@ def list_(
     """
     spec, target = compose.environment(load_environment(envfile), sandbox, gitlab_url=gitlab_url)
     inventory = list_runners(spec, target, warn=_warn)
+    if output is OutputFormat.JSON:
+        print_json(json_docs.runners(spec.name, spec.stack, inventory))
+        return 0
     _say_stack(inventory, spec.stack)
     render_views(inventory.views)
     return 0

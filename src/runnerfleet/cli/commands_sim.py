@@ -8,11 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import typer
-from rich import box
 from rich.markup import escape
-from rich.table import Table
 
 from runnerfleet.cli.console import err, out
+from runnerfleet.cli.formats import print_rows
 from runnerfleet.errors import SpecError
 from runnerfleet.sim.boot_profiles import load_boot_profile
 from runnerfleet.sim.catalog import DEFAULT_POLICY, SIM_POLICY_NAMES, build_policy, parse_overrides
@@ -163,7 +162,7 @@ def simulate(
             out.print(json.dumps(r.as_dict(), sort_keys=True), soft_wrap=True)
     else:
         booting = f"boot profile {boot_profile}" if boot_profile else f"boot {boot:g} s"
-        out.print(results_table(results, f"{trace.name}: {slots} slots, {booting}"))
+        results_table(results, f"{trace.name}: {slots} slots, {booting}")
     if plots is not None:
         _write_plots(plots, data, runs, results, slots)
 
@@ -183,25 +182,30 @@ def _write_plots(
     err.print(f"plots: {a} {b}")
 
 
-def results_table(results: list[PolicyResult], title: str, names: list[str] | None = None) -> Table:
-    """One row per result, named by its policy or by ``names`` (the workloads)."""
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+def results_table(results: list[PolicyResult], title: str, names: list[str] | None = None) -> None:
+    """One row per result, named by its policy or by ``names`` (the workloads); a table on a
+    terminal, plain rows in a CI log (``cli.formats.print_rows``)."""
     first = "policy" if names is None else "workload"
     heads = (first, "jobs", "wait p50", "p95", "p99", "max", "inst-h", "lower", "x lower",
              "clairv.", "x clairv.", "cost", "util", "out/in", "killed")  # fmt: skip
-    for head in heads:
-        table.add_column(head, justify="right" if table.columns else "left", no_wrap=True)
-    for r, name in zip(results, names or [r.policy for r in results], strict=True):
-        table.add_row(
-            escape(name), str(r.jobs),
+    rows = [
+        [
+            name,
+            str(r.jobs),
             *(f"{v:.0f}s" for v in (r.wait_p50_s, r.wait_p95_s, r.wait_p99_s, r.wait_max_s)),
-            f"{r.instance_hours:.0f}", f"{r.lower_bound_instance_hours:.0f}",
-            f"{r.ratio_to_lower_bound:.2f}", f"{r.clairvoyant_instance_hours:.0f}",
-            f"{r.ratio_to_clairvoyant:.2f}", f"{r.cost:.2f}", f"{r.utilisation:.0%}",
+            f"{r.instance_hours:.0f}",
+            f"{r.lower_bound_instance_hours:.0f}",
+            f"{r.ratio_to_lower_bound:.2f}",
+            f"{r.clairvoyant_instance_hours:.0f}",
+            f"{r.ratio_to_clairvoyant:.2f}",
+            f"{r.cost:.2f}",
+            f"{r.utilisation:.0%}",
             f"{r.scale_out_events}/{r.scale_in_events}",
-            f"[red]{r.jobs_killed}[/]" if r.jobs_killed else "0",
-        )  # fmt: skip
-    return table
+            str(r.jobs_killed),
+        ]
+        for r, name in zip(results, names or [r.policy for r in results], strict=True)
+    ]
+    print_rows(title, heads, rows)
 
 
 def tune(
@@ -262,7 +266,7 @@ def tune(
     outcome = search(found, policy, config, target_p95, max_evals=max_evals, workers=workers,
                      progress=progress)  # fmt: skip
     title = f"best of {outcome.settings} settings, on each workload"
-    out.print(results_table(outcome.best, title, [w.label for w in found]))
+    results_table(outcome.best, title, [w.label for w in found])
     if not outcome.met:
         err.print(f"[yellow]no setting met p95 <= {target_p95:g}s; the closest is shown[/]")
     out.print(env_snippet(policy, outcome.params), markup=False)
