@@ -8,7 +8,7 @@ from runnerfleet.envfile import load_environment
 from runnerfleet.envfile.models import FleetSpec
 from tests.conftest import EXAMPLES
 
-EXAMPLE_NAMES = ("dev", "prod", "fast")
+EXAMPLE_NAMES = ("dev", "prod", "fast", "warm-spot")
 
 
 def example(name: str) -> FleetSpec:

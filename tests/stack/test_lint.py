@@ -58,7 +58,7 @@ def _run_checkov(paths: list[Path]) -> dict[str, object]:
     for path in paths:
         args += ["-f", str(path)]
     proc = subprocess.run(
-        [*args, "-o", "json"], capture_output=True, text=True, timeout=120, check=False
+        [*args, "-o", "json"], capture_output=True, text=True, timeout=300, check=False
     )
     report = json.loads(proc.stdout)
     return report[0] if isinstance(report, list) else report

@@ -11,8 +11,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     StrictFloat,
     StrictInt,
@@ -22,6 +20,13 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from runnerfleet.envfile.base import Strict
+from runnerfleet.envfile.capacity import (
+    INSTANCE_TYPE_RE,
+    CapacitySection,
+    SpotSection,
+    checked_types,
+)
 from runnerfleet.envfile.image import BakedImageSection, image_problems
 from runnerfleet.envfile.regions import region_problem
 from runnerfleet.envfile.schedule import cron_problem, timezone_problem
@@ -36,12 +41,6 @@ def _refused_if(value: str, problem: str | None) -> str:
     if problem:
         raise ValueError(problem)
     return value
-
-
-class Strict(BaseModel):
-    """Base of every section: frozen, no unknown keys."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
 class SecretRef(Strict):
@@ -120,20 +119,6 @@ class VolumeSection(Strict):
     kms_key_id: str | None = None
 
 
-class SpotSection(Strict):
-    """The on-demand/spot mix of a mixed instances policy."""
-
-    on_demand_base_capacity: StrictInt = Field(0, ge=0)
-    on_demand_percentage_above_base: StrictInt = Field(100, ge=0, le=100)
-    allocation_strategy: Literal[
-        "price-capacity-optimized", "capacity-optimized", "lowest-price"
-    ] = "price-capacity-optimized"
-    capacity_rebalance: bool = True
-
-
-INSTANCE_TYPE_RE = r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"
-
-
 class InstancesSection(Strict):
     name: str = Field("gitlab-runner", description="Name tag of the instances.")
     image: ImageSection = ImageSection(ssm_parameter=AL2023_PARAMETER)
@@ -155,11 +140,7 @@ class InstancesSection(Strict):
     @field_validator("types")
     @classmethod
     def _types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if not value:
-            raise ValueError("list at least one instance type; fix: e.g. [t3.medium]")
-        if len(set(value)) != len(value):
-            raise ValueError("an instance type is listed twice; fix: remove the repeat")
-        return value
+        return checked_types(value, "[t3.medium]")
 
     @field_validator("max_lifetime_s")
     @classmethod
@@ -169,48 +150,6 @@ class InstancesSection(Strict):
                 "out of range; fix: use 0 (never), or 86400 (1 day) to 31536000 (365 days)"
             )
         return value or None
-
-
-class RollingUpdateSection(Strict):
-    max_batch_size: StrictInt = Field(1, ge=1)
-    min_in_service: StrictInt = Field(1, ge=0)
-    pause_time: Annotated[str, Field(pattern=r"^PT(\d+H)?(\d+M)?(\d+S)?$")] = "PT10M"
-
-
-class WarmPoolSection(Strict):
-    min_size: StrictInt = Field(0, ge=0)
-    max_prepared: StrictInt | None = Field(None, ge=0)
-    state: Literal["Stopped", "Hibernated", "Running"] = "Stopped"
-
-
-class CapacitySection(Strict):
-    min: StrictInt = Field(0, ge=0)
-    max: StrictInt = Field(4, ge=0, le=1000)
-    desired: StrictInt | None = Field(
-        None, ge=0, description="Initial size; the autoscaler owns it."
-    )
-    rolling_update: RollingUpdateSection = RollingUpdateSection()
-    warm_pool: WarmPoolSection | None = None
-
-    @model_validator(mode="after")
-    def _bounds(self) -> CapacitySection:
-        problems, fixes = [], []
-        if self.min > self.max:
-            problems.append(f"min ({self.min}) is greater than max ({self.max})")
-            fixes.append("lower min or raise max")
-        if self.desired is not None and not self.min <= self.desired <= self.max:
-            problems.append(f"desired ({self.desired}) is outside [min, max]")
-            fixes.append("set desired between min and max, or leave it out")
-        if self.rolling_update.min_in_service >= max(self.max, 1):
-            problems.append("rolling_update.min_in_service must be below max")
-            fixes.append("lower rolling_update.min_in_service")
-        if problems:
-            raise ValueError(f"{', '.join(problems)}; fix: {'; '.join(fixes)}")
-        return self
-
-    @property
-    def initial_desired(self) -> int:
-        return self.min if self.desired is None else self.desired
 
 
 class DockerSection(Strict):

@@ -19,8 +19,9 @@ from pathlib import Path
 
 from pydantic import Field, StrictInt, ValidationError
 
+from runnerfleet.envfile.base import Strict
 from runnerfleet.envfile.errorfmt import describe_validation_errors
-from runnerfleet.envfile.models import FleetSpec, Strict
+from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.envfile.yamlsource import read_yaml
 from runnerfleet.errors import SpecError
 

@@ -1,9 +1,11 @@
-"""Warm capacity rules: what AWS allows a warm pool to sit on.
+"""Warm capacity rules: what AWS allows a warm pool to sit on, and what the overflow needs.
 
 "You cannot add a warm pool to Auto Scaling groups that have a mixed instances policy or that
 launch Spot Instances" (EC2 Auto Scaling user guide, warm pools). Our group gets a mixed
 instances policy as soon as it has spot or several instance types, so either of those next to
 ``capacity.warm_pool`` is refused here, with the key and line, before any template exists.
+Spot capacity beside a warm pool goes into ``capacity.overflow``: a second group the
+autoscaler grows only for what the warm group cannot take.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ Problem = tuple[tuple[str | int, ...], str]
 
 
 def warm_problems(spec: FleetSpec) -> list[Problem]:
+    return [*_mixed_warm_pool(spec), *_overflow_without_warm_pool(spec)]
+
+
+def _mixed_warm_pool(spec: FleetSpec) -> list[Problem]:
     if spec.capacity.warm_pool is None:
         return []
     instances = spec.instances
@@ -32,7 +38,20 @@ def warm_problems(spec: FleetSpec) -> list[Problem]:
             ("capacity", "warm_pool"),
             f"AWS refuses a warm pool on a group with a mixed instances policy, and "
             f"{' and '.join(reasons)}; fix: keep the warm pool on an on-demand group of one "
-            "instance type (remove instances.spot, keep one entry in instances.types), or "
-            "remove capacity.warm_pool",
+            "instance type (remove instances.spot, keep one entry in instances.types) and put "
+            "spot capacity in capacity.overflow, or remove capacity.warm_pool",
+        )
+    ]
+
+
+def _overflow_without_warm_pool(spec: FleetSpec) -> list[Problem]:
+    if spec.capacity.overflow is None or spec.capacity.warm_pool is not None:
+        return []
+    return [
+        (
+            ("capacity", "overflow"),
+            "an overflow group stands behind a warm pool, and capacity.warm_pool is not set; "
+            "fix: add capacity.warm_pool (e.g. {min_size: 2}), or remove capacity.overflow and "
+            "use instances.spot with on_demand_base_capacity for one mixed group",
         )
     ]

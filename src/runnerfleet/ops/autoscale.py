@@ -25,6 +25,7 @@ from runnerfleet.scaling.evaluation import (
     evaluate_group,
 )
 from runnerfleet.scaling.observe import GroupState, RunnerReading, scrapeable
+from runnerfleet.scaling.overflow import WarmFirst
 from runnerfleet.scaling.policies import Policy
 from runnerfleet.scaling.types import FleetSnapshot, ScalingDecision
 
@@ -38,6 +39,7 @@ class EvaluationConfig:
     pending: PendingQuery | None = None  # None: do not ask GitLab
     dry_run: bool = False
     namespace: str = mn.NAMESPACE
+    overflow_group: str | None = None  # a spot group behind the warm one (scaling.overflow)
 
 
 class MetricsSink(Protocol):
@@ -132,6 +134,8 @@ def evaluate(
     clock: Callable[[], float] = time.time,
 ) -> Evaluation:
     started = time.monotonic()
+    if config.overflow_group:  # one fleet over two groups: the warm one first
+        group = WarmFirst(group, config.group_name, config.overflow_group)
     cycle = evaluate_group(
         group, runners, config.group_name, config.policy, clock(), dry_run=config.dry_run
     )

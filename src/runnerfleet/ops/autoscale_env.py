@@ -5,6 +5,8 @@ The fleet template sets these variables (``runnerfleet.stack.wiring.autoscaler``
 environment file, so every caller runs the autoscaler with the configuration the Lambda has.
 
     RUNNERFLEET_GROUP               required  the Auto Scaling group to scale
+    RUNNERFLEET_OVERFLOW_GROUP      unset     a spot group behind it: filled only for what
+                                              RUNNERFLEET_GROUP cannot take (scaling.overflow)
     RUNNERFLEET_FLEET               required  stack name: metric dimension, rolling-update check
     RUNNERFLEET_SCALING             required  JSON: {"scaling": <environment file's scaling
                                               section>, "concurrent": 4, "tags": [...],
@@ -42,6 +44,7 @@ from runnerfleet.scaling.policies import Policy, policy_from_mapping
 from runnerfleet.scaling.settings import policy_from_scaling
 
 ENV_ASG = "RUNNERFLEET_GROUP"
+ENV_OVERFLOW = "RUNNERFLEET_OVERFLOW_GROUP"
 ENV_STACK = "RUNNERFLEET_FLEET"
 ENV_SCALING = "RUNNERFLEET_SCALING"
 ENV_POLICY = "RUNNERFLEET_POLICY"
@@ -58,7 +61,7 @@ ENV_DRY_RUN = "RUNNERFLEET_DRY_RUN"
 ENV_VARS = (
     ENV_ASG, ENV_STACK, ENV_SCALING, ENV_POLICY, ENV_PORT, ENV_NAMESPACE, ENV_TIMEOUT,
     ENV_DEADLINE, ENV_CONCURRENCY, ENV_GITLAB_URL, ENV_TOKEN_PARAM, ENV_PROJECTS, ENV_PUBLISH,
-    ENV_DRY_RUN,
+    ENV_DRY_RUN, ENV_OVERFLOW,
 )  # fmt: skip
 
 SecretReader = Callable[[str], str | None]  # SSM SecureString name -> value (None: unknown)
@@ -94,6 +97,7 @@ def config_from_env(env: Mapping[str, str]) -> EvaluationConfig:
         pending=pending,
         dry_run=flag(env.get(ENV_DRY_RUN, "false")),
         namespace=env.get(ENV_NAMESPACE) or metric_names.NAMESPACE,
+        overflow_group=env.get(ENV_OVERFLOW) or None,
     )
 
 

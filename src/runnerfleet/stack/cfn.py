@@ -12,6 +12,7 @@ from typing import Any
 Json = dict[str, Any]
 
 ASG_NAME = "${AWS::StackName}-asg"
+OVERFLOW_NAME = "${AWS::StackName}-overflow"  # the spot group behind a warm group
 STACK_TAG = "RunnerfleetStack"  # propagated to instances; SendCommand is conditioned on it
 
 
@@ -37,8 +38,8 @@ def asg_name() -> Json:
     return sub(ASG_NAME)
 
 
-def asg_arn() -> Json:
-    return arn("autoscaling", f"autoScalingGroup:*:autoScalingGroupName/{ASG_NAME}")
+def asg_arn(name: str = ASG_NAME) -> Json:
+    return arn("autoscaling", f"autoScalingGroup:*:autoScalingGroupName/{name}")
 
 
 def ssm_parameter_arn(path: str) -> Json:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.stack.cfn import (
+    OVERFLOW_NAME,
     STACK_TAG,
     Json,
     arn,
@@ -46,6 +47,13 @@ UNSCOPABLE_ACTIONS: dict[str, str] = {
     "ssmmessages:OpenControlChannel": "SSM agent control channel; no resource type",
     "ssmmessages:OpenDataChannel": "SSM agent data channel; no resource type",
 }
+
+
+def group_arns(spec: FleetSpec) -> list[Json]:
+    """The fleet's groups: the runners' group, and the spot overflow group when there is one."""
+    if spec.capacity.overflow is None:
+        return [asg_arn()]
+    return [asg_arn(), asg_arn(OVERFLOW_NAME)]
 
 
 def service_trust(service: str, condition: Json | None = None) -> Json:
@@ -165,7 +173,7 @@ def instance_statements(
         statement(
             "OwnLifecycleActions",
             ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"],
-            [asg_arn()],
+            group_arns(spec),
         ),
         statement("ReadOwnGroup", ["autoscaling:DescribeAutoScalingInstances"], "*"),
         statement(
@@ -195,7 +203,7 @@ def autoscaler_statements(
     spec: FleetSpec, namespace: str, security_group: str, log_group: str, queue: str
 ) -> list[Json]:
     return [
-        *_fleet_statements(),
+        *_fleet_statements(spec),
         statement(
             "ReadOwnStack",
             ["cloudformation:DescribeStacks"],
@@ -209,8 +217,8 @@ def autoscaler_statements(
     ]
 
 
-def _fleet_statements() -> list[Json]:
-    """Read any group (Describe* takes no resource), change only this stack's group, and tag
+def _fleet_statements(spec: FleetSpec) -> list[Json]:
+    """Read any group (Describe* takes no resource), change only this stack's groups, and tag
     only this stack's instances with the idle-since tag."""
     read = [
         "autoscaling:DescribeAutoScalingGroups",
@@ -232,7 +240,7 @@ def _fleet_statements() -> list[Json]:
     }
     return [
         statement("ReadFleet", read, "*"),
-        statement("ScaleOwnGroup", scale, [asg_arn()]),
+        statement("ScaleOwnGroup", scale, group_arns(spec)),
         statement(
             "TagOwnInstancesIdle",
             ["ec2:CreateTags", "ec2:DeleteTags"],
@@ -311,7 +319,7 @@ def lifecycle_statements(
         statement(
             "OwnLifecycleActions",
             ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"],
-            [asg_arn()],
+            group_arns(spec),
         ),
         *send_drain_command_statements(document),
         action_records_statement(spec),

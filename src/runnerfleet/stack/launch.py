@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from runnerfleet.envfile.capacity import SpotSection
 from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.stack.cfn import (
     ASG_NAME,
@@ -128,12 +129,14 @@ def _root_volume(spec: FleetSpec) -> Json:
     return {"DeviceName": ROOT_DEVICE, "Ebs": ebs}
 
 
-def launch_template(spec: FleetSpec, user_data: Json) -> Json:
+def launch_template(
+    spec: FleetSpec, user_data: Json, name: str = "runner", instance_type: str | None = None
+) -> Json:
     """IMDSv2 only; hop limit 1 keeps job containers away from the role's credentials."""
     tags = [{"Key": k, "Value": v} for k, v in sorted(instance_tags(spec).items())]
     data: Json = {
         "ImageId": ref("ImageId"),
-        "InstanceType": spec.instances.types[0],
+        "InstanceType": instance_type or spec.instances.types[0],
         "IamInstanceProfile": {"Arn": getatt("InstanceProfile", "Arn")},
         "MetadataOptions": {
             "HttpEndpoint": "enabled",
@@ -159,7 +162,7 @@ def launch_template(spec: FleetSpec, user_data: Json) -> Json:
     return {
         "Type": "AWS::EC2::LaunchTemplate",
         "Properties": {
-            "LaunchTemplateName": sub("${AWS::StackName}-runner"),
+            "LaunchTemplateName": sub(f"${{AWS::StackName}}-{name}"),
             "LaunchTemplateData": data,
         },
     }
@@ -169,15 +172,16 @@ def _uses_mixed(spec: FleetSpec) -> bool:
     return spec.instances.spot is not None or len(spec.instances.types) > 1
 
 
-def _template_spec() -> Json:
+def _template_spec(logical_id: str = "LaunchTemplate") -> Json:
     return {
-        "LaunchTemplateId": ref("LaunchTemplate"),
-        "Version": getatt("LaunchTemplate", "LatestVersionNumber"),
+        "LaunchTemplateId": ref(logical_id),
+        "Version": getatt(logical_id, "LatestVersionNumber"),
     }
 
 
-def _mixed_policy(spec: FleetSpec) -> Json:
-    spot = spec.instances.spot
+def mixed_policy(
+    types: tuple[str, ...], spot: SpotSection | None, template: str = "LaunchTemplate"
+) -> Json:
     if spot is None:  # several types, all on-demand, in the order given
         dist: Json = {
             "OnDemandAllocationStrategy": "prioritized",
@@ -194,8 +198,8 @@ def _mixed_policy(spec: FleetSpec) -> Json:
     return {
         "InstancesDistribution": dist,
         "LaunchTemplate": {
-            "LaunchTemplateSpecification": _template_spec(),
-            "Overrides": [{"InstanceType": t} for t in spec.instances.types],
+            "LaunchTemplateSpecification": _template_spec(template),
+            "Overrides": [{"InstanceType": t} for t in types],
         },
     }
 
@@ -229,13 +233,14 @@ def _group_tags(spec: FleetSpec) -> list[Json]:
     ]
 
 
-def auto_scaling_group(spec: FleetSpec, depends_on: list[str]) -> Json:
-    cap = spec.capacity
-    props: Json = {
-        "AutoScalingGroupName": sub(ASG_NAME),
-        "MinSize": str(cap.min),
-        "MaxSize": str(cap.max),
-        "DesiredCapacity": str(cap.initial_desired),
+def group_properties(spec: FleetSpec, name: str, sizes: tuple[int, int, int]) -> Json:
+    """What both of the fleet's groups share; ``sizes`` is (min, max, desired)."""
+    min_size, max_size, desired = sizes
+    return {
+        "AutoScalingGroupName": sub(name),
+        "MinSize": str(min_size),
+        "MaxSize": str(max_size),
+        "DesiredCapacity": str(desired),
         "Cooldown": str(spec.scaling.cooldown_s),
         "VPCZoneIdentifier": list(spec.network.subnet_ids),
         "HealthCheckType": "EC2",
@@ -245,29 +250,40 @@ def auto_scaling_group(spec: FleetSpec, depends_on: list[str]) -> Json:
         "MetricsCollection": [{"Granularity": "1Minute", "Metrics": GROUP_METRICS}],
         "Tags": _group_tags(spec),
     }
+
+
+MIXED_TERMINATION = ["AllocationStrategy", "OldestLaunchTemplate", "OldestInstance"]
+
+
+def auto_scaling_group(spec: FleetSpec, depends_on: list[str]) -> Json:
+    cap = spec.capacity
+    props = group_properties(spec, ASG_NAME, (cap.min, cap.max, cap.initial_desired))
     if _uses_mixed(spec):
-        props["MixedInstancesPolicy"] = _mixed_policy(spec)
-        props["TerminationPolicies"] = [
-            "AllocationStrategy",
-            "OldestLaunchTemplate",
-            "OldestInstance",
-        ]
+        props["MixedInstancesPolicy"] = mixed_policy(spec.instances.types, spec.instances.spot)
+        props["TerminationPolicies"] = MIXED_TERMINATION
     else:
         props["LaunchTemplate"] = _template_spec()
         props["TerminationPolicies"] = ["OldestLaunchTemplate", "OldestInstance"]
     if spec.instances.spot is not None:
         props["CapacityRebalance"] = spec.instances.spot.capacity_rebalance
-    if spec.instances.max_lifetime_s:
-        props["MaxInstanceLifetime"] = spec.instances.max_lifetime_s
-    resource: Json = {
-        "Type": "AWS::AutoScaling::AutoScalingGroup",
-        "DependsOn": sorted(depends_on),
-        "Properties": props,
-        "UpdatePolicy": _update_policy(spec),
-    }
+    resource = group_resource(spec, props, depends_on, cap.rolling_update.min_in_service)
     if cap.initial_desired > 0:
         resource["CreationPolicy"] = _creation_policy(cap.initial_desired)
     return resource
+
+
+def group_resource(
+    spec: FleetSpec, props: Json, depends_on: list[str], min_in_service: int
+) -> Json:
+    """A group resource: ``props`` plus the instance lifetime, its dependencies and updates."""
+    if spec.instances.max_lifetime_s:
+        props["MaxInstanceLifetime"] = spec.instances.max_lifetime_s
+    return {
+        "Type": "AWS::AutoScaling::AutoScalingGroup",
+        "DependsOn": sorted(depends_on),
+        "Properties": props,
+        "UpdatePolicy": update_policy(spec, min_in_service),
+    }
 
 
 def _creation_policy(count: int) -> Json:
@@ -279,7 +295,7 @@ def _creation_policy(count: int) -> Json:
     }
 
 
-def _update_policy(spec: FleetSpec) -> Json:
+def update_policy(spec: FleetSpec, min_in_service: int) -> Json:
     rolling = spec.capacity.rolling_update
     return {
         # The autoscaler owns the desired capacity: a stack update that does not change the
@@ -287,7 +303,7 @@ def _update_policy(spec: FleetSpec) -> Json:
         "AutoScalingScheduledAction": {"IgnoreUnmodifiedGroupSizeProperties": True},
         "AutoScalingRollingUpdate": {
             "MaxBatchSize": rolling.max_batch_size,
-            "MinInstancesInService": rolling.min_in_service,
+            "MinInstancesInService": min_in_service,
             "PauseTime": rolling.pause_time,
             "SuspendProcesses": SUSPEND_DURING_UPDATE,
             "WaitOnResourceSignals": True,

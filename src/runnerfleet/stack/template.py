@@ -20,6 +20,7 @@ from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.stack import iam, launch, observability, params, wiring
 from runnerfleet.stack.cfn import Json, ref, sub, tags_list
 from runnerfleet.stack.functions import log_group
+from runnerfleet.stack.overflow import overflow_resources, uses_spot
 from runnerfleet.stack.userdata import (
     DRAIN_NAMESPACE,
     drain_document,
@@ -59,8 +60,10 @@ def _resources(spec: FleetSpec) -> dict[str, Json]:
     out.update(wiring.function_stack(spec))
     out.update(observability.alarms(spec))
     out.update(observability.dashboard(spec))
-    out["AutoScalingGroup"] = launch.auto_scaling_group(spec, _outlive_group(out))
+    outlive = _outlive_group(out)
+    out["AutoScalingGroup"] = launch.auto_scaling_group(spec, outlive)
     out.update(launch.warm_pool(spec))
+    out.update(overflow_resources(spec, outlive))
     return out
 
 
@@ -81,7 +84,7 @@ def _instance_side(spec: FleetSpec) -> dict[str, Json]:
     out["InstanceProfile"] = launch.instance_profile()
     out["LaunchTemplate"] = launch.launch_template(spec, user_data(spec))
     out["DrainDocument"] = drain_document(spec)
-    if spec.instances.spot is not None:
+    if uses_spot(spec):
         out["SpotDocument"] = spot_document(spec)
     return out
 
@@ -105,6 +108,8 @@ _OUTPUTS: dict[str, tuple[str, str]] = {
     # output key: (logical id, description)
     "AutoScalingGroupName": ("AutoScalingGroup", "The runners' Auto Scaling group"),
     "LaunchTemplateId": ("LaunchTemplate", "Launch template of the runners"),
+    "OverflowGroupName": ("OverflowGroup", "The spot group behind the warm group"),
+    "OverflowLaunchTemplateId": ("OverflowLaunchTemplate", "Launch template of the spot group"),
     "RunnerSecurityGroupId": ("RunnerSecurityGroup", "Security group of the runners"),
     "InstanceRoleName": ("InstanceRole", "Role of the runner instances"),
     "AutoscalerRoleName": ("AutoscalerRole", "Role of the autoscaler function"),

@@ -9,6 +9,8 @@ spec under ``spec.stack``.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from runnerfleet.drain.types import DrainLimits
 from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.errors import SpecError
@@ -24,6 +26,7 @@ from runnerfleet.stack.instance_settings import (
 )
 
 ASG_LOGICAL_ID = "AutoScalingGroup"
+OVERFLOW_LOGICAL_ID = "OverflowGroup"
 LAUNCH_HOOK = "runnerfleet-launch"
 TERMINATE_HOOK = "runnerfleet-terminate"
 DRAIN_NAMESPACE = "Runnerfleet"  # drain and spot handlers, and the spot watcher on instances
@@ -36,6 +39,11 @@ SPOT_COMMANDS = [
 
 def asg_name(spec: FleetSpec) -> str:
     return f"{spec.stack}-asg"
+
+
+def overflow_name(spec: FleetSpec) -> str:
+    """The spot group behind the warm group (``capacity.overflow``)."""
+    return f"{spec.stack}-overflow"
 
 
 def log_group_names(spec: FleetSpec) -> dict[str, str]:
@@ -113,6 +121,22 @@ def _registrations(spec: FleetSpec) -> tuple[Registration, ...]:
 
 def user_data(spec: FleetSpec) -> Json:
     return {"Fn::Base64": render_user_data(bootstrap_settings(spec))}
+
+
+def overflow_bootstrap_settings(spec: FleetSpec) -> BootstrapSettings:
+    """The same bootstrap for the spot group: its own group's hook and signal, the spot
+    watcher, no warm pool."""
+    return replace(
+        bootstrap_settings(spec),
+        asg_name=overflow_name(spec),
+        cfn_resource=OVERFLOW_LOGICAL_ID,
+        spot_watch=True,
+        warm_pool=False,
+    )
+
+
+def overflow_user_data(spec: FleetSpec) -> Json:
+    return {"Fn::Base64": render_user_data(overflow_bootstrap_settings(spec))}
 
 
 def drain_settings(spec: FleetSpec) -> DrainSettings:

@@ -12,7 +12,7 @@ from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.errors import SpecError
 from runnerfleet.scaling import metric_names
 from runnerfleet.stack import iam
-from runnerfleet.stack.cfn import Json, ref, sub, tags_list
+from runnerfleet.stack.cfn import ASG_NAME, OVERFLOW_NAME, Json, ref, sub, tags_list
 from runnerfleet.stack.functions import (
     Function,
     dead_letter_queue,
@@ -22,7 +22,14 @@ from runnerfleet.stack.functions import (
     webhook_url,
 )
 from runnerfleet.stack.launch import METRICS_PORT
-from runnerfleet.stack.userdata import DRAIN_NAMESPACE, TERMINATE_HOOK, asg_name
+from runnerfleet.stack.overflow import uses_spot
+from runnerfleet.stack.userdata import (
+    DRAIN_NAMESPACE,
+    OVERFLOW_LOGICAL_ID,
+    TERMINATE_HOOK,
+    asg_name,
+    overflow_name,
+)
 
 LIFECYCLE_TIMEOUT_S = 180  # above the handler's unreachable timeout (<= 120 s) plus 20 s
 SPOT_TIMEOUT_S = 240  # the spot handler waits for the interruption before retrying jobs
@@ -72,6 +79,8 @@ def autoscaler(spec: FleetSpec) -> Function:
             scaling_settings(spec), sort_keys=True, separators=(",", ":")
         ),
     }
+    if spec.capacity.overflow is not None:  # the spot group grows for what the warm one cannot
+        env["RUNNERFLEET_OVERFLOW_GROUP"] = ref(OVERFLOW_LOGICAL_ID)
     return Function(
         key="Autoscaler",
         suffix="autoscaler",
@@ -88,7 +97,10 @@ def autoscaler_environment(spec: FleetSpec) -> dict[str, str]:
     """The autoscaler function's environment as the deployed function sees it (the group's
     name resolved): ``runnerfleet autoscale`` and the sandbox run with exactly this."""
     env = {key: str(value) for key, value in autoscaler(spec).environment.items()}
-    return {**env, "RUNNERFLEET_GROUP": asg_name(spec)}
+    env["RUNNERFLEET_GROUP"] = asg_name(spec)
+    if spec.capacity.overflow is not None:
+        env["RUNNERFLEET_OVERFLOW_GROUP"] = overflow_name(spec)
+    return env
 
 
 def lifecycle(spec: FleetSpec) -> Function:
@@ -101,6 +113,8 @@ def lifecycle(spec: FleetSpec) -> Function:
         "RUNNERFLEET_MAX_DRAIN_S": str(spec.drain.max_drain_s),
         "RUNNERFLEET_COMMAND_LOG_GROUP": ref("DrainLogGroup"),
     }
+    if spec.capacity.overflow is not None:  # both groups' events: the rule names both
+        del env["RUNNERFLEET_GROUP"]
     return Function(
         key="Lifecycle",
         suffix="lifecycle",
@@ -118,6 +132,7 @@ def spot(spec: FleetSpec) -> Function:
     env = {
         **_common(spec),
         "RUNNERFLEET_SPOT_DOCUMENT": ref("SpotDocument"),
+        "RUNNERFLEET_GROUP": _spot_group(spec),
         "RUNNERFLEET_RECORD_PREFIX": spec.ssm_path + iam.ACTION_RECORDS_SUFFIX,
         "RUNNERFLEET_METRIC_NAMESPACE": DRAIN_NAMESPACE,
         "RUNNERFLEET_RETRY_LOST_JOBS": "1" if retry else "0",
@@ -133,6 +148,11 @@ def spot(spec: FleetSpec) -> Function:
         memory=256,
         environment=env,
     )
+
+
+def _spot_group(spec: FleetSpec) -> str:
+    """The group whose instances can be spot: the overflow group when there is one."""
+    return asg_name(spec) if spec.capacity.overflow is None else overflow_name(spec)
 
 
 def webhook_secret(spec: FleetSpec) -> str | None:
@@ -201,7 +221,7 @@ def _functions(spec: FleetSpec, secret: str | None) -> list[tuple[Function, list
             ),
         ),
     ]
-    if spec.instances.spot is not None:
+    if uses_spot(spec):
         statements = iam.spot_statements(spec, DRAIN_NAMESPACE, "SpotDocument", "SpotLogGroup", dlq)
         fns.append((spot(spec), statements))
     if secret is not None:
@@ -228,7 +248,7 @@ def _triggers(spec: FleetSpec) -> dict[str, Json]:
                 "source": ["aws.autoscaling"],
                 "detail-type": ["EC2 Instance-terminate Lifecycle Action"],
                 "detail": {
-                    "AutoScalingGroupName": [sub("${AWS::StackName}-asg")],
+                    "AutoScalingGroupName": [sub(name) for name in _group_names(spec)],
                     "LifecycleHookName": [TERMINATE_HOOK],
                 },
             },
@@ -236,11 +256,15 @@ def _triggers(spec: FleetSpec) -> dict[str, Json]:
         "LifecyclePermission": permission("Lifecycle", "LifecycleRule"),
     }
     rules = ["LifecycleRule"]
-    if spec.instances.spot is not None:
+    if uses_spot(spec):
         out.update(_spot_trigger())
         rules.append("SpotRule")
     out.update(dead_letter_queue(rules))
     return out
+
+
+def _group_names(spec: FleetSpec) -> list[str]:
+    return [ASG_NAME] if spec.capacity.overflow is None else [ASG_NAME, OVERFLOW_NAME]
 
 
 def _spot_trigger() -> dict[str, Json]:
