@@ -41,10 +41,10 @@ EMULATED = {
 }
 
 
-def _spec(moto_endpoint: str, seeded: emulator.Seeded) -> FleetSpec:
-    """examples/fast.yaml in the sandbox, under a unique image and stack name."""
+def _spec(moto_endpoint: str, seeded: emulator.Seeded, example: str = "fast") -> FleetSpec:
+    """examples/<example>.yaml in the sandbox, under a unique image and stack name."""
     spec = emulator.sandbox_spec(
-        load_environment(EXAMPLES / "fast.yaml"), sandbox_state(moto_endpoint, seeded)
+        load_environment(EXAMPLES / f"{example}.yaml"), sandbox_state(moto_endpoint, seeded)
     )
     assert spec.image is not None
     suffix = uuid.uuid4().hex[:8]
@@ -100,8 +100,9 @@ def test_a_redeploy_changes_nothing_and_never_overwrites_a_baked_image(
     assert ssm.get_parameter(Name=spec.image.parameter)["Parameter"]["Value"] == baked
 
 
-def test_the_fleet_deploys_on_the_seeded_parameter(factory, moto_endpoint, seeded):
-    spec, recorder, target = _spec(moto_endpoint, seeded), Recorder(), _target(factory)
+@pytest.mark.parametrize("example", ["fast", "warm-spot"])
+def test_the_fleet_deploys_on_the_seeded_parameter(factory, moto_endpoint, seeded, example):
+    spec, recorder, target = _spec(moto_endpoint, seeded, example), Recorder(), _target(factory)
     _deploy(spec, target, recorder)
     prepared = prepare(
         spec,
@@ -114,6 +115,10 @@ def test_the_fleet_deploys_on_the_seeded_parameter(factory, moto_endpoint, seede
     assert spec.image is not None
     assert prepared.request.parameters["ImageId"] == spec.image.parameter
     assert execute(prepared, recorder).outcome == "created"
+    groups = factory.client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
+    names = {g["AutoScalingGroupName"] for g in groups}
+    assert f"{spec.stack}-asg" in names
+    assert (f"{spec.stack}-overflow" in names) == (spec.capacity.overflow is not None)
 
 
 def test_a_declined_image_deploy_leaves_nothing(factory, moto_endpoint, seeded):

@@ -3,7 +3,7 @@
 The warm on-demand group plus spot overflow pattern: AWS refuses a warm pool on a group with a
 mixed instances policy, so warm capacity sits in an on-demand group of one instance type and
 spot capacity in a second group (``capacity.overflow``) that the autoscaler grows only for what
-the warm group cannot take (docs/capacity.md).
+the warm group cannot take (docs/image.md).
 """
 
 from __future__ import annotations
