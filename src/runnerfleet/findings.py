@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from runnerfleet.tokenscreen import redact
+
 Severity = Literal["error", "warning", "ok"]
 FIX_SEPARATOR = "; fix: "
 
@@ -41,9 +43,10 @@ class Finding:
         return ": ".join(part for part in (place, self.key_path) if part)
 
     def render(self) -> str:
+        """The one line; anything shaped like a secret is replaced (``runnerfleet.tokenscreen``)."""
         where = self.where()
         fix = f"{FIX_SEPARATOR}{self.fix}" if self.fix else ""
-        return f"{where}: {self.message}{fix}" if where else f"{self.message}{fix}"
+        return redact(f"{where}: {self.message}{fix}" if where else f"{self.message}{fix}")
 
 
 def error(code: str, message: str, fix: str, key_path: str = "") -> Finding:

@@ -25,6 +25,12 @@ def test_a_finding_reads_file_line_key_message_fix() -> None:
     assert has_errors(mixed) and [f.code for f in problems(mixed)] == ["c", "b"]
 
 
+def test_a_finding_never_renders_a_secret() -> None:
+    leaked = error("RF201", "token glrt-abcdefghijklmnop is inline", "use SSM", "runners[0].token")
+    assert "glrt-abcdefghijklmnop" not in leaked.render()
+    assert "runners[0].token" in leaked.render()
+
+
 def test_expired_credentials_are_a_credentials_error_in_every_adapter() -> None:
     events = client("events")
     with stubbed(events) as (stub,):

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from runnerfleet.tokenscreen import redact, secret_kind
+from runnerfleet.findings import FIX_SEPARATOR, Finding
+from runnerfleet.tokenscreen import secret_kind
 
 if TYPE_CHECKING:
     from runnerfleet.envfile.yamlsource import KeyPath, YamlDocument
@@ -50,12 +51,11 @@ SSM_REFERENCE_FIX = (
     "store it in SSM (`runnerfleet runners create` does this for runner tokens) and "
     "reference it as `{ssm_parameter: /path}`"
 )
-FIX_SEPARATOR = "; fix: "
 
 
 def problem_line(where: str, key: str, problem: str, fix: str) -> str:
-    """One problem in the one format; anything shaped like a secret is replaced."""
-    return redact(f"{where}: {key}: {problem}{FIX_SEPARATOR}{fix}")
+    """One problem as a ``Finding`` renders it; anything shaped like a secret is replaced."""
+    return Finding("input", "error", problem, fix, key, where).render()
 
 
 def describe_validation_errors(
