@@ -83,8 +83,27 @@ def test_create_list_prune(
     assert system_id_for_instance("i-0fedcba9876543210") in dry.out and "dry run" in dry.err
     assert len(standin.state.managers) == 2
     assert main(["runners", "prune", envfile, "--apply"]) == 0
-    assert "removed 1 manager(s), 0 runner(s)" in capsys.readouterr().out
+    assert "deleted in SSM, 1 manager(s) removed" in capsys.readouterr().out
     assert [m.system_id for m in standin.state.managers.values()] == [system_id_for_instance(live)]
+
+
+def test_prune_after_a_destroy_says_what_it_found_and_cleans_gitlab_and_ssm(
+    tmp_path: Path, standin: GitLabStandIn, aws: None, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.setenv("GITLAB_TOKEN", PAT)
+    envfile = str(write_env(tmp_path, standin.url, THREE))
+    assert main(["runners", "create", envfile]) == 0
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    assert len(ssm.describe_parameters()["Parameters"]) == 3
+    capsys.readouterr()
+    assert main(["runners", "prune", envfile]) == 0  # no stack: destroyed, or never deployed
+    found = capsys.readouterr().out
+    assert found.count("the stack is gone") == 3 and "every manager matches" not in found
+    assert main(["runners", "prune", envfile, "--apply"]) == 0
+    assert "3 runner(s) deleted in GitLab, 3 token parameter(s)" in capsys.readouterr().out
+    assert standin.state.runners == {} and ssm.describe_parameters()["Parameters"] == []
+    assert main(["runners", "prune", envfile]) == 0
+    assert "no runner and SSM no token of this stack left" in capsys.readouterr().out
 
 
 def test_token_is_never_a_command_line_option(capsys: Any) -> None:

@@ -8,7 +8,14 @@ from typing import Any
 import requests
 
 from runnerfleet.gitlab.apply import Registrar, apply_registration_plan, gather_existing
-from runnerfleet.gitlab.inventory import apply_prune, collect, find_orphans, plan_prune
+from runnerfleet.gitlab.inventory import (
+    STACK_GONE,
+    apply_prune,
+    collect,
+    find_orphans,
+    plan_prune,
+    plan_teardown,
+)
 from runnerfleet.gitlab.registry import desired_from_spec, plan_registrations
 from runnerfleet.sandbox.standin import GitLabStandIn
 from runnerfleet.stack.system_id import system_id_for_instance
@@ -108,6 +115,26 @@ def test_prune_removes_managers_of_dead_instances(
     assert sorted(left) == [system_id_for_instance(LIVE)] * 2
     after = collect(registrar, desired, registrar.store.list(), [LIVE])
     assert plan_prune(after, []).empty
+
+
+def test_teardown_after_destroy_deletes_every_runner_and_token_of_the_stack(
+    tmp_path: Path, standin: GitLabStandIn, registrar: Registrar, ssm: Any
+) -> None:
+    spec = _setup(tmp_path, standin, registrar, ssm)
+    gone = next(s for s in registrar.store.list() if s.name == "platform")
+    del standin.state.runners[gone.runner_id]  # deleted by hand: only its token is left
+    desired, stored = desired_from_spec(spec), registrar.store.list()
+    views = collect(registrar, desired, stored, [])
+    plan = plan_teardown(views, find_orphans(registrar, desired, views, stored), stored)
+    assert sorted((o.description, o.reason) for o in plan.runners) == [
+        ("backend", STACK_GONE),
+        ("frontend", STACK_GONE),
+    ]
+    assert plan.tokens == (gone.parameter,)
+    report = apply_prune(plan, registrar)
+    assert (report.runners_removed, report.tokens_removed, report.failures) == (2, 3, [])
+    assert report.summary().startswith("2 runner(s) deleted in GitLab, 3 token parameter(s)")
+    assert standin.state.runners == {} and registrar.store.list() == []
 
 
 def test_list_shows_legacy_and_missing_tokens(

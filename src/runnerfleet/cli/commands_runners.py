@@ -118,13 +118,13 @@ def prune(
     spec, target = compose.environment(load_environment(envfile), sandbox, gitlab_url=gitlab_url)
     pruned = prune_runners(spec, target, apply=apply, warn=_warn)
     _say_stack(pruned.inventory, spec.stack)
-    render_prune(pruned.plan)
+    render_prune(pruned.plan, pruned.inventory.stack_exists)
     if pruned.report is None:
         if not pruned.plan.empty:
             err.print("dry run: nothing removed; add --apply to remove it")
         return 0
     report = pruned.report
-    out.print(f"removed {report.managers_removed} manager(s), {report.runners_removed} runner(s)")
+    out.print(f"removed: {report.summary()}")
     for failure in report.failures:
         err.print(f"[red]failed:[/] {escape(failure)}")
     return 1 if report.failures else 0
@@ -184,9 +184,13 @@ def render_views(views: list[RegistrationView]) -> None:
     _print_table(table)
 
 
-def render_prune(plan: PrunePlan) -> None:
+def render_prune(plan: PrunePlan, stack_exists: bool = True) -> None:
     if plan.empty:
-        out.print("nothing to prune: every manager matches a live instance")
+        out.print(
+            "nothing to prune: every manager matches a live instance"
+            if stack_exists
+            else "nothing to prune: GitLab has no runner and SSM no token of this stack left"
+        )
         return
     for view, m in plan.managers:
         out.print(
@@ -195,3 +199,5 @@ def render_prune(plan: PrunePlan) -> None:
         )
     for o in plan.runners:
         out.print(f"runner {o.runner_id} {escape(o.description)}: {escape(o.reason)}")
+    for parameter in plan.tokens:
+        out.print(f"token parameter {escape(parameter)}: its runner is gone")

@@ -9,10 +9,10 @@ for up to 2 hours after its last contact; prune therefore trusts the instance li
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from runnerfleet.errors import GitLabError
+from runnerfleet.errors import GitLabError, RunnerfleetError
 from runnerfleet.gitlab.apply import Registrar, delete_runner
 from runnerfleet.gitlab.registry import DESCRIPTION_PREFIX, LEGACY_PREFIX, Desired
 from runnerfleet.gitlab.tokens import StoredToken
@@ -38,6 +38,7 @@ class RegistrationView:
     status: str  # GitLab's status, or "not created" / "gone from GitLab" / "token provided"
     managers: tuple[ManagerView, ...] = ()
     in_file: bool = True
+    provided: bool = False  # the operator's own token in SSM: neither runner nor token is ours
 
 
 @dataclass(frozen=True)
@@ -52,17 +53,26 @@ class Orphan:
 class PrunePlan:
     managers: tuple[tuple[RegistrationView, ManagerView], ...] = ()
     runners: tuple[Orphan, ...] = ()
+    tokens: tuple[str, ...] = ()  # token parameters whose runner is already gone
 
     @property
     def empty(self) -> bool:
-        return not self.managers and not self.runners
+        return not self.managers and not self.runners and not self.tokens
 
 
 @dataclass
 class PruneReport:
     managers_removed: int = 0
     runners_removed: int = 0
+    tokens_removed: int = 0
     failures: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        failed = f", {len(self.failures)} failed" if self.failures else ""
+        return (
+            f"{self.runners_removed} runner(s) deleted in GitLab, {self.tokens_removed} token "
+            f"parameter(s) deleted in SSM, {self.managers_removed} manager(s) removed{failed}"
+        )
 
 
 def match_instance(system_id: str, instance_ids: Iterable[str]) -> str | None:
@@ -97,12 +107,13 @@ def _desired_view(
         return _view(r, d.name, d.parameter, found.runner_id if found else None, instance_ids)
     token = r.store.read_optional(d.parameter)
     if token is None:
-        return RegistrationView(d.name, d.parameter, None, "token missing")
+        return RegistrationView(d.name, d.parameter, None, "token missing", provided=True)
     if not token.startswith("glrt-"):
-        return RegistrationView(d.name, d.parameter, None, LEGACY_STATUS)
+        return RegistrationView(d.name, d.parameter, None, LEGACY_STATUS, provided=True)
     with r.call(f"verify the provided token of {d.name}"):
         info = r.gl.http_post("/runners/verify", post_data={"token": token})
-    return _view(r, d.name, d.parameter, int(info["id"]), instance_ids)  # type: ignore[index]
+    view = _view(r, d.name, d.parameter, int(info["id"]), instance_ids)  # type: ignore[index]
+    return replace(view, provided=True)
 
 
 def _view(
@@ -191,6 +202,34 @@ def plan_prune(views: Sequence[RegistrationView], orphans: Sequence[Orphan]) -> 
     return PrunePlan(managers, tuple(orphans))
 
 
+STACK_GONE = "the stack is gone"
+
+
+def plan_teardown(
+    views: Sequence[RegistrationView], orphans: Sequence[Orphan], stored: Sequence[StoredToken]
+) -> PrunePlan:
+    """Pure: the stack is gone, so every runner runnerfleet created for it goes with its token.
+
+    Runners of tokens the operator provided stay (they are the operator's); their managers
+    go, since no instance is left to use them.
+    """
+    ours = {s.parameter for s in stored}
+    taken = {o.runner_id for o in orphans}
+    gone = [
+        Orphan(v.runner_id, v.name, v.parameter, STACK_GONE)
+        for v in views
+        if v.parameter in ours
+        and v.runner_id is not None
+        and v.runner_id not in taken
+        and v.status != "gone from GitLab"
+    ]
+    runners = tuple(sorted([*orphans, *gone], key=lambda o: o.runner_id))
+    with_runner = {o.parameter for o in runners}
+    tokens = tuple(sorted(ours - with_runner))
+    managers = tuple((v, m) for v in views if v.provided for m in v.managers)
+    return PrunePlan(managers, runners, tokens)
+
+
 def apply_prune(plan: PrunePlan, r: Registrar) -> PruneReport:
     """Delete the managers (runner API, with the runner's token) then the orphaned runners."""
     report = PruneReport()
@@ -207,9 +246,16 @@ def apply_prune(plan: PrunePlan, r: Registrar) -> PruneReport:
     for orphan in plan.runners:
         try:
             delete_runner(orphan.runner_id, r)
+            report.runners_removed += 1
             if orphan.parameter:
                 r.store.delete(orphan.parameter)
-            report.runners_removed += 1
-        except GitLabError as exc:
+                report.tokens_removed += 1
+        except RunnerfleetError as exc:
             report.failures.append(f"runner {orphan.runner_id}: {exc.message}")
+    for parameter in plan.tokens:
+        try:
+            r.store.delete(parameter)
+            report.tokens_removed += 1
+        except RunnerfleetError as exc:
+            report.failures.append(f"token {parameter}: {exc.message}")
     return report

@@ -27,6 +27,7 @@ from runnerfleet.gitlab.inventory import (
     collect,
     find_orphans,
     plan_prune,
+    plan_teardown,
 )
 from runnerfleet.gitlab.registry import RegistrationPlan, desired_from_spec, plan_registrations
 from runnerfleet.ops.registrations import registrar_for
@@ -87,10 +88,17 @@ class Pruned:
 
 
 def prune_runners(spec: FleetSpec, target: Target, *, apply: bool, warn: Say = _quiet) -> Pruned:
-    """Managers matching no live instance and orphaned runners; removed only with ``apply``."""
+    """Managers matching no live instance and orphaned runners; removed only with ``apply``.
+
+    When the stack is gone (destroyed), every runner runnerfleet created for it and every
+    token parameter it stored is a leftover too.
+    """
     registrar = registrar_for(spec, target, warn=warn)
     inventory = _inventory(spec, target, registrar, orphans=True)
-    plan = plan_prune(inventory.views, inventory.orphans)
+    if inventory.stack_exists:
+        plan = plan_prune(inventory.views, inventory.orphans)
+    else:
+        plan = plan_teardown(inventory.views, inventory.orphans, registrar.store.list())
     report = apply_prune(plan, registrar) if apply and not plan.empty else None
     return Pruned(inventory, plan, report)
 
@@ -119,13 +127,9 @@ def live_instance_ids(clients: Any, stack: str) -> list[str] | None:
 
 
 def prune_after_destroy(spec: FleetSpec, target: Target) -> str:
-    """Destroy's last step: every manager of the gone fleet, and the orphaned runners."""
+    """Destroy's last step: the gone stack's runners in GitLab and their tokens in SSM."""
     registrar = registrar_for(spec, target)
     desired, stored = desired_from_spec(spec), registrar.store.list()
     views = collect(registrar, desired, stored, [])  # the stack is gone: no live instance
-    plan = plan_prune(views, find_orphans(registrar, desired, views, stored))
-    report = apply_prune(plan, registrar)
-    failed = f", {len(report.failures)} failed" if report.failures else ""
-    return (
-        f"{report.managers_removed} manager(s), {report.runners_removed} runner(s) removed{failed}"
-    )
+    plan = plan_teardown(views, find_orphans(registrar, desired, views, stored), stored)
+    return apply_prune(plan, registrar).summary()
