@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from runnerfleet.aws.cloudformation import StackState
+from runnerfleet.aws.stackstatus import StackState
 from runnerfleet.cli import commands_deploy, console
 from runnerfleet.cli.main import main
+from runnerfleet.errors import DeployFailedError
 from runnerfleet.ops import deploy as deploy_use_case
 from runnerfleet.sandbox import emulator, state
 from tests.conftest import EXAMPLES
@@ -141,3 +142,19 @@ def test_deploy_creates_the_gitlab_runners_before_the_stack(gitlab, tmp_path, ca
     assert err.index("2 created") < err.index("CREATE_COMPLETE")
     assert main(["deploy", str(path), "--sandbox", "--yes"]) == 0
     assert "gitlab registrations: plan 2 keep" in capsys.readouterr().err
+
+
+def test_a_single_environment_deploy_that_fails_prints_the_failing_events(
+    sandbox, tmp_path, monkeypatch, capsys
+):
+    failing = "Group UPDATE_FAILED AWS::AutoScaling::AutoScalingGroup: Received 0 SUCCESS signal"
+    error = DeployFailedError("stack x: UPDATE_ROLLBACK_COMPLETE", events=[failing], hint="h")
+
+    def fail(environments, _run, _review):  # type: ignore[no-untyped-def]
+        spec, _target = environments[0]
+        return [deploy_use_case.EnvResult(spec.name, spec.stack, "here", "failed", error=error)]
+
+    monkeypatch.setattr(commands_deploy, "deploy_environments", fail)
+    assert main(["deploy", str(envfile(tmp_path)), "--sandbox", "--yes"]) == 5
+    printed = capsys.readouterr().err
+    assert "Received 0 SUCCESS signal" in printed and "UPDATE_ROLLBACK_COMPLETE" in printed

@@ -3,17 +3,14 @@ failure events, outputs, and termination protection for production."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
-from runnerfleet.aws.cloudformation import (
-    ChangeSet,
-    StackNeedsDeletionError,
-    StackOperations,
-    StackState,
-)
-from runnerfleet.aws.stackstatus import StackEvent
-from runnerfleet.errors import DeployFailedError, GuardrailError
-from runnerfleet.ops.deploy import Prepared, execute, prepare
+from runnerfleet.aws.cloudformation import ChangeSet, StackNeedsDeletionError, StackOperations
+from runnerfleet.aws.stackstatus import StackEvent, StackState
+from runnerfleet.errors import AwsError, DeployFailedError, GuardrailError
+from runnerfleet.ops.deploy import Prepared, deploy_environments, execute, prepare
 from runnerfleet.ops.destroy import DestroySteps, destroy
 from tests.deploy import stubs
 from tests.deploy.helpers import CODE, Recorder, dev_spec, fast_settings, small_synth, target_of
@@ -216,4 +213,34 @@ def test_destroy_refuses_a_protected_stack_unless_asked_to_disable_protection():
         disable_protection=True,
     )
     assert result.outcome == "deleted"
+    factory.verify()
+
+
+def test_a_declined_deploy_whose_change_set_cannot_be_deleted_says_so():
+    factory = stubs.StubFactory(stubs.real_target())
+    cfn = factory.cfn()
+    cfn.add_client_error("delete_change_set", "AccessDenied", "not allowed")
+    spec = _spec()
+    prepared = _prepared(factory, spec)
+    run = SimpleNamespace(prepare=lambda _spec, _target: prepared, reporter=Recorder())
+    with pytest.raises(AwsError) as caught:
+        deploy_environments([(spec, prepared.target)], run, lambda _ready, _pending: False)  # type: ignore[arg-type]
+    assert "change sets are left" in caught.value.message
+    assert "change sets deleted" not in caught.value.message
+    assert f"delete-change-set --change-set-name {stubs.CS_ID}" in caught.value.message
+    factory.verify()
+
+
+def test_a_failing_change_set_that_cannot_be_deleted_is_not_called_deleted():
+    factory = stubs.StubFactory(stubs.real_target())
+    cfn = factory.cfn()
+    stubs.caller(factory)
+    stubs.artefact_present(factory, BUCKET)
+    stubs.no_stack(cfn)
+    stubs.change_set_created(cfn, "CREATE", status="FAILED", reason="Template format error: x")
+    cfn.add_client_error("delete_change_set", "Throttling", "slow down")
+    with pytest.raises(DeployFailedError) as caught:
+        _prepare(factory, fast_settings())
+    assert "could not be deleted" in (caught.value.hint or "")
+    assert "was deleted" not in (caught.value.hint or "")
     factory.verify()

@@ -92,7 +92,8 @@ def test_ssm_typed_parameters_are_not_secrets_and_resolved_values_are_not_a_chan
 
 def test_real_aws_leaves_ssm_typed_stacks_to_the_change_set():
     """AWS resolves the latest AMI at every update: no local short-cut may hide a new one."""
-    from runnerfleet.aws.cloudformation import StackOperations, StackRequest, StackState
+    from runnerfleet.aws.cloudformation import StackOperations, StackRequest
+    from runnerfleet.aws.stackstatus import StackState
 
     state = StackState("id", "s", "UPDATE_COMPLETE", "", {"ImageId": AMI_PATH}, {}, {}, False)
     request = StackRequest("s", SSM_TEMPLATE, {"ImageId": AMI_PATH, "CodeKey": "k.zip"})

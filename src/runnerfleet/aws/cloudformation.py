@@ -30,11 +30,12 @@ from runnerfleet.aws.stackstatus import (
     REVIEW_IN_PROGRESS,
     ROLLBACK_COMPLETE,
     StackEvent,
+    StackState,
     is_failure,
     is_in_progress,
     means_no_changes,
 )
-from runnerfleet.errors import AwsError, DeployFailedError
+from runnerfleet.errors import AwsError, DeployFailedError, RunnerfleetError
 
 EventSink = Callable[[StackEvent], None]
 CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM")
@@ -59,34 +60,6 @@ class StackRequest:
 
 
 @dataclass(frozen=True)
-class StackState:
-    stack_id: str
-    name: str
-    status: str
-    reason: str
-    parameters: Mapping[str, str]
-    outputs: Mapping[str, str]
-    tags: Mapping[str, str]
-    termination_protection: bool
-
-    @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> StackState:
-        return cls(
-            stack_id=str(raw["StackId"]),
-            name=str(raw["StackName"]),
-            status=str(raw["StackStatus"]),
-            reason=str(raw.get("StackStatusReason", "") or ""),
-            parameters={
-                p["ParameterKey"]: str(p.get("ParameterValue", ""))
-                for p in _list(raw, "Parameters")
-            },
-            outputs={o["OutputKey"]: str(o.get("OutputValue", "")) for o in _list(raw, "Outputs")},
-            tags={t["Key"]: str(t["Value"]) for t in _list(raw, "Tags")},
-            termination_protection=bool(raw.get("EnableTerminationProtection", False)),
-        )
-
-
-@dataclass(frozen=True)
 class ChangeSet:
     change_set_id: str
     stack_id: str
@@ -97,10 +70,6 @@ class ChangeSet:
     @property
     def empty(self) -> bool:
         return not self.changes and not self.parameters
-
-
-def _list(raw: Mapping[str, Any], key: str) -> list[Any]:
-    return list(raw.get(key) or [])
 
 
 class StackOperations:
@@ -191,13 +160,14 @@ class StackOperations:
         )
         described = self._wait_change_set(created["Id"])
         if described["Status"] == "FAILED":
-            self._discard(created["Id"], request.name, change_type)
             reason = str(described.get("StatusReason", "") or "")
             if means_no_changes(reason):
+                self._discard(created["Id"], request.name, change_type)
                 return None
+            cleanup = self._discard_after_failure(created["Id"], request.name, change_type)
             raise DeployFailedError(
                 f"the change set for {request.name} failed: {reason or 'no reason given'}",
-                hint="fix the template or parameters it names; the change set was deleted",
+                hint=f"fix the template or parameters it names; {cleanup}",
             )
         old = dict(state.parameters) if state and change_type == "UPDATE" else {}
         new = effective_parameters(request.template, request.parameters)
@@ -210,18 +180,35 @@ class StackOperations:
         )
 
     def delete_change_set(self, change_set: ChangeSet, stack_name: str) -> None:
+        """Raises ``AwsError`` naming the change set when it could not be deleted."""
         self._discard(change_set.change_set_id, stack_name, change_set.change_type)
 
     def _discard(self, change_set_id: str, stack_name: str, change_type: str) -> None:
         """Delete a change set; for a CREATE, also the empty REVIEW_IN_PROGRESS stack it made."""
+        aws_call(
+            lambda: self._client.delete_change_set(ChangeSetName=change_set_id),
+            f"deleting change set {change_set_id} of {stack_name}",
+            hint=f"it is still there: aws cloudformation delete-change-set --change-set-name "
+            f"{change_set_id}",
+        )
+        if change_type != "CREATE":
+            return
+        state = self.describe(stack_name)
+        if state is not None and state.status == REVIEW_IN_PROGRESS:
+            aws_call(
+                lambda: self._client.delete_stack(StackName=state.stack_id),
+                f"deleting the empty stack {stack_name} the change set created",
+                hint=f"it is still there: aws cloudformation delete-stack --stack-name "
+                f"{stack_name}",
+            )
+
+    def _discard_after_failure(self, change_set_id: str, stack_name: str, change_type: str) -> str:
+        """Cleanup after a failure (the failure is the news): what became of the change set."""
         try:
-            self._client.delete_change_set(ChangeSetName=change_set_id)
-            if change_type == "CREATE":
-                state = self.describe(stack_name)
-                if state is not None and state.status == REVIEW_IN_PROGRESS:
-                    self._client.delete_stack(StackName=state.stack_id)
-        except Exception:  # noqa: S110 - cleanup is best effort; the first error is the news
-            pass
+            self._discard(change_set_id, stack_name, change_type)
+        except RunnerfleetError as exc:
+            return f"the change set could not be deleted ({exc.message}; {exc.hint})"
+        return "the change set was deleted"
 
     def _wait_change_set(self, change_set_id: str) -> dict[str, Any]:
         for _ in range(self._max_polls):
@@ -258,11 +245,13 @@ class StackOperations:
         try:
             self._client.execute_change_set(ChangeSetName=change_set.change_set_id)
         except Exception as exc:
-            self.delete_change_set(change_set, stack_name)
+            cleanup = self._discard_after_failure(
+                change_set.change_set_id, stack_name, change_set.change_type
+            )
             raise DeployFailedError(
                 f"executing the change set for {stack_name} failed: {error_message(exc)}",
                 events=[],
-                hint=f"fix the cause above; the change set was deleted. Events: "
+                hint=f"fix the cause above; {cleanup}. Events: "
                 f"runnerfleet status ENVFILE (stack {stack_name})",
             ) from exc
         final, seen = self.follow(change_set.stack_id, marker, on_event)

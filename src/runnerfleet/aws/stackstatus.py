@@ -6,6 +6,7 @@ Also the plain data the engine hands to the CLI: stack events as text lines and 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -95,3 +96,35 @@ class StackEvent:
         when = self.timestamp.strftime("%H:%M:%S")
         text = f"{when} {self.status:<28} {self.logical_id} ({self.resource_type})"
         return f"{text}: {self.reason}" if self.reason else text
+
+
+@dataclass(frozen=True)
+class StackState:
+    stack_id: str
+    name: str
+    status: str
+    reason: str
+    parameters: Mapping[str, str]
+    outputs: Mapping[str, str]
+    tags: Mapping[str, str]
+    termination_protection: bool
+
+    @classmethod
+    def from_api(cls, raw: Mapping[str, Any]) -> StackState:
+        return cls(
+            stack_id=str(raw["StackId"]),
+            name=str(raw["StackName"]),
+            status=str(raw["StackStatus"]),
+            reason=str(raw.get("StackStatusReason", "") or ""),
+            parameters={
+                p["ParameterKey"]: str(p.get("ParameterValue", ""))
+                for p in _list(raw, "Parameters")
+            },
+            outputs={o["OutputKey"]: str(o.get("OutputValue", "")) for o in _list(raw, "Outputs")},
+            tags={t["Key"]: str(t["Value"]) for t in _list(raw, "Tags")},
+            termination_protection=bool(raw.get("EnableTerminationProtection", False)),
+        )
+
+
+def _list(raw: Mapping[str, Any], key: str) -> list[Any]:
+    return list(raw.get(key) or [])

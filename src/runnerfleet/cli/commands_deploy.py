@@ -16,8 +16,8 @@ import click
 import typer
 from rich.markup import escape
 
-from runnerfleet.aws.cloudformation import StackOperations, StackState
-from runnerfleet.aws.stackstatus import StackEvent
+from runnerfleet.aws.cloudformation import StackOperations
+from runnerfleet.aws.stackstatus import StackEvent, StackState
 from runnerfleet.cli import compose, json_docs
 from runnerfleet.cli.compose import SandboxFlag
 from runnerfleet.cli.console import err, out

@@ -92,6 +92,8 @@ def _run(argv: list[str] | None) -> int:
 def render_error(exc: RunnerfleetError) -> None:
     """Messages are plain text (key paths contain brackets), so they are escaped for rich."""
     err.print(f"[bold red]error:[/] {escape(redact(exc.message))}")
+    for line in getattr(exc, "events", []):  # a failed stack operation: the failing events
+        err.print(f"  [red]{escape(redact(line))}[/]")
     if exc.hint:
         err.print(f"[bold]fix:[/] {escape(redact(exc.hint))}")
 

@@ -21,9 +21,9 @@ from runnerfleet.access.network import check_network
 from runnerfleet.access.plan import AccessPlan, build_plan
 from runnerfleet.access.spec import AccessSpec
 from runnerfleet.aws.access_vpn import certificate_warnings, describe_network, existing_providers
-from runnerfleet.aws.cloudformation import ChangeSet, StackOperations, StackRequest, StackState
+from runnerfleet.aws.cloudformation import ChangeSet, StackOperations, StackRequest
 from runnerfleet.aws.identity import identity_store_id, resolve_groups
-from runnerfleet.aws.stackstatus import REVIEW_IN_PROGRESS, ROLLBACK_COMPLETE
+from runnerfleet.aws.stackstatus import REVIEW_IN_PROGRESS, ROLLBACK_COMPLETE, StackState
 from runnerfleet.errors import CredentialsError, GuardrailError, SpecError
 from runnerfleet.ops import changeset
 from runnerfleet.ops.ports import Reporter

@@ -18,10 +18,9 @@ from runnerfleet.aws.cloudformation import (
     ChangeSet,
     StackOperations,
     StackRequest,
-    StackState,
     needs_deletion_error,
 )
-from runnerfleet.aws.stackstatus import REVIEW_IN_PROGRESS, ROLLBACK_COMPLETE
+from runnerfleet.aws.stackstatus import REVIEW_IN_PROGRESS, ROLLBACK_COMPLETE, StackState
 from runnerfleet.errors import AbortedError, RunnerfleetError
 from runnerfleet.ops.ports import Reporter
 

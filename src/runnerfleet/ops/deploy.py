@@ -23,11 +23,12 @@ from runnerfleet.aws.artifacts import (
     template_url,
     upload_if_absent,
 )
-from runnerfleet.aws.cloudformation import ChangeSet, StackOperations, StackRequest, StackState
+from runnerfleet.aws.cloudformation import ChangeSet, StackOperations, StackRequest
+from runnerfleet.aws.stackstatus import StackState
 from runnerfleet.envfile import guardrails
 from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.envfile.policy import OrgPolicy
-from runnerfleet.errors import AbortedError, GuardrailError, RunnerfleetError
+from runnerfleet.errors import AbortedError, AwsError, GuardrailError, RunnerfleetError
 from runnerfleet.ops import changeset, registrations
 from runnerfleet.ops.parallel import run_parallel
 from runnerfleet.ops.ports import Reporter
@@ -162,12 +163,7 @@ def deploy_environments(
     ready = [p for p in prepared if isinstance(p, Prepared)]
     pending = [p for p in ready if p.has_changes]
     if not review(ready, pending):
-        for item in pending:
-            cancel(item)
-        raise AbortedError(
-            "deploy cancelled: change sets deleted, nothing changed",
-            hint="rerun and answer y (or pass --yes) to apply them",
-        )
+        raise _cancelled(pending)
     with run.reporter.live():
         executed = run_parallel(ready, run.execute)
     return _merge(environments, prepared, executed)
@@ -297,6 +293,25 @@ def cancel(prepared: Prepared) -> EnvResult:
     changeset.discard(prepared.stacks, prepared.change_set, prepared.spec.stack)
     where = prepared.target.location()
     return EnvResult(prepared.env, prepared.spec.stack, where, "cancelled")
+
+
+def _cancelled(pending: Sequence[Prepared]) -> RunnerfleetError:
+    """Delete every pending change set; the error says whether that worked for each."""
+    left = []
+    for item in pending:
+        try:
+            cancel(item)
+        except RunnerfleetError as exc:
+            left.append(f"{item.spec.stack}: {exc.message}; {exc.hint}")
+    if left:
+        return AwsError(
+            "deploy cancelled, nothing was executed, but change sets are left: " + " | ".join(left),
+            hint="delete them with the commands shown; nothing runs unless someone executes them",
+        )
+    return AbortedError(
+        "deploy cancelled: change sets deleted, nothing changed",
+        hint="rerun and answer y (or pass --yes) to apply them",
+    )
 
 
 def failed(spec: FleetSpec, target: Target, error: RunnerfleetError) -> EnvResult:
