@@ -6,6 +6,7 @@ import pytest
 
 from runnerfleet.aws.clients import ClientFactory
 from runnerfleet.aws.cloudformation import StackOperations, StackRequest
+from runnerfleet.aws.fleet_drain import DestroyMarker
 from runnerfleet.errors import AbortedError, DeployFailedError
 from runnerfleet.ops.deploy import cancel, execute, prepare
 from runnerfleet.ops.destroy import DestroySteps, destroy
@@ -200,3 +201,32 @@ def test_destroy_drains_before_deleting_and_prunes_after(factory, bucket):
     )
     assert order == [("drain", True), ("prune", False)]
     assert recorder.said("drain: drained") and recorder.said("prune runners: pruned")
+
+
+def test_a_destroy_is_recorded_until_the_stack_is_gone(factory, bucket):
+    spec = dev_spec(bucket)
+    _deploy(spec, factory)
+    marker = DestroyMarker(factory.client("ssm"), spec.ssm_path)
+
+    def stopped() -> str:
+        raise KeyboardInterrupt
+
+    steps = DestroySteps(drain=stopped, marker=marker)
+    with pytest.raises(KeyboardInterrupt):
+        destroy(
+            spec,
+            target_of(factory),
+            confirm=lambda _s: True,
+            reporter=Recorder(),
+            settings=fast_settings(),
+            steps=steps,
+        )
+    assert marker.started() is not None  # the next deploy restores what the drain paused
+    destroy(
+        spec,
+        target_of(factory),
+        confirm=lambda _s: True,
+        reporter=Recorder(),
+        settings=fast_settings(),
+    )
+    assert marker.started() is None

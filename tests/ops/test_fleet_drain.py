@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from runnerfleet.aws.fleet_drain import DestroyMarker, disabled_rules
 from runnerfleet.aws.fleet_resources import find_fleet
+from runnerfleet.envfile.models import CapacitySection
 from runnerfleet.errors import AwsError
+from runnerfleet.ops.doctor import DoctorContext
+from runnerfleet.ops.doctor_stack import autoscaler
 from runnerfleet.ops.drain_fleet import DrainProgress, drain_fleet_to_zero
+from runnerfleet.ops.restore import restore_after_interrupted_destroy
 from tests.ops.stubs import FakeClock, client, group_response, stubbed
 
 TEMPLATE = {
@@ -215,3 +221,52 @@ def test_records_claim_resume_and_prune_on_moto() -> None:
             records.claim(f"00000000-0000-4000-8000-{n:012d}", "i-0b", now=1.0, lease_s=1)
         assert records.prune(older_than=time.time() + 5, limit=100) == 13
         assert records.get(token) is None
+
+
+def _environment(aws: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
+    """The pieces restore reads: the spec's names and bounds, a target over these clients."""
+    clients = {**aws, "ssm": boto3.client("ssm", region_name="us-east-1")}
+    target = SimpleNamespace(clients=SimpleNamespace(client=clients.__getitem__))
+    capacity = CapacitySection(min=2, max=4)
+    spec = SimpleNamespace(stack="rf-dev", ssm_path="/runnerfleet/rf-dev", capacity=capacity)
+    return spec, target, clients
+
+
+def test_a_deploy_after_a_destroy_stopped_midway_resumes_scaling(aws: dict[str, Any]) -> None:
+    clients = {**aws, "ssm": boto3.client("ssm", region_name="us-east-1")}
+    target = SimpleNamespace(clients=SimpleNamespace(client=clients.__getitem__))
+    spec = SimpleNamespace(
+        stack="rf-dev", ssm_path="/runnerfleet/rf-dev", capacity=CapacitySection(min=2, max=4)
+    )
+    DestroyMarker(clients["ssm"], spec.ssm_path).set("2026-12-02T10:00:00+00:00")
+    rule = run(aws).paused_rules[0]  # ... and the deletion never came
+    assert restore_after_interrupted_destroy(spec, target) == (  # type: ignore[arg-type]
+        "a destroy started at 2026-12-02T10:00:00+00:00 stopped midway; restored: "
+        f"rule {rule} enabled, min size 0 -> 2"
+    )
+    assert aws["events"].describe_rule(Name=rule)["State"] == "ENABLED"
+    assert (group_of(aws)["MinSize"], group_of(aws)["DesiredCapacity"]) == (2, 2)
+    assert restore_after_interrupted_destroy(spec, target) is None  # type: ignore[arg-type]
+
+
+def test_a_paused_autoscaler_without_a_destroy_is_left_paused(aws: dict[str, Any]) -> None:
+    clients = {**aws, "ssm": boto3.client("ssm", region_name="us-east-1")}
+    target = SimpleNamespace(clients=SimpleNamespace(client=clients.__getitem__))
+    spec = SimpleNamespace(
+        stack="rf-dev", ssm_path="/runnerfleet/rf-dev", capacity=CapacitySection(min=2, max=4)
+    )
+    rule = find_fleet(aws["cloudformation"], aws["events"], "rf-dev").schedule_rules[0]
+    aws["events"].disable_rule(Name=rule)  # an operator's deliberate pause
+    assert restore_after_interrupted_destroy(spec, target) is None  # type: ignore[arg-type]
+    assert disabled_rules(aws["events"], [rule]) == [rule]
+
+
+def test_doctor_reports_a_paused_schedule_and_a_stopped_destroy(aws: dict[str, Any]) -> None:
+    spec, _target, clients = _environment(aws)
+    ctx = DoctorContext(spec, SimpleNamespace(client=clients.__getitem__), lambda _s: None)  # type: ignore[arg-type]
+    assert [f.severity for f in autoscaler(ctx)] == ["ok"]
+    DestroyMarker(clients["ssm"], spec.ssm_path).set("2026-12-02T10:00:00+00:00")
+    rule = run(aws).paused_rules[0]
+    found = {f.code: f for f in autoscaler(ctx)}
+    assert found["destroy"].is_error and "runnerfleet deploy ENVFILE" in found["destroy"].fix
+    assert found["autoscaler"].severity == "warning" and rule in found["autoscaler"].message

@@ -56,6 +56,7 @@ EXCLUDED_PARTS = (
     "ops/parallel.py",
     "ops/ports.py",
     "ops/registrations.py",
+    "ops/restore.py",
     "ops/runners.py",
     "ops/terminate.py",
 )

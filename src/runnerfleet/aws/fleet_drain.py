@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from runnerfleet.aws.awscall import translate
+from runnerfleet.aws.awscall import aws_call, error_code, translate
 from runnerfleet.aws.lifecycle import LifecycleActions
 
 _PROTECTION_BATCH = 50  # SetInstanceProtection takes at most 50 ids
@@ -57,3 +57,67 @@ def _unprotect(autoscaling: Any, actions: LifecycleActions, group: str) -> None:
                 f"lifting scale-in protection in {group}",
                 "allow autoscaling:SetInstanceProtection",
             ) from exc
+
+
+def disabled_rules(events: Any, rules: Sequence[str]) -> list[str]:
+    """The schedule rules that are switched off (the autoscaler does not run)."""
+    return [rule for rule in rules if _rule_state(events, rule) == "DISABLED"]
+
+
+def _rule_state(events: Any, rule: str) -> str:
+    described = aws_call(lambda: events.describe_rule(Name=rule), f"reading rule {rule}")
+    return str(described.get("State", ""))
+
+
+def resume_autoscaler(events: Any, rules: Sequence[str]) -> list[str]:
+    """Enable the schedule rules that are disabled; the names of those it enabled."""
+    paused = disabled_rules(events, rules)
+    for rule in paused:
+        _enable(events, rule)
+    return paused
+
+
+def _enable(events: Any, rule: str) -> None:
+    aws_call(
+        lambda: events.enable_rule(Name=rule),
+        f"resuming the autoscaler (enabling rule {rule})",
+        "allow events:EnableRule, or enable the rule by hand",
+    )
+
+
+class DestroyMarker:
+    """An SSM parameter that says "a destroy of this stack is under way" until the stack is gone.
+
+    A destroy stopped midway leaves the autoscaler paused and the group at zero; the next deploy
+    sees the marker and restores both (``runnerfleet.ops.restore``), doctor reports it.
+    """
+
+    def __init__(self, ssm: Any, ssm_path: str) -> None:
+        self.ssm = ssm
+        self.name = f"{ssm_path.rstrip('/')}/destroy-in-progress"
+
+    def set(self, started: str) -> None:
+        aws_call(
+            lambda: self.ssm.put_parameter(
+                Name=self.name, Value=started, Type="String", Overwrite=True
+            ),
+            f"recording the destroy in {self.name}",
+            "allow ssm:PutParameter on the environment's SSM path",
+        )
+
+    def started(self) -> str | None:
+        """When the unfinished destroy started, or None when none is recorded."""
+        try:
+            value = self.ssm.get_parameter(Name=self.name)["Parameter"]["Value"]
+        except ClientError as exc:
+            if error_code(exc) == "ParameterNotFound":
+                return None
+            raise translate(exc, f"reading {self.name}") from exc
+        return str(value)
+
+    def clear(self) -> None:
+        try:
+            self.ssm.delete_parameter(Name=self.name)
+        except ClientError as exc:
+            if error_code(exc) != "ParameterNotFound":
+                raise translate(exc, f"deleting {self.name}") from exc

@@ -33,6 +33,7 @@ from runnerfleet.ops import changeset, registrations
 from runnerfleet.ops.parallel import run_parallel
 from runnerfleet.ops.ports import Reporter
 from runnerfleet.ops.registrations import RegistrationSync
+from runnerfleet.ops.restore import restore_after_interrupted_destroy
 from runnerfleet.ops.target import Target
 
 
@@ -152,6 +153,9 @@ class Deploy:
         result = execute(item, self.reporter)
         refresh = registrations.refresh_for_new_tokens(sync, item.spec, item.target, self.reporter)
         registrations.after(sync, item.env, self.reporter, refresh)
+        restored = restore_after_interrupted_destroy(item.spec, item.target)
+        if restored:
+            self.reporter.step(item.env, restored)
         return result
 
 

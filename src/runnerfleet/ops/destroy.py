@@ -11,12 +11,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from runnerfleet.aws.fleet_drain import DestroyMarker
 from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.errors import AbortedError, GuardrailError
 from runnerfleet.ops.deploy import EnvResult, Settings, stack_operations
 from runnerfleet.ops.drain_fleet import drain_before_destroy
 from runnerfleet.ops.ports import SYSTEM_CLOCK, Clock, Reporter
+from runnerfleet.ops.restore import destroy_marker
 from runnerfleet.ops.runners import prune_after_destroy
 from runnerfleet.ops.target import Target
 
@@ -29,6 +32,8 @@ class DestroySteps:
 
     drain: Step | None = None
     prune: Step | None = None
+    # records "a destroy is under way" until the stack is gone (deploy undoes a stopped one)
+    marker: DestroyMarker | None = None
 
 
 def default_steps(
@@ -37,7 +42,9 @@ def default_steps(
     """Drain first (always), prune GitLab last (when GitLab is reachable from the target)."""
     prune = (lambda: prune_after_destroy(spec, target)) if target.gitlab.reachable else None
     return DestroySteps(
-        drain=lambda: drain_before_destroy(spec, target, reporter, clock), prune=prune
+        drain=lambda: drain_before_destroy(spec, target, reporter, clock),
+        prune=prune,
+        marker=destroy_marker(spec, target),
     )
 
 
@@ -66,6 +73,8 @@ def destroy(
     if not confirm(spec.stack):
         raise AbortedError(f"destroy of {spec.stack} cancelled; nothing was changed")
     steps = steps or default_steps(spec, target, reporter)
+    if steps.marker is not None:
+        steps.marker.set(datetime.now(UTC).isoformat(timespec="seconds"))
     _run(steps.drain, env, "drain", reporter)
     if state.termination_protection:
         stacks.set_termination_protection(spec.stack, False)
@@ -73,6 +82,8 @@ def destroy(
     reporter.begin(env, 1)
     stacks.delete_stack(state, lambda e: reporter.event(env, e))
     reporter.step(env, f"stack {spec.stack} deleted")
+    if steps.marker is not None:
+        steps.marker.clear()
     _run(steps.prune, env, "prune runners", reporter)
     return EnvResult(
         env, spec.stack, where, "deleted", seconds=round(time.monotonic() - started, 2)

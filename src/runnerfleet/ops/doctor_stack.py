@@ -7,6 +7,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from runnerfleet.aws.fleet_drain import DestroyMarker, disabled_rules
+from runnerfleet.aws.fleet_resources import find_fleet, stack_exists
 from runnerfleet.ops.doctor import Check, DoctorContext, Finding, fail, ok, warn
 
 _BAD_STATES = ("FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_IN_PROGRESS")
@@ -97,6 +99,34 @@ def _wait_detection(ctx: DoctorContext, cfn: Any, detection: str) -> dict[str, A
     return status
 
 
+def autoscaler(ctx: DoctorContext) -> Iterator[Finding]:
+    """A paused schedule (the fleet never scales) and a destroy that stopped midway."""
+    clients, spec = ctx.clients, ctx.spec
+    if not stack_exists(clients.client("cloudformation"), spec.stack):
+        return
+    started = DestroyMarker(clients.client("ssm"), spec.ssm_path).started()
+    if started is not None:
+        yield fail(
+            "destroy",
+            f"a destroy started at {started} stopped midway: the autoscaler is paused and the "
+            "group was set to min = desired = 0",
+            "`runnerfleet deploy ENVFILE` restores scaling; `runnerfleet destroy ENVFILE` "
+            "finishes the destroy",
+        )
+    events = clients.client("events")
+    rules = find_fleet(clients.client("cloudformation"), events, spec.stack).schedule_rules
+    paused = disabled_rules(events, rules)
+    for rule in paused:
+        yield warn(
+            "autoscaler",
+            f"schedule rule {rule} is disabled: the autoscaler does not run, the fleet does "
+            "not scale",
+            f"aws events enable-rule --name {rule} (when the pause is not deliberate)",
+        )
+    if rules and not paused:
+        yield ok("autoscaler", f"schedule {', '.join(rules)} enabled")
+
+
 def checks(*, drift: bool) -> list[tuple[str, Check]]:
-    found: list[tuple[str, Check]] = [("stack", stack_state)]
+    found: list[tuple[str, Check]] = [("stack", stack_state), ("autoscaler", autoscaler)]
     return [*found, ("drift", globals()["drift"])] if drift else found
