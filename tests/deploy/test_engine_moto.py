@@ -211,22 +211,15 @@ def test_a_destroy_is_recorded_until_the_stack_is_gone(factory, bucket):
     def stopped() -> str:
         raise KeyboardInterrupt
 
-    steps = DestroySteps(drain=stopped, marker=marker)
-    with pytest.raises(KeyboardInterrupt):
-        destroy(
-            spec,
-            target_of(factory),
-            confirm=lambda _s: True,
-            reporter=Recorder(),
-            settings=fast_settings(),
-            steps=steps,
+    def run(steps=None):  # type: ignore[no-untyped-def]
+        target, settings = target_of(factory), fast_settings()
+        yes = lambda _s: True  # noqa: E731
+        return destroy(
+            spec, target, confirm=yes, reporter=Recorder(), settings=settings, steps=steps
         )
+
+    with pytest.raises(KeyboardInterrupt):
+        run(DestroySteps(drain=stopped, marker=marker))
     assert marker.started() is not None  # the next deploy restores what the drain paused
-    destroy(
-        spec,
-        target_of(factory),
-        confirm=lambda _s: True,
-        reporter=Recorder(),
-        settings=fast_settings(),
-    )
+    run()
     assert marker.started() is None

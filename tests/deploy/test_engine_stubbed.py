@@ -3,6 +3,7 @@ failure events, outputs, and termination protection for production."""
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import pytest
@@ -195,6 +196,17 @@ def test_destroy_refuses_a_protected_stack_unless_asked_to_disable_protection():
         {"StackId": stubs.STACK_ID},
         {"StackName": stubs.STACK, "EnableTerminationProtection": False},
     )
+    retained = {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Retain"}
+    body = json.dumps({"Resources": {"Logs": retained}})
+    cfn.add_response("get_template", {"TemplateBody": body})
+    logs = {
+        "LogicalResourceId": "Logs",
+        "PhysicalResourceId": "/runnerfleet/dev/bootstrap",
+        "ResourceType": "AWS::Logs::LogGroup",
+        "ResourceStatus": "CREATE_COMPLETE",
+        "LastUpdatedTimestamp": "2026-01-01T00:00:00Z",
+    }
+    cfn.add_response("list_stack_resources", {"StackResourceSummaries": [logs]})
     cfn.add_response(
         "describe_stack_events", stubs.events(stubs.event(1, stubs.STACK, "UPDATE_COMPLETE"))
     )
@@ -203,16 +215,19 @@ def test_destroy_refuses_a_protected_stack_unless_asked_to_disable_protection():
         "describe_stack_events", stubs.events(stubs.event(2, stubs.STACK, "DELETE_COMPLETE"))
     )
     cfn.add_response("describe_stacks", stubs.stack("DELETE_COMPLETE"))
+    recorder = Recorder()
     result = destroy(
         spec,
         target_of(factory),
         steps=DestroySteps(),
         confirm=lambda _s: True,
-        reporter=Recorder(),
+        reporter=recorder,
         settings=fast_settings(),
         disable_protection=True,
     )
     assert result.outcome == "deleted"
+    assert recorder.said("retained (production: DeletionPolicy Retain), still in us-east-1: ")
+    assert recorder.said("AWS::Logs::LogGroup /runnerfleet/dev/bootstrap")
     factory.verify()
 
 

@@ -38,3 +38,12 @@ def test_output_has_no_secret_and_no_timestamp() -> None:
     assert TOKEN_PATTERN.search(text) is None
     for forbidden in ("NoEcho", "Timestamp", "2026-"):
         assert forbidden not in text
+
+
+@pytest.mark.parametrize(("name", "policy"), [("prod", "Retain"), ("dev", "Delete")])
+def test_production_keeps_its_log_groups_and_dead_letter_queue(name: str, policy: str) -> None:
+    resources = synthesize(example(name))["Resources"]
+    kept = {"AWS::Logs::LogGroup", "AWS::SQS::Queue"}
+    chosen = [r for r in resources.values() if r["Type"] in kept]
+    assert {r["Type"] for r in chosen} == kept
+    assert {(r["DeletionPolicy"], r["UpdateReplacePolicy"]) for r in chosen} == {(policy, policy)}

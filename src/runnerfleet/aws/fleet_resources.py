@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from runnerfleet.aws.awscall import translate
+from runnerfleet.aws.awscall import aws_call, translate
 from runnerfleet.errors import AwsError
 
 
@@ -79,3 +80,26 @@ def _scheduled(events: Any, name: str) -> bool:
         return bool(events.describe_rule(Name=name).get("ScheduleExpression"))
     except ClientError:
         return False
+
+
+def retained_resources(cloudformation: Any, stack: str) -> list[tuple[str, str]]:
+    """(type, physical id) of what outlives the stack: resources with DeletionPolicy Retain."""
+    body = aws_call(
+        lambda: cloudformation.get_template(StackName=stack)["TemplateBody"],
+        f"reading the template of {stack}",
+    )
+    template = json.loads(body) if isinstance(body, str) else body
+    kept = {
+        logical
+        for logical, resource in (template.get("Resources") or {}).items()
+        if resource.get("DeletionPolicy") == "Retain"
+    }
+    if not kept:
+        return []
+    pages = cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack)
+    rows = [row for page in pages for row in page.get("StackResourceSummaries", [])]
+    return sorted(
+        (str(row["ResourceType"]), str(row.get("PhysicalResourceId", "")))
+        for row in rows
+        if row.get("LogicalResourceId") in kept and row.get("PhysicalResourceId")
+    )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from runnerfleet.aws.fleet_drain import DestroyMarker
+from runnerfleet.aws.fleet_resources import retained_resources
 from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.errors import AbortedError, GuardrailError
 from runnerfleet.ops.deploy import EnvResult, Settings, stack_operations
@@ -79,14 +80,27 @@ def destroy(
     if state.termination_protection:
         stacks.set_termination_protection(spec.stack, False)
         reporter.step(env, "termination protection: off")
+    kept = retained_resources(target.clients.client("cloudformation"), spec.stack)
     reporter.begin(env, 1)
     stacks.delete_stack(state, lambda e: reporter.event(env, e))
     reporter.step(env, f"stack {spec.stack} deleted")
+    if kept:
+        reporter.step(env, retained_line(kept, target.region))
     if steps.marker is not None:
         steps.marker.clear()
     _run(steps.prune, env, "prune runners", reporter)
     return EnvResult(
         env, spec.stack, where, "deleted", seconds=round(time.monotonic() - started, 2)
+    )
+
+
+def retained_line(kept: list[tuple[str, str]], region: str) -> str:
+    """Where the retained resources remain, and what re-creating the stack needs."""
+    where = ", ".join(f"{kind} {name}" for kind, name in kept)
+    return (
+        f"retained (production: DeletionPolicy Retain), still in {region}: {where}; delete "
+        "them by hand when no longer needed (creating this stack again needs the log groups "
+        "gone: aws logs delete-log-group --log-group-name NAME)"
     )
 
 

@@ -34,6 +34,13 @@ WHY_LOG_KEY = (
 # log group would make the next create of the same stack fail with AlreadyExists. Retention
 # (logs.retention_days) bounds what is kept while the stack lives.
 DELETE_WITH_STACK: Json = {"DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"}
+# Production keeps its logs and undelivered events past a destroy (an audit trail); `destroy`
+# says where they remain, and re-creating the same stack needs them deleted first.
+RETAIN: Json = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+
+
+def deletion_policy(production: bool) -> Json:
+    return dict(RETAIN if production else DELETE_WITH_STACK)
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,11 @@ class Function:
 
 def log_group(spec: FleetSpec, name: Json) -> Json:
     props: Json = {"LogGroupName": name, "RetentionInDays": spec.logs.retention_days}
-    resource: Json = {"Type": "AWS::Logs::LogGroup", "Properties": props, **DELETE_WITH_STACK}
+    resource: Json = {
+        "Type": "AWS::Logs::LogGroup",
+        "Properties": props,
+        **deletion_policy(spec.production),
+    }
     if spec.logs.kms_key_arn:
         props["KmsKeyId"] = spec.logs.kms_key_arn
     else:
@@ -151,11 +162,11 @@ def permission(function: str, rule_id: str) -> Json:
     }
 
 
-def dead_letter_queue(rules: list[str]) -> dict[str, Json]:
+def dead_letter_queue(rules: list[str], *, retain: bool = False) -> dict[str, Json]:
     """Events that EventBridge or Lambda could not deliver or process, kept 14 days."""
     queue: Json = {
         "Type": "AWS::SQS::Queue",
-        **DELETE_WITH_STACK,
+        **deletion_policy(retain),
         "Properties": {"MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": True},
         "Metadata": checkov_skips(
             {

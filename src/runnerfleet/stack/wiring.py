@@ -259,7 +259,7 @@ def _triggers(spec: FleetSpec) -> dict[str, Json]:
     if uses_spot(spec):
         out.update(_spot_trigger())
         rules.append("SpotRule")
-    out.update(dead_letter_queue(rules))
+    out.update(dead_letter_queue(rules, retain=spec.production))
     return out
 
 
