@@ -7,8 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from runnerfleet.aws.cloudformation import StackState
-    from runnerfleet.aws.stackstatus import StackEvent
+    from runnerfleet.aws.stackstatus import StackEvent, StackState
     from runnerfleet.findings import Finding
     from runnerfleet.gitlab.inventory import RegistrationView
     from runnerfleet.ops.autoscale import Evaluation
