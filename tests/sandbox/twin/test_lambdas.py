@@ -16,6 +16,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 
 from runnerfleet.aws.artifacts import build_zip
 from runnerfleet.sandbox.twin.instances import TwinEndpoint
+from runnerfleet.sandbox.twin.lambdalogs import moto_log_sink
 from runnerfleet.sandbox.twin.lambdaroute import lambda_route
 from runnerfleet.sandbox.twin.lambdas import LocalLambdas, moto_functions
 from tests.sandbox.twin.conftest import REGION, Served
@@ -68,6 +69,7 @@ def twin(serve_front: Any, tmp_path: Path) -> Iterator[tuple[Served, LocalLambda
         tmp_path / "home",
         moto_functions(ACCOUNT, REGION),
         lambda: TwinEndpoint(served.endpoint, REGION, ACCOUNT),
+        log_sink=moto_log_sink(ACCOUNT, REGION),
     )
     routes["lambda"] = lambda_route(lambdas)
     yield served, lambdas
@@ -192,3 +194,12 @@ def test_the_project_artefact_runs_its_handler_from_the_zip(
     assert out["FunctionError"] == "Unhandled"
     trace = "".join(out["Body"]["stackTrace"])
     assert f"/lambda/{name}/code/" in trace and "runnerfleet/handlers/autoscaler.py" in trace
+
+
+def test_the_function_logs_reach_cloudwatch_logs(fn: Served) -> None:
+    request_id = _invoke(fn, fn.name, {})["Body"]["request_id"]
+    events = fn.client("logs").filter_log_events(logGroupName=f"/aws/lambda/{fn.name}")["events"]
+    messages = [e["message"] for e in events]
+    assert f"START RequestId: {request_id} Version: $LATEST" in messages
+    assert "handled call 1" in messages
+    assert any(m.startswith(f"REPORT RequestId: {request_id}") for m in messages)

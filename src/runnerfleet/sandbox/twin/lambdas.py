@@ -35,6 +35,7 @@ from typing import Any
 
 from runnerfleet.sandbox.twin import shims
 from runnerfleet.sandbox.twin.instances import DEAD_PROXY, NO_PROXY, TwinEndpoint
+from runnerfleet.sandbox.twin.lambdalogs import LogSink, ship
 
 log = logging.getLogger("runnerfleet.twin.lambda")
 BOOTSTRAP = shims.SHIMS_DIR / "lambda_bootstrap.py"
@@ -115,6 +116,7 @@ class Worker:
     def __init__(self, config: FunctionConfig, root: Path, env: dict[str, str], python: str):
         self.config = config
         self.log_path = root / "function.log"
+        self.stream = env["AWS_LAMBDA_LOG_STREAM_NAME"]
         task_root = root / "code" / config.key
         _unzip(config.code, task_root)
         with self.log_path.open("ab") as sink:
@@ -188,12 +190,14 @@ class LocalLambdas:
         *,
         python: str = sys.executable,
         clock: Callable[[], float] = time.time,
+        log_sink: LogSink | None = None,
     ) -> None:
         self.home = home
         self.functions = functions
         self.endpoint = endpoint
         self.python = python
         self.clock = clock
+        self.log_sink = log_sink
         self._workers: dict[str, Worker] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
@@ -268,6 +272,7 @@ class LocalLambdas:
             _log_line(
                 worker.log_path, f"REPORT RequestId: {request_id}\tDuration: {elapsed_ms:.2f} ms"
             )
+            ship(self.log_sink, config.name, worker.stream, worker.log_path, offset)
         if not tail:
             return result
         return InvokeResult(

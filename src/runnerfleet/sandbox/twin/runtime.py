@@ -8,6 +8,7 @@ from __future__ import annotations
 from runnerfleet.aws.clients import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY
 from runnerfleet.sandbox.twin.events import LocalEventBus, events_route, moto_rules
 from runnerfleet.sandbox.twin.instances import InstanceRuntime, TwinEndpoint
+from runnerfleet.sandbox.twin.lambdalogs import moto_log_sink
 from runnerfleet.sandbox.twin.lambdaroute import lambda_route
 from runnerfleet.sandbox.twin.lambdas import LocalLambdas, moto_functions
 from runnerfleet.sandbox.twin.runcommand import RunCommandService
@@ -45,6 +46,7 @@ def plug(twin: Twin) -> Twin:
         moto_functions(settings.account_id, settings.region),
         lambda: endpoint_of(twin),
         clock=twin.clock,
+        log_sink=moto_log_sink(settings.account_id, settings.region),
     )
     twin.lambdas = lambdas
     twin.routes["lambda"] = lambda_route(lambdas)
