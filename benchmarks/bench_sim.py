@@ -6,7 +6,11 @@ Run: .venv/bin/python -m benchmarks.bench_sim [--write] [--runs 3]
    boot 180 s, 4 slots: median wall time of ``--runs`` runs (trace loading excluded, timed
    separately) and the peak RSS of this process (resource.getrusage), measured before anything
    else runs.
-2. Figures: every policy, including ``seed`` and a ``static`` fleet sized for the zero-wait
+2. Scale: one variant of the ``year`` workload family (364 days, about 90,000 jobs) through
+   the default policy (median wall time of ``--runs`` runs, limit 5 s), and the same year at
+   11x the pipeline rate (about a million jobs) in a fresh process: wall time (limit 60 s)
+   and that process's peak RSS (limit 1 GB), trace generation excluded.
+3. Figures: every policy, including ``seed`` and a ``static`` fleet sized for the zero-wait
    peak, with 4 slots per instance and boot times of 180 s and 30 s, all side by side.
    The default policy must beat ``seed`` on both p95 wait and cost at both boot times.
 
@@ -27,8 +31,10 @@ from pathlib import Path
 from runnerfleet.sim.catalog import DEFAULT_POLICY, PREVIOUS, build_policy
 from runnerfleet.sim.convert import read_source
 from runnerfleet.sim.engine import simulate
+from runnerfleet.sim.families import FAMILIES
 from runnerfleet.sim.model import BootProfile, SimConfig
 from runnerfleet.sim.report import PolicyResult, bounds, peak_running, summarize
+from runnerfleet.sim.synthetic import generate, scaled
 from runnerfleet.sim.trace import Trace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,6 +46,11 @@ BOOTS = (180.0, 30.0)
 SLOTS = 4
 SPEED_LIMIT_S = 5.0
 RSS_LIMIT_MB = 300.0
+YEAR = (2, 1.0)  # the year family's variant (seed, scale) timed
+MILLION = (2, 11.0)  # the same year at 11x the pipeline rate: about a million jobs
+YEAR_LIMIT_S = 5.0
+MILLION_LIMIT_S = 60.0
+MILLION_RSS_MB = 1024.0
 
 LABELS = {
     DEFAULT_POLICY: f"**{DEFAULT_POLICY} (environment-file defaults)**",
@@ -94,6 +105,38 @@ def speed(runs: int) -> dict[str, float]:
             "loadavg": os.getloadavg()[0]}  # fmt: skip
 
 
+def _year(variant: tuple[int, float]) -> Trace:
+    seed, scale = variant
+    return generate(scaled(FAMILIES["year"].params, scale=scale), seed=seed)
+
+
+def _timed(trace: Trace) -> tuple[float, float]:
+    """Wall and CPU seconds of the default policy on ``trace``, boot 180 s."""
+    policy = build_policy(DEFAULT_POLICY, SLOTS, peak_running=peak_running(trace))
+    t0, c0 = time.perf_counter(), time.process_time()
+    simulate(trace, policy, _config(180.0))
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def year_speed(runs: int) -> dict[str, float]:
+    trace = _year(YEAR)
+    walls = [_timed(trace)[0] for _ in range(runs)]
+    return {"jobs": len(trace), "median_s": statistics.median(walls), "max_s": max(walls)}
+
+
+def _million(variant: tuple[int, float]) -> dict[str, float]:
+    trace = _year(variant)
+    wall, cpu = _timed(trace)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"jobs": len(trace), "wall_s": wall, "cpu_s": cpu, "rss_mb": rss_mb}
+
+
+def million_speed() -> dict[str, float]:
+    """In a fresh process, so that its peak RSS is this run's alone."""
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_million, MILLION).result()
+
+
 def one(job: tuple[str, float]) -> tuple[str, float, PolicyResult]:
     name, boot = job
     trace = _trace()
@@ -127,8 +170,29 @@ def verdicts(results: dict[tuple[str, float], PolicyResult], label: str) -> list
     return lines
 
 
+def scale_lines(year: dict[str, float], million: dict[str, float]) -> list[str]:
+    return [
+        f"Scale, `{DEFAULT_POLICY}` policy, boot 180 s: the `year` family's variant (seed"
+        f" {YEAR[0]}, x{YEAR[1]:g}, {year['jobs']:,.0f} jobs over 364 days) in"
+        f" **{year['median_s']:.2f} s** (median of the runs above, max {year['max_s']:.2f} s;"
+        f" limit {YEAR_LIMIT_S:g} s);"
+        f" the same year at x{MILLION[1]:g} ({million['jobs']:,.0f} jobs) in"
+        f" **{million['wall_s']:.1f} s** (CPU {million['cpu_s']:.1f} s; limit"
+        f" {MILLION_LIMIT_S:g} s), peak RSS of that process **{million['rss_mb']:.0f} MB**"
+        f" (limit {MILLION_RSS_MB:g} MB, trace generation included in the RSS, not the time).",
+    ]
+
+
+def scale_ok(year: dict[str, float], million: dict[str, float]) -> bool:
+    return (
+        year["median_s"] < YEAR_LIMIT_S
+        and million["wall_s"] < MILLION_LIMIT_S
+        and million["rss_mb"] < MILLION_RSS_MB
+    )
+
+
 def render(speed_row: dict[str, float], results: dict[tuple[str, float], PolicyResult],
-           runs: int) -> str:  # fmt: skip
+           runs: int, scale: list[str]) -> str:  # fmt: skip
     any_result = next(iter(results.values()))
     clairvoyant = ", ".join(
         f"{results[('seed', b)].clairvoyant_instance_hours:g} at boot {b:g} s" for b in BOOTS
@@ -145,6 +209,8 @@ def render(speed_row: dict[str, float], results: dict[tuple[str, float], PolicyR
         f" {speed_row['loadavg']:.1f} on 2 cores while measuring); loading and converting the"
         f" trace {speed_row['load_s']:.2f} s;"
         f" peak RSS **{speed_row['rss_mb']:.0f} MB** (limit {RSS_LIMIT_MB:g} MB).",
+        "",
+        *scale,
         "",
         f"Figures: 4 slots per instance, price {0.0416} per instance-hour, check_interval 3 s,"
         f" autoscaler tick 60 s, seed 0. Lower bound {any_result.lower_bound_instance_hours:g}"
@@ -186,17 +252,19 @@ def main() -> int:
     args = parser.parse_args()
     speed_row = speed(args.runs)
     print(f"speed: {speed_row}")
+    year, million = year_speed(args.runs), million_speed()
+    print(f"year: {year}\nmillion: {million}")
     if args.speed_only:
-        return 0 if speed_row["cpu_s"] < SPEED_LIMIT_S else 1
+        return 0 if speed_row["cpu_s"] < SPEED_LIMIT_S and scale_ok(year, million) else 1
     results = figures()
-    section = render(speed_row, results, args.runs)
+    section = render(speed_row, results, args.runs, scale_lines(year, million))
     print(section)
     if args.write:
         current = DOC.read_text() if DOC.exists() else ""
         DOC.write_text(replace_section(current, "## Simulator", section))
     fast = speed_row["cpu_s"] < SPEED_LIMIT_S and speed_row["rss_mb"] < RSS_LIMIT_MB
     beats = all("beats seed on both" in line for line in verdicts(results, DEFAULT_POLICY))
-    return 0 if fast and beats else 1
+    return 0 if fast and beats and scale_ok(year, million) else 1
 
 
 if __name__ == "__main__":
