@@ -7,8 +7,8 @@ Run: .venv/bin/python -m benchmarks.bench_sim [--write] [--runs 3]
    separately) and the peak RSS of this process (resource.getrusage), measured before anything
    else runs.
 2. Scale: one variant of the ``year`` workload family (364 days, about 90,000 jobs) through
-   the default policy (median wall time of ``--runs`` runs, limit 5 s), and the same year at
-   11x the pipeline rate (about a million jobs) in a fresh process: wall time (limit 60 s)
+   the default policy (median CPU time of ``--runs`` runs, limit 5 s), and the same year at
+   11x the pipeline rate (about a million jobs) in a fresh process: CPU time (limit 60 s)
    and that process's peak RSS (limit 1 GB), trace generation excluded.
 3. Figures: every policy, including ``seed`` and a ``static`` fleet sized for the zero-wait
    peak, with 4 slots per instance and boot times of 180 s and 30 s, all side by side.
@@ -120,8 +120,9 @@ def _timed(trace: Trace) -> tuple[float, float]:
 
 def year_speed(runs: int) -> dict[str, float]:
     trace = _year(YEAR)
-    walls = [_timed(trace)[0] for _ in range(runs)]
-    return {"jobs": len(trace), "median_s": statistics.median(walls), "max_s": max(walls)}
+    walls, cpus = zip(*(_timed(trace) for _ in range(runs)), strict=True)
+    return {"jobs": len(trace), "median_s": statistics.median(walls), "max_s": max(walls),
+            "cpu_s": statistics.median(cpus)}  # fmt: skip
 
 
 def _million(variant: tuple[int, float]) -> dict[str, float]:
@@ -174,10 +175,10 @@ def scale_lines(year: dict[str, float], million: dict[str, float]) -> list[str]:
     return [
         f"Scale, `{DEFAULT_POLICY}` policy, boot 180 s: the `year` family's variant (seed"
         f" {YEAR[0]}, x{YEAR[1]:g}, {year['jobs']:,.0f} jobs over 364 days) in"
-        f" **{year['median_s']:.2f} s** (median of the runs above, max {year['max_s']:.2f} s;"
-        f" limit {YEAR_LIMIT_S:g} s);"
+        f" **{year['cpu_s']:.2f} s** of CPU (wall {year['median_s']:.2f} s, max"
+        f" {year['max_s']:.2f} s; median of the runs above; limit {YEAR_LIMIT_S:g} s);"
         f" the same year at x{MILLION[1]:g} ({million['jobs']:,.0f} jobs) in"
-        f" **{million['wall_s']:.1f} s** (CPU {million['cpu_s']:.1f} s; limit"
+        f" **{million['cpu_s']:.1f} s** of CPU (wall {million['wall_s']:.1f} s; limit"
         f" {MILLION_LIMIT_S:g} s), peak RSS of that process **{million['rss_mb']:.0f} MB**"
         f" (limit {MILLION_RSS_MB:g} MB, trace generation included in the RSS, not the time).",
     ]
@@ -185,8 +186,8 @@ def scale_lines(year: dict[str, float], million: dict[str, float]) -> list[str]:
 
 def scale_ok(year: dict[str, float], million: dict[str, float]) -> bool:
     return (
-        year["median_s"] < YEAR_LIMIT_S
-        and million["wall_s"] < MILLION_LIMIT_S
+        year["cpu_s"] < YEAR_LIMIT_S
+        and million["cpu_s"] < MILLION_LIMIT_S
         and million["rss_mb"] < MILLION_RSS_MB
     )
 

@@ -16,6 +16,8 @@ BENCHMARKS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("benchmarks.bench_scrape", ("--write",)),
     ("benchmarks.bench_evaluation", ("--write",)),
     ("benchmarks.bench_sim", ("--write",)),
+    ("benchmarks.bench_policies", ("--write",)),
+    ("benchmarks.bench_levers", ("--write",)),
     ("benchmarks.bench_reliability", ()),
     ("benchmarks.bench_template", ()),
     ("benchmarks.bench_deploy", ()),
