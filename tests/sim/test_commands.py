@@ -11,8 +11,11 @@ import pytest
 from runnerfleet.cli.main import main
 from runnerfleet.envfile.models import ScalingSection
 from runnerfleet.errors import SpecError
-from runnerfleet.sim.catalog import DEFAULTS, build_policy, parse_overrides
+from runnerfleet.scaling.policies import POLICY_DEFAULTS
+from runnerfleet.scaling.settings import policy_from_scaling
+from runnerfleet.sim.catalog import DEFAULT_POLICY, DEFAULTS, build_policy, parse_overrides
 from runnerfleet.sim.convert import read_source
+from runnerfleet.sim.evaluate import Case, Evaluator
 from runnerfleet.sim.families import FAMILIES, Workload
 from runnerfleet.sim.model import BootProfile, SimConfig
 from runnerfleet.sim.report import PolicyResult
@@ -27,14 +30,34 @@ RESULT = PolicyResult(
 )  # fmt: skip
 
 
-def test_simulated_defaults_are_the_environment_file_defaults() -> None:
+def test_simulated_defaults_are_the_environment_file_and_the_lambdas_defaults() -> None:
     assert ScalingSection().policy == "queue"
+    resolved = {"idle_count": "idle_slots", "idle_time_s": "idle_seconds", "scale_factor": "factor"}
     for name in ("idle", "queue"):
         section = ScalingSection(policy=name)
         for key, value in DEFAULTS[name].items():
-            actual = section.idle_slots if key == "idle_count" else getattr(section, key)
-            assert actual == value, (name, key)
+            assert getattr(section, resolved.get(key, key)) == value, (name, key)
+        dumped = {"scaling": section.model_dump(mode="json"), "concurrent": 4}
+        assert policy_from_scaling(dumped) == build_policy(name, 4).policy, name
     assert DEFAULTS["seed"]["headroom_jobs"] == section.headroom_jobs
+
+
+def test_the_template_states_the_policy_defaults() -> None:
+    assert {k: ScalingSection().model_dump()[k] for k in POLICY_DEFAULTS["queue"]} == (
+        POLICY_DEFAULTS["queue"]
+    )
+    assert ScalingSection(policy="seed").model_dump()["idle_time_s"] is None  # not its key
+
+
+def test_the_default_waits_no_longer_than_the_seed_on_a_sparse_workload() -> None:
+    """A few long pipelines a day: the seed's formula keeps an instance warm, so its jobs start
+    within a runner poll; the default must not make them wait a boot instead."""
+    sparse = Workload("long-pipelines", 1, 0.5, FAMILIES["long-pipelines"].params)
+    with Evaluator([sparse], workers=1) as evaluator:
+        seed, default = evaluator.run([Case(0, "seed", 180.0), Case(0, DEFAULT_POLICY, 180.0)])
+    assert seed is not None and default is not None
+    assert default.wait_p95_s <= max(seed.wait_p95_s, SimConfig().check_interval_s)
+    assert default.instance_hours <= seed.instance_hours * 1.02
 
 
 def test_overrides_and_unknown_names() -> None:

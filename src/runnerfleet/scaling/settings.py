@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from runnerfleet.scaling.policies import (
+    POLICY_DEFAULTS,
     BasePolicy,
     HeadroomPolicy,
     IdlePolicy,
@@ -51,21 +52,21 @@ def _base_policy(scaling: Mapping[str, Any], concurrent: Any) -> BasePolicy:
     }
     if name not in kinds:
         raise ValueError(f"scaling.policy {name!r} is not one of seed, idle, queue")
+    defaults = POLICY_DEFAULTS[name]  # as in the environment file
+
+    def given(key: str) -> Any:
+        value = scaling.get(key)
+        return defaults[key] if value is None else value
+
     return kinds[name](
-        idle_count=_idle_count(scaling, name),  # defaults as in the environment file
-        idle_time_s=parse_duration(scaling.get("idle_time_s", 120)),
-        scale_factor=float(scaling.get("scale_factor", 0.25)),
+        idle_count=int(given("idle_count")),
+        idle_time_s=parse_duration(given("idle_time_s")),
+        scale_factor=float(given("scale_factor")),
         scale_factor_limit=int(scaling.get("scale_factor_limit", 0)),
         concurrent=int(concurrent) if concurrent else None,
         cooldown_s=cooldown_s,
         stale_after_s=stale_after_s,
     )
-
-
-def _idle_count(scaling: Mapping[str, Any], policy: str) -> int:
-    """0 for queue, which sees the queue; 2 for idle, which notices demand by a busy slot."""
-    value = scaling.get("idle_count")
-    return int(value) if value is not None else (2 if policy == "idle" else 0)
 
 
 def _period(raw: Mapping[str, Any], base: BasePolicy) -> Period:

@@ -14,17 +14,19 @@ from typing import Any
 
 from runnerfleet.errors import SpecError
 from runnerfleet.scaling import POLICY_NAMES, Policy, policy_from_mapping
+from runnerfleet.scaling.policies import POLICY_DEFAULTS
 
 STATIC = "static"
 SIM_POLICY_NAMES = (*POLICY_NAMES, STATIC)
 
-#: the environment file's ``scaling:`` defaults (spec.models.ScalingSection; a test keeps
-#: the two in step). ``queue`` is the default policy.
+#: the environment file's ``scaling:`` defaults (envfile.models.ScalingSection, and the
+#: Lambda's scaling.settings: a test keeps the three in step). ``queue`` is the default policy.
 DEFAULT_POLICY = "queue"
+ENV_COOLDOWN_S = 300
 DEFAULTS: dict[str, dict[str, Any]] = {
     "seed": {"headroom_jobs": 2, "cooldown_s": 600},  # the seed's CloudFormation defaults
-    "idle": {"idle_count": 2, "idle_time_s": 120, "scale_factor": 0.25, "cooldown_s": 300},
-    "queue": {"idle_count": 0, "idle_time_s": 120, "scale_factor": 0.25, "cooldown_s": 300},
+    "idle": {**POLICY_DEFAULTS["idle"], "cooldown_s": ENV_COOLDOWN_S},
+    "queue": {**POLICY_DEFAULTS["queue"], "cooldown_s": ENV_COOLDOWN_S},
     "schedule": {
         "base": {"policy": "queue", "idle_count": 0, "idle_time_s": 600, "cooldown_s": 300},
         "periods": [
