@@ -13,19 +13,16 @@ gives it. ``--write`` replaces the ``## Policy candidates`` section of docs/benc
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_policies import BOOTS, SLOTS, all_workloads
-from benchmarks.bench_sim import DOC, replace_section
-from runnerfleet.sim.catalog import DEFAULT_POLICY, DEFAULTS
+from benchmarks.bench_policies import BOOTS, SLOTS, default_params, main_of
+from runnerfleet.sim.catalog import DEFAULT_POLICY
 from runnerfleet.sim.evaluate import Case, Evaluator
-from runnerfleet.sim.families import FAMILIES, PUBLIC, Workload
+from runnerfleet.sim.families import Workload
 from runnerfleet.sim.model import SimConfig
 from runnerfleet.sim.report import PolicyResult
 
@@ -55,7 +52,7 @@ BASELINES = (Candidate("seed", "seed", {}), Candidate("idle", "idle", {}))
 CANDIDATES = (
     Candidate("default", DEFAULT_POLICY, {}),
     _queue("previous default", idle_count=0, idle_time_s=120, scale_factor=0.25, cooldown_s=300),
-    _queue("warm 2, no factor", idle_count=2, idle_time_s=180, scale_factor=0, cooldown_s=300),
+    _queue("warm 2, idle 120 s", idle_count=2, idle_time_s=120, scale_factor=0, cooldown_s=300),
     _queue("warm 1, no factor", idle_count=1, idle_time_s=180, scale_factor=0, cooldown_s=300),
     _queue("warm 2, factor 0.1", idle_count=2, idle_time_s=300, scale_factor=0.1, cooldown_s=60),
     _queue("default + webhook", WEBHOOK_S),
@@ -117,7 +114,7 @@ def summary(results: Results, name: str, boot: float) -> list[str]:
 
 
 def render(results: Results, missing: int, wall_s: float, workers: int) -> str:
-    default = ", ".join(f"{k}={v:g}" for k, v in DEFAULTS[DEFAULT_POLICY].items())
+    default = default_params()
     lines = [
         HEADING,
         "",
@@ -142,21 +139,7 @@ def render(results: Results, missing: int, wall_s: float, workers: int) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--families", default=",".join((PUBLIC, *FAMILIES)))
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--budget-s", type=float, default=1800.0, help="stop after this long")
-    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
-    args = parser.parse_args()
-    found = all_workloads([n.strip() for n in args.families.split(",") if n.strip()])
-    started = time.perf_counter()
-    results, missing = run(found, args.workers, args.budget_s)
-    section = render(results, missing, time.perf_counter() - started, args.workers)
-    print(section)
-    if args.write:
-        doc = Path(DOC)
-        doc.write_text(replace_section(doc.read_text() if doc.exists() else "", HEADING, section))
-    return 1 if missing else 0
+    return main_of(__doc__, HEADING, run, render)
 
 
 if __name__ == "__main__":

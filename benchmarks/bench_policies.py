@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from benchmarks.bench_sim import DOC, SHARED_TRACE, replace_section
 from runnerfleet.sim.catalog import DEFAULT_POLICY, DEFAULTS
@@ -179,8 +180,13 @@ CRITERIA = (
 # ----- rendering --------------------------------------------------------------------------
 
 
+def default_params() -> str:
+    """The default policy's environment-file defaults, as ``key=value, ...``."""
+    return ", ".join(f"{k}={v:g}" for k, v in DEFAULTS[DEFAULT_POLICY].items())
+
+
 def render(results: Results, missing: int, wall_s: float, workers: int) -> str:
-    params = ", ".join(f"{k}={v:g}" for k, v in DEFAULTS[DEFAULT_POLICY].items())
+    params = default_params()
     out = [
         HEADING,
         "",
@@ -234,8 +240,12 @@ def _row(label: str, boot: float, policy: str, r: PolicyResult) -> str:
     )
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main_of(
+    doc: str | None, heading: str, run_all: Callable[..., tuple[Any, int]],
+    render_all: Callable[[Any, int, float, int], str],
+) -> int:  # fmt: skip
+    """The command line both policy benchmarks share: run, print, optionally write."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("--families", default=",".join((PUBLIC, *FAMILIES)))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--budget-s", type=float, default=1800.0, help="stop after this long")
@@ -243,13 +253,18 @@ def main() -> int:
     args = parser.parse_args()
     found = all_workloads([n.strip() for n in args.families.split(",") if n.strip()])
     started = time.perf_counter()
-    results, missing = run(found, args.workers, args.budget_s)
-    section = render(results, missing, time.perf_counter() - started, args.workers)
+    results, missing = run_all(found, args.workers, args.budget_s)
+    section = render_all(results, missing, time.perf_counter() - started, args.workers)
     print(section)
     if args.write:
-        doc = Path(DOC)
-        doc.write_text(replace_section(doc.read_text() if doc.exists() else "", HEADING, section))
+        path = Path(DOC)
+        text = path.read_text() if path.exists() else ""
+        path.write_text(replace_section(text, heading, section))
     return 1 if missing else 0
+
+
+def main() -> int:
+    return main_of(__doc__, HEADING, run, render)
 
 
 if __name__ == "__main__":

@@ -61,17 +61,18 @@ LABELS = {
 
 READING = """
 Reading the figures:
-- The p95 wait is set by the boot time plus up to one tick. A 19-job pipeline needs five fresh
-  instances whatever the policy keeps idle, so p95 is about boot + 45 s for `queue`. The queue
-  policy sees GitLab's pending jobs and launches for all of them at once. `seed` and `idle` see
-  only running jobs, so they add a few instances per tick and wait several boots.
-- Idle capacity (`idle_count`, `idle_time_s`) buys p50, not p95. The previous defaults
-  (`idle_count: 2`, `idle_time_s: 600`) cost more than the seed for that reason. The current
-  defaults (`idle_count: 0`, `idle_time_s: 120`, `scale_factor: 0.25`, `cooldown_s: 300`) keep
-  a quarter of the running slots spare instead, and beat the seed on both p95 wait and cost.
-- `runnerfleet tune --target-p95 S` searches for the cheapest parameters under your own
-  wait target on your own trace, and prints the `scaling:` snippet to use.
-- The static fleet sized for the peak (11 instances) has no wait and costs 4.2x the seed.
+- The p95 wait on this trace is set by the boot time plus up to one tick: a 19-job pipeline
+  needs five fresh instances whatever a policy keeps idle. `queue` sees GitLab's pending jobs
+  and launches for all of them at once; `seed` and `idle` see only running jobs, so they add a
+  few instances per tick and wait several boots.
+- The defaults (`idle_count: 2`, `idle_time_s: 180`, `scale_factor: 0`) were chosen by their
+  worst case over every workload family, not on this trace (section "Policies" below). The
+  previous defaults (`idle_count: 0`, `idle_time_s: 120`, `scale_factor: 0.25`) are cheaper
+  here, but on a workload of a few pipelines a day they made every job wait a boot where the
+  seed's formula started it within a runner poll.
+- `runnerfleet tune --target-p95 S --trace FILE` searches for the cheapest parameters under
+  your own wait target on your own trace, and prints the `scaling:` snippet to use.
+- The static fleet sized for the peak has no wait and costs several times the seed.
 """
 
 _TRACE: Trace | None = None

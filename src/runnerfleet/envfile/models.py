@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
+    SerializerFunctionWrapHandler,
     StrictFloat,
     StrictInt,
     ValidationError,
@@ -20,7 +21,6 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
-from pydantic.functional_serializers import SerializerFunctionWrapHandler
 
 from runnerfleet.envfile.base import Strict
 from runnerfleet.envfile.capacity import (
