@@ -31,7 +31,7 @@ from runnerfleet.sim.report import PolicyResult
 
 _IDLE_SPACE: dict[str, tuple[float, ...]] = {
     "idle_count": (0, 1, 2, 3, 4, 6, 8, 12),
-    "idle_time_s": (0, 60, 120, 300, 600, 1200),
+    "idle_time_s": (0, 60, 120, 180, 300, 600, 1200),
     "cooldown_s": (0, 60, 120, 300, 600),
     "scale_factor": (0.0, 0.1, 0.25, 0.5),
 }
