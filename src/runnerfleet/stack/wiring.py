@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from runnerfleet.drain.types import GIVE_UP_CAP_S
 from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.errors import SpecError
 from runnerfleet.scaling import metric_names
@@ -31,7 +32,8 @@ from runnerfleet.stack.userdata import (
     overflow_name,
 )
 
-LIFECYCLE_TIMEOUT_S = 180  # above the handler's unreachable timeout (<= 120 s) plus 20 s
+# the handler tries an unreachable instance for at most GIVE_UP_CAP_S, then ABANDONs and saves
+LIFECYCLE_TIMEOUT_S = int(GIVE_UP_CAP_S) + 60
 SPOT_TIMEOUT_S = 240  # the spot handler waits for the interruption before retrying jobs
 WEBHOOK_RESERVED = 2  # a public URL: cap what a flood can cost and take from the account
 
