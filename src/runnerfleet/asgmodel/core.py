@@ -6,6 +6,7 @@ Split from the public API so each module stays readable; nothing here is public.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from runnerfleet.asgmodel.types import (
@@ -48,8 +49,9 @@ class Instance:
 class FleetCore:
     """State and transitions; the public calls live in ``Fleet``."""
 
-    def __init__(self, config: FleetConfig) -> None:
+    def __init__(self, config: FleetConfig, new_id: Callable[[], str] | None = None) -> None:
         self.config = config
+        self._new_id = new_id  # the caller's instance ids (unique across groups); else i-<seq>
         self.min_size = config.min_size
         self.max_size = config.max_size
         self.desired = config.desired
@@ -113,7 +115,8 @@ class FleetCore:
 
     def _new_instance(self, state: LifecycleState, now: float) -> Instance:
         self._seq += 1
-        inst = _make(f"i-{self._seq:017x}", state, now)
+        iid = self._new_id() if self._new_id is not None else f"i-{self._seq:017x}"
+        inst = _make(iid, state, now)
         self._instances[inst.instance_id] = inst
         return inst
 
@@ -198,6 +201,9 @@ class FleetCore:
 
     def _warmed(self, inst: Instance, at: float) -> None:
         pool = self.config.warm_pool
+        if pool is None:  # the pool was deleted while the instance was on its way in
+            self._terminated(inst, at, "warm pool deleted")
+            return
         running = pool is not None and pool.pool_state == "Running"
         self._set(inst, S.WARMED_RUNNING if running else S.WARMED_STOPPED, at)
         inst.to_warm_pool = False

@@ -21,6 +21,10 @@ terminate hook, EC2 billing is tracked per running period (stopped warm instance
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
 from runnerfleet.asgmodel.core import FleetCore
 from runnerfleet.asgmodel.types import (
     ABANDON,
@@ -57,9 +61,19 @@ __all__ = [
 class Fleet(FleetCore):
     """One Auto Scaling group. Call ``advance(now)`` to let time pass and collect events."""
 
-    def __init__(self, config: FleetConfig, now: float, *, in_service: int | None = None) -> None:
-        """Start with ``in_service`` instances already InService (default: the desired count)."""
-        super().__init__(config)
+    def __init__(
+        self,
+        config: FleetConfig,
+        now: float,
+        *,
+        in_service: int | None = None,
+        new_id: Callable[[], str] | None = None,
+    ) -> None:
+        """Start with ``in_service`` instances already InService (default: the desired count).
+
+        ``new_id`` names new instances (default ``i-<sequence>``, unique in this fleet only).
+        """
+        super().__init__(config, new_id)
         for _ in range(config.desired if in_service is None else in_service):
             inst = self._new_instance(LifecycleState.IN_SERVICE, now)
             inst.running_since = now
@@ -181,6 +195,51 @@ class Fleet(FleetCore):
             # immediately" [UG:ec2-auto-scaling-capacity-rebalancing]
             self._begin_terminate(inst, now, "spot")
             self._reconcile(now)
+
+    def reconfigure(self, now: float, **changes: Any) -> None:
+        """Change the group's settings (PutLifecycleHook, PutWarmPool, UpdateAutoScalingGroup).
+
+        Instances already waiting keep the hook they entered with; a removed launch or
+        terminate hook first completes its outstanding actions (``remove_hook``).
+        """
+        self._run_timers(now)
+        if "warm_pool" in changes and changes["warm_pool"] is None:
+            self._drop_warm_pool(now)
+        self.config = dataclasses.replace(self.config, **changes)
+        self._reconcile(now)
+
+    def remove_hook(self, transition: str, now: float) -> None:
+        """DeleteLifecycleHook: "If there are any outstanding lifecycle actions, they are
+        completed first (ABANDON for launching instances, CONTINUE for terminating instances)"
+        [BC-AS DeleteLifecycleHook]. ``transition`` is ``launch`` or ``terminate``."""
+        self._run_timers(now)
+        launching = transition == "launch"
+        waiting = LifecycleState.TERMINATING_WAIT
+        for inst in list(self._instances.values()):
+            if inst.hook is None or (inst.state is waiting) == launching:
+                continue
+            self._finish_action(inst, ABANDON if launching else CONTINUE, now)
+        if launching:
+            self.config = dataclasses.replace(self.config, launch_hook=None)
+        else:
+            self.config = dataclasses.replace(self.config, terminate_hook=None)
+        self._reconcile(now)
+
+    def _drop_warm_pool(self, now: float) -> None:
+        """DeleteWarmPool: the pool's idle instances are terminated; those still on their way
+        in are terminated once they arrive (``_warmed``)."""
+        idle = (LifecycleState.WARMED_STOPPED, LifecycleState.WARMED_RUNNING)
+        for inst in list(self._instances.values()):
+            if inst.state in idle:
+                self._terminated(inst, now, "warm pool deleted")
+
+    def force_delete(self, now: float) -> None:
+        """DeleteAutoScalingGroup with ForceDelete: every instance goes at once, no hook runs
+        ("do not apply to ... DeleteAutoScalingGroup with force delete") [UG:lifecycle-hooks]."""
+        self._run_timers(now)
+        self.min_size = self.max_size = self.desired = 0
+        for inst in list(self._instances.values()):
+            self._terminated(inst, now, "force delete")
 
     def advance(self, now: float) -> list[FleetEvent]:
         """Let time pass up to ``now``; returns every event since the last call, in order."""
