@@ -45,8 +45,34 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def assemble(settings: TwinSettings) -> Twin:
-    """The twin with every part that exists plugged in; the others stay no-op."""
-    return runtime.plug(Twin(settings=settings))
+    """The twin with every part that exists plugged in; the others stay no-op.
+
+    The Auto Scaling side: groups over the model, stacks kept in step with them, EC2 records
+    for their instances, the effects of model events. The runtime side (instances, events,
+    Lambda, Run Command) replaces the no-op parts of ``Twin`` and adds its routes.
+    """
+    from runnerfleet.sandbox.twin import motoglue
+    from runnerfleet.sandbox.twin.autoscaling import AutoScalingGroups, autoscaling_route
+    from runnerfleet.sandbox.twin.cfnroute import cloudformation_route
+    from runnerfleet.sandbox.twin.cfnsync import StackSync
+    from runnerfleet.sandbox.twin.ec2route import ec2_route
+    from runnerfleet.sandbox.twin.effects import Effects, InstanceLauncher
+    from runnerfleet.sandbox.twin.world import LoopbackInstances
+
+    motoglue.install()
+    twin = runtime.plug(Twin(settings=settings))
+    ec2 = motoglue.Ec2Records(settings.account_id, settings.region)
+    groups = AutoScalingGroups(settings, twin.clock, InstanceLauncher(ec2, twin))
+    # cfn-signal arrives only from instances that run their user data
+    sync = StackSync(settings.account_id, settings.region)
+    sync.expects_signals = lambda: not isinstance(twin.instances, LoopbackInstances)
+    groups.stack_sync = sync
+    twin.groups = groups
+    twin.routes["autoscaling"] = autoscaling_route(twin)
+    twin.routes["cloudformation"] = cloudformation_route(twin, groups, sync)
+    twin.routes["ec2"] = ec2_route(twin, ec2)
+    twin.effects.append(Effects(twin, ec2))
+    return twin
 
 
 def configure_moto() -> None:

@@ -35,13 +35,15 @@ FIRST_INSTANCE_NET = 100
 
 @dataclass(frozen=True)
 class GroupEvent:
-    """One model event of one group, with what the effects need to publish it."""
+    """One model event of one group, with what the effects need to publish it; or a notice
+    the group publishes as it is (instance refresh events: ``detail-type`` and ``detail``)."""
 
     group_name: str
-    event: FleetEvent
+    event: FleetEvent | None
     hook_name: str = ""  # the lifecycle hook of a LAUNCH_ACTION / TERMINATE_ACTION
     token: str = ""  # its LifecycleActionToken
     metadata: str = ""  # the hook's NotificationMetadata
+    notice: Mapping[str, Any] | None = None
 
 
 class Groups(Protocol):
@@ -210,6 +212,8 @@ class TwinSettings:
     endpoint: str = ""  # the front's URL, known once it listens
     tick_s: float = 0.5  # how often the world loop runs
     schedule_factor: float = 1.0  # EventBridge schedules run this many times faster
+    pending_s: float = 1.0  # EC2 "pending" before an instance reaches its launch hook
+    terminating_s: float = 1.0  # EC2 "shutting-down" after Terminating:Proceed
 
 
 @dataclass
