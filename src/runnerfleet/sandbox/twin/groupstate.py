@@ -72,7 +72,7 @@ class Activity:
 
     def finish(self, at: float, status: str = "Successful", message: str = "") -> None:
         self.status, self.end, self.progress = status, at, 100
-        if message:
+        if message and not self.message:  # a timeout's message says more: keep it
             self.message = message
 
 

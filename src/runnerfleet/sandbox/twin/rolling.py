@@ -124,7 +124,9 @@ class RollingUpdate(Updater):
             return "wait"
         if not batch.gone(group):
             return "wait"
-        return "done" if self.signals_required or late or self.pause_s == 0 else "wait"
+        # PauseTime is a pause only when the template waits on no signals
+        waits_on_signals = bool(self.policy.get("WaitOnResourceSignals"))
+        return "done" if waits_on_signals or late or self.pause_s == 0 else "wait"
 
     def _signalled(self, instance_ids: list[str]) -> tuple[list[str], list[str]]:
         if not self.signals_required:
