@@ -38,6 +38,13 @@ def aws(twin: Any, *args: str) -> Any:
     return json.loads(out.stdout) if out.stdout.strip() else {}
 
 
+def action(twin: Any, command: str, group: str, hook: str, iid: str, *result: str) -> None:
+    args = ["--auto-scaling-group-name", group, "--lifecycle-hook-name", hook, "--instance-id", iid]
+    if result:
+        args += ["--lifecycle-action-result", *result]
+    aws(twin, "autoscaling", command, *args)
+
+
 def test_the_seed_terminate_walk_through_the_cli(twin: Any) -> None:
     group = make_group(twin, LifecycleHookSpecificationList=hooks())
     described = aws(
@@ -48,18 +55,18 @@ def test_the_seed_terminate_walk_through_the_cli(twin: Any) -> None:
         "launch",
     ]
     (first,) = in_state(twin, group, "Pending:Wait")
-    aws(twin, "autoscaling", "complete-lifecycle-action", "--auto-scaling-group-name", group,
-        "--lifecycle-hook-name", "launch", "--instance-id", first, "--lifecycle-action-result", "CONTINUE")  # fmt: skip
+    action(twin, "complete-lifecycle-action", group, "launch", first, "CONTINUE")
     in_state(twin, group, "InService")
-    out = aws(twin, "autoscaling", "terminate-instance-in-auto-scaling-group", "--instance-id", first,
-              "--no-should-decrement-desired-capacity")  # fmt: skip
+    out = aws(
+        twin,
+        *("autoscaling", "terminate-instance-in-auto-scaling-group", "--instance-id", first),
+        "--no-should-decrement-desired-capacity",
+    )
     assert out["Activity"]["StatusCode"] == "MidLifecycleAction"
     rows = aws(twin, "autoscaling", "describe-auto-scaling-instances", "--instance-ids", first)
     assert rows["AutoScalingInstances"][0]["LifecycleState"] == "Terminating:Wait"
-    aws(twin, "autoscaling", "record-lifecycle-action-heartbeat", "--auto-scaling-group-name", group,
-        "--lifecycle-hook-name", "drain", "--instance-id", first)  # fmt: skip
-    aws(twin, "autoscaling", "complete-lifecycle-action", "--auto-scaling-group-name", group,
-        "--lifecycle-hook-name", "drain", "--instance-id", first, "--lifecycle-action-result", "CONTINUE")  # fmt: skip
+    action(twin, "record-lifecycle-action-heartbeat", group, "drain", first)
+    action(twin, "complete-lifecycle-action", group, "drain", first, "CONTINUE")
     wait_for("the instance to go", lambda: first not in states(twin, group))
     ec2 = aws(twin, "ec2", "describe-instances", "--instance-ids", first)
     assert ec2["Reservations"][0]["Instances"][0]["State"]["Name"] == "terminated"
