@@ -41,13 +41,22 @@ _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def start(
-    region: str = DEFAULT_REGION, port: int | None = None, wait_s: float = 30.0
+    region: str = DEFAULT_REGION,
+    port: int | None = None,
+    wait_s: float = 30.0,
+    *,
+    hold_actions: bool = False,
 ) -> SandboxState:
-    """Start (or return the already running) sandbox, seeded and recorded."""
+    """Start (or return the already running) sandbox, seeded and recorded.
+
+    ``hold_actions``: lifecycle actions wait for a client even while no instance software
+    runs (tests that complete them themselves).
+    """
     current = state_file.load()
     if current is not None and state_file.answers(current.endpoint):
         return current
-    twin = process.spawn_twin(state_file.home(), region, port or 0, wait_s)
+    extra = ("--hold-lifecycle-actions",) if hold_actions else ()
+    twin = process.spawn_twin(state_file.home(), region, port or 0, wait_s, extra)
     gitlab: tuple[str, int] | None = None
     try:
         seeded = seed(twin.endpoint, region)

@@ -119,7 +119,7 @@ def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningTwin]:
     """One twin process per test session (per xdist worker) in a private home; stopped by PID."""
     home = tmp_path_factory.mktemp("twin-home")
     with _home(home):
-        state = emulator.start(region=REGION, wait_s=60)
+        state = emulator.start(region=REGION, wait_s=60, hold_actions=True)
     try:
         yield RunningTwin(
             state.endpoint, state.region, state.subnet_ids, state.vpc_id, home, state.pid

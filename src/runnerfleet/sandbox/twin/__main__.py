@@ -38,6 +38,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--ready-file", type=Path, required=True)
     parser.add_argument("--tick", type=float, default=0.5, help="world loop period, seconds")
     parser.add_argument("--schedule-factor", type=float, default=1.0)
+    parser.add_argument(
+        "--hold-lifecycle-actions",
+        action="store_true",
+        help="lifecycle actions wait for a client even when no instance software runs",
+    )
     args = parser.parse_args(argv)
     if not ipaddress.ip_address(args.host).is_loopback:
         parser.error(f"--host {args.host} is not a loopback address: the twin stays on 127/8")
@@ -56,7 +61,7 @@ def assemble(settings: TwinSettings) -> Twin:
     from runnerfleet.sandbox.twin.cfnroute import cloudformation_route
     from runnerfleet.sandbox.twin.cfnsync import StackSync
     from runnerfleet.sandbox.twin.ec2route import ec2_route
-    from runnerfleet.sandbox.twin.effects import Effects, InstanceLauncher
+    from runnerfleet.sandbox.twin.effects import ActionStandIn, Effects, InstanceLauncher
     from runnerfleet.sandbox.twin.world import LoopbackInstances
 
     motoglue.install()
@@ -71,7 +76,7 @@ def assemble(settings: TwinSettings) -> Twin:
     twin.routes["autoscaling"] = autoscaling_route(twin)
     twin.routes["cloudformation"] = cloudformation_route(twin, groups, sync)
     twin.routes["ec2"] = ec2_route(twin, ec2)
-    twin.effects.append(Effects(twin, ec2))
+    twin.effects.extend([Effects(twin, ec2), ActionStandIn(twin)])
     return twin
 
 
@@ -112,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         home=args.home,
         tick_s=args.tick,
         schedule_factor=args.schedule_factor,
+        hold_actions=args.hold_lifecycle_actions,
     )
     twin = assemble(settings)
     server = serve(twin, args.host, args.port)

@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from runnerfleet.asgmodel import EventKind
+from runnerfleet.asgmodel import EventKind, FleetModelError
 from runnerfleet.asgmodel.types import SPOT_NOTICE_S
 from runnerfleet.sandbox.twin.groupstate import LAUNCHING, TERMINATING, Group, LaunchSpec
 from runnerfleet.sandbox.twin.motoglue import Ec2Records, LaunchRecord, TemplateVersion, user_data
-from runnerfleet.sandbox.twin.world import GroupEvent, Twin
+from runnerfleet.sandbox.twin.world import GroupEvent, LoopbackInstances, Twin
 
 log = logging.getLogger("runnerfleet.twin.effects")
 
@@ -192,6 +192,40 @@ class Effects:
         self.twin.bus.publish(
             envelope(self.twin, "aws.autoscaling", detail_type, resources, detail)
         )
+
+
+class ActionStandIn:
+    """While no instance runtime is plugged in, nothing on an instance can complete its
+    lifecycle actions (the bootstrap completes the launch action, the drain the terminate
+    one). Unless the twin holds them for a client (``--hold-lifecycle-actions``), this effect
+    plays that software: every action is completed with CONTINUE, as a bootstrap that succeeds
+    and a drain that finds no job would."""
+
+    def __init__(self, twin: Twin) -> None:
+        self.twin = twin
+
+    def active(self) -> bool:
+        return not self.twin.settings.hold_actions and isinstance(
+            self.twin.instances, LoopbackInstances
+        )
+
+    def __call__(self, event: GroupEvent) -> None:
+        model = event.event
+        if model is None or model.kind not in (EventKind.LAUNCH_ACTION, EventKind.TERMINATE_ACTION):
+            return
+        if not self.active():
+            return
+        params = {
+            "AutoScalingGroupName": event.group_name,
+            "LifecycleHookName": event.hook_name,
+            "LifecycleActionToken": event.token,
+            "LifecycleActionResult": "CONTINUE",
+        }
+        with self.twin.lock:
+            try:
+                self.twin.groups.call("CompleteLifecycleAction", params)
+            except FleetModelError as exc:  # completed or timed out meanwhile
+                log.info("stand-in completion of %s: %s", model.instance_id, exc)
 
 
 def envelope(

@@ -31,13 +31,16 @@ class Started:
     log_file: Path
 
 
-def spawn_twin(home: Path, region: str, port: int, wait_s: float) -> Started:
-    """Start the twin on 127.0.0.1:``port`` (0: any free port) and wait until it is ready."""
+def spawn_twin(
+    home: Path, region: str, port: int, wait_s: float, extra: tuple[str, ...] = ()
+) -> Started:
+    """Start the twin on 127.0.0.1:``port`` (0: any free port) and wait until it is ready;
+    ``extra`` are more arguments of ``python -m runnerfleet.sandbox.twin``."""
     home.mkdir(parents=True, exist_ok=True)
     ready = home / "twin.ready"
     ready.unlink(missing_ok=True)
     log = home / "sandbox.log"
-    args = ["--host", HOST, "--port", str(port), "--region", region, "--home", str(home)]
+    args = ["--host", HOST, "--port", str(port), "--region", region, "--home", str(home), *extra]
     proc = _detached([sys.executable, "-m", TWIN_MODULE, *args, READY_FLAG, str(ready)], log)
     try:
         info = _wait_ready(proc, ready, wait_s, log)

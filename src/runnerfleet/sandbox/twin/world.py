@@ -214,6 +214,7 @@ class TwinSettings:
     schedule_factor: float = 1.0  # EventBridge schedules run this many times faster
     pending_s: float = 1.0  # EC2 "pending" before an instance reaches its launch hook
     terminating_s: float = 1.0  # EC2 "shutting-down" after Terminating:Proceed
+    hold_actions: bool = False  # True: lifecycle actions wait for a client even with no runtime
 
 
 @dataclass
