@@ -230,16 +230,20 @@ def sandbox_spec(spec: FleetSpec, current: SandboxState) -> FleetSpec:
                 update={"vpc_id": current.vpc_id, "subnet_ids": current.subnet_ids}
             ),
             "artifacts": spec.artifacts.model_copy(update={"bucket": current.bucket}),
-            "runner": _sandbox_runner(spec),
+            "runner": _sandbox_runner(spec, current),
         }
     )
 
 
-def _sandbox_runner(spec: FleetSpec) -> RunnerSection:
+def _sandbox_runner(spec: FleetSpec, current: SandboxState) -> RunnerSection:
     """Twin instances download the sandbox's gitlab-runner (the runner agent's launcher) and
-    check it against its own SHA-256: the bootstrap's download and check run unchanged."""
+    check it against its own SHA-256: the bootstrap's download and check run unchanged. They
+    register with the sandbox's GitLab stand-in, the one deploy creates the runners in."""
     url, digest = runner_release()
-    return spec.runner.model_copy(update={"download_url": url, "sha256": digest})
+    update: dict[str, object] = {"download_url": url, "sha256": digest}
+    if current.gitlab_url:
+        update["gitlab_url"] = current.gitlab_url
+    return spec.runner.model_copy(update=update)
 
 
 def rewrite_notes(spec: FleetSpec, current: SandboxState) -> list[str]:
@@ -252,4 +256,11 @@ def rewrite_notes(spec: FleetSpec, current: SandboxState) -> list[str]:
         f"artefact bucket {spec.artifacts.bucket} -> {current.bucket}",
         f"gitlab-runner {spec.runner.version} download -> the sandbox's runner agent "
         "(its own SHA-256)",
+        *_gitlab_note(spec, current),
     ]
+
+
+def _gitlab_note(spec: FleetSpec, current: SandboxState) -> list[str]:
+    if not current.gitlab_url:
+        return []
+    return [f"gitlab {spec.runner.gitlab_url} -> the stand-in at {current.gitlab_url}"]

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import boto3
 
-from runnerfleet.sandbox import emulator
 from runnerfleet.sandbox.twin import process
 
 
@@ -70,24 +69,3 @@ def test_the_twin_refuses_a_non_loopback_host(tmp_path: Path) -> None:
     )
     assert result.returncode == 2 and "loopback" in result.stderr
     assert not (tmp_path / "ready").exists()
-
-
-def test_without_instance_software_the_twin_completes_lifecycle_actions(tmp_path: Path) -> None:
-    """No instance runtime: nothing could complete the hooks, so the twin plays the bootstrap
-    (launch: CONTINUE) and an idle drain (terminate: CONTINUE), unless told to hold them."""
-    from tests.sandbox.twin.conftest import RunningTwin
-    from tests.sandbox.twin.helpers import hooks, in_state, make_group, states, wait_for
-
-    state = emulator.start(wait_s=60)  # RUNNERFLEET_HOME is this test's own
-    try:
-        twin = RunningTwin(
-            state.endpoint, state.region, state.subnet_ids, state.vpc_id, tmp_path, state.pid
-        )
-        group = make_group(twin, LifecycleHookSpecificationList=hooks())
-        (iid,) = in_state(twin, group, "InService")
-        twin.client("autoscaling").terminate_instance_in_auto_scaling_group(
-            InstanceId=iid, ShouldDecrementDesiredCapacity=True
-        )
-        wait_for("the drain stand-in", lambda: iid not in states(twin, group))
-    finally:
-        emulator.stop()

@@ -1,8 +1,9 @@
 """The stack `deploy --sandbox` creates comes alive in the twin: its group, hooks, a rolling
 update through the hooks on an instance-type change, a delete that drains first.
 
-Only the endpoint is used (boto3 and our CLI as subprocesses); hooks are completed by the test,
-as the bootstrap and the drain do on AWS.
+Only the endpoint is used (boto3 and our CLI as subprocesses). The instances run the real
+bootstrap, which completes the launch actions; the test completes the terminate actions, as the
+drain does on AWS (the twin holds them for it).
 """
 
 from __future__ import annotations
@@ -64,9 +65,8 @@ def test_the_deployed_group_has_its_hooks_and_rolls_an_instance_type_change(
         ("runnerfleet-launch", "ABANDON"),
         ("runnerfleet-terminate", "CONTINUE"),
     ]
-    (old,) = in_state(twin, group, "Pending:Wait")
-    complete(twin, group, "runnerfleet-launch", old)
-    in_state(twin, group, "InService")
+    # the instance runs the real bootstrap, which completes its launch action (and signals)
+    (old,) = in_state(twin, group, "InService")
     ec2_ids = _ec2_instances(twin, group)
     assert ec2_ids == {old}  # moto launched nothing of its own for the group
     # the seed's "update the instance type": one at a time, one always in service
@@ -74,9 +74,8 @@ def test_the_deployed_group_has_its_hooks_and_rolls_an_instance_type_change(
     new = wait_for("the replacement", lambda: [i for i in states(twin, group) if i != old], 60)[0]
     assert stack_status(twin, stack) == "UPDATE_IN_PROGRESS"
     assert states(twin, group)[old] == "InService"  # launched first: MinInstancesInService 1
-    in_state(twin, group, "Pending:Wait")
-    complete(twin, group, "runnerfleet-launch", new)
-    wait_for("the old one draining", lambda: states(twin, group).get(old) == "Terminating:Wait")
+    wait_for("the old one draining", lambda: states(twin, group).get(old) == "Terminating:Wait", 90)
+    assert states(twin, group)[new] == "InService"
     assert stack_status(twin, stack) == "UPDATE_IN_PROGRESS"
     complete(twin, group, "runnerfleet-terminate", old)
     wait_for("the update", lambda: stack_status(twin, stack) == "UPDATE_COMPLETE", 30)

@@ -22,7 +22,7 @@ from runnerfleet.asgmodel import EventKind, FleetModelError
 from runnerfleet.asgmodel.types import SPOT_NOTICE_S
 from runnerfleet.sandbox.twin.groupstate import LAUNCHING, TERMINATING, Group, LaunchSpec
 from runnerfleet.sandbox.twin.motoglue import Ec2Records, LaunchRecord, TemplateVersion, user_data
-from runnerfleet.sandbox.twin.world import GroupEvent, LoopbackInstances, Twin
+from runnerfleet.sandbox.twin.world import GroupEvent, LoggedEvents, LoopbackInstances, Twin
 
 log = logging.getLogger("runnerfleet.twin.effects")
 
@@ -195,25 +195,26 @@ class Effects:
 
 
 class ActionStandIn:
-    """While no instance runtime is plugged in, nothing on an instance can complete its
-    lifecycle actions (the bootstrap completes the launch action, the drain the terminate
-    one). Unless the twin holds them for a client (``--hold-lifecycle-actions``), this effect
-    plays that software: every action is completed with CONTINUE, as a bootstrap that succeeds
-    and a drain that finds no job would."""
+    """Plays the instance software no part of the twin runs yet. The bootstrap completes the
+    launch action (it runs once the instance runtime is plugged in); the drain completes the
+    terminate action (it runs once the event bus delivers to the deployed functions). While
+    the port that would run that software is the no-op default, and unless the twin holds the
+    actions for a client (``--hold-lifecycle-actions``), this effect completes the action with
+    CONTINUE, as a bootstrap that succeeds and a drain that finds no job would."""
 
     def __init__(self, twin: Twin) -> None:
         self.twin = twin
 
-    def active(self) -> bool:
-        return not self.twin.settings.hold_actions and isinstance(
-            self.twin.instances, LoopbackInstances
-        )
+    def active(self, kind: EventKind) -> bool:
+        if self.twin.settings.hold_actions:
+            return False
+        if kind is EventKind.LAUNCH_ACTION:
+            return isinstance(self.twin.instances, LoopbackInstances)
+        return kind is EventKind.TERMINATE_ACTION and isinstance(self.twin.bus, LoggedEvents)
 
     def __call__(self, event: GroupEvent) -> None:
         model = event.event
-        if model is None or model.kind not in (EventKind.LAUNCH_ACTION, EventKind.TERMINATE_ACTION):
-            return
-        if not self.active():
+        if model is None or not self.active(model.kind):
             return
         params = {
             "AutoScalingGroupName": event.group_name,
