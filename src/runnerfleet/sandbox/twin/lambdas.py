@@ -84,10 +84,12 @@ def moto_functions(account_id: str, region: str) -> FunctionSource:
     """Functions as moto's Lambda backend holds them (what deploy created)."""
 
     def _find(name: str, qualifier: str | None) -> FunctionConfig:
-        from moto.awslambda.models import lambda_backends
+        # moto's own choice: with Docker off its Lambda API keeps functions in the "simple"
+        # backend, not in moto.awslambda.models.lambda_backends
+        from moto.awslambda.utils import get_backend
 
         try:
-            fn = lambda_backends[account_id][region].get_function(name, qualifier)
+            fn = get_backend(account_id, region).get_function(name, qualifier)
         except Exception as exc:  # moto's UnknownFunctionException
             arn = name if name.startswith("arn:") else _arn(account_id, region, name)
             raise LambdaError(

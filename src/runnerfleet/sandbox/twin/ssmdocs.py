@@ -107,7 +107,10 @@ def moto_documents(account_id: str, region: str) -> DocumentSource:
     return _find
 
 
-def parse_content(text: str) -> dict[str, Any]:
+def parse_content(text: str | Mapping[str, Any]) -> dict[str, Any]:
+    """A document's JSON or YAML; moto keeps a stack-created document's Content as the object."""
+    if isinstance(text, Mapping):
+        return dict(text)
     try:
         content = json.loads(text)
     except ValueError:
