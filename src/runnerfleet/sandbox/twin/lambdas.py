@@ -84,9 +84,7 @@ def moto_functions(account_id: str, region: str) -> FunctionSource:
     """Functions as moto's Lambda backend holds them (what deploy created)."""
 
     def _find(name: str, qualifier: str | None) -> FunctionConfig:
-        # moto's own choice: with Docker off its Lambda API keeps functions in the "simple"
-        # backend, not in moto.awslambda.models.lambda_backends
-        from moto.awslambda.utils import get_backend
+        from moto.awslambda.utils import get_backend  # Docker off: moto's "simple" backend
 
         try:
             fn = get_backend(account_id, region).get_function(name, qualifier)
