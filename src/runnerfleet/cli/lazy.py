@@ -94,6 +94,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         ("commands_access",),
         "Operator access to the runners' subnets: AWS Client VPN with IAM Identity Center SSO.",
     ),
+    "stackset": (
+        ("commands_stackset",),
+        "Deploy one environment to many accounts and regions (CloudFormation StackSets).",
+    ),
     "image": (
         ("commands_image",),
         "The baked runner image: EC2 Image Builder stack, monthly bakes (docs/image.md).",

@@ -30,6 +30,7 @@ from runnerfleet.envfile.capacity import (
     checked_types,
 )
 from runnerfleet.envfile.image import BakedImageSection, image_problems
+from runnerfleet.envfile.organisation import OrganisationSection
 from runnerfleet.envfile.regions import region_problem
 from runnerfleet.envfile.schedule import cron_problem, timezone_problem
 from runnerfleet.envfile.warm import warm_problems
@@ -390,6 +391,9 @@ class FleetSpec(Strict):
     )
     tags: dict[Annotated[str, Field(min_length=1, max_length=128)], str] = Field(
         default_factory=dict, description="Tags on every resource (CostCenter, AppId, ...)."
+    )
+    organisation: OrganisationSection | None = Field(
+        None, description="Deploy to many accounts and regions through a StackSet (deploy.md)."
     )
 
     @field_validator("registrations")
