@@ -42,6 +42,7 @@ EXCLUDED_PARTS = (
     "aws/artifacts.py",
     "aws/cloudformation.py",
     "aws/preview.py",
+    "aws/stacksets.py",
     "aws/stackstatus.py",
     "ops/access_deploy.py",
     "ops/changeset.py",
@@ -58,6 +59,7 @@ EXCLUDED_PARTS = (
     "ops/registrations.py",
     "ops/restore.py",
     "ops/runners.py",
+    "ops/stackset",  # the StackSet rollout and its plan: operator side, like deploy
     "ops/terminate.py",
 )
 DEPENDENCIES = (
