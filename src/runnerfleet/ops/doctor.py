@@ -55,6 +55,7 @@ def run_doctor(
     spec: FleetSpec, target: Target, *, drift: bool = True, sleep: Callable[[float], None]
 ) -> list[Finding]:
     from runnerfleet.ops.doctor_account import CHECKS as ACCOUNT
+    from runnerfleet.ops.doctor_boot import CHECKS as BOOT
     from runnerfleet.ops.doctor_gitlab import CHECKS as GITLAB
     from runnerfleet.ops.doctor_network import CHECKS as NETWORK
     from runnerfleet.ops.doctor_stack import checks as stack_checks
@@ -65,6 +66,7 @@ def run_doctor(
         *NETWORK,
         *GITLAB,
         *stack_checks(drift=drift),
+        *BOOT,
     ]
     return run_checks(ctx, checks)
 
