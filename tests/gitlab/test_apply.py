@@ -16,9 +16,11 @@ from runnerfleet.envfile import FleetSpec
 from runnerfleet.errors import AwsError, GitLabError, SpecError
 from runnerfleet.gitlab.apply import Registrar, apply_registration_plan, gather_existing
 from runnerfleet.gitlab.client import connect, resolve_access_token
+from runnerfleet.gitlab.inventory import apply_prune, collect, find_orphans, plan_prune
 from runnerfleet.gitlab.registry import desired_from_spec, plan_registrations
 from runnerfleet.gitlab.tokens import TokenStore
 from runnerfleet.sandbox.standin import GitLabStandIn
+from runnerfleet.stack.system_id import system_id_for_instance
 from tests.gitlab.conftest import PAT, READ_ONLY_PAT, STACK, THREE, make_spec
 
 PREFIX = f"/runnerfleet/{STACK}/runners/"
@@ -367,3 +369,30 @@ def test_registrar_repr_shows_no_environment(registrar: Registrar) -> None:
     secret = "glpat-from-the-environment-000"
     shown = dataclasses.replace(registrar, environ={"GITLAB_TOKEN": secret})
     assert secret not in repr(shown)
+
+
+def test_a_replaced_runner_stays_while_instances_use_it_and_prune_deletes_it_after(
+    tmp_path: Path, standin: GitLabStandIn, registrar: Registrar, ssm: Any
+) -> None:
+    _apply(make_spec(tmp_path, standin.url, THREE), registrar)
+    old = {r.description: r for r in standin.state.runners.values()}[
+        f"runnerfleet:{STACK}/frontend (test)"
+    ]
+    live = "i-0123456789abcdef0"
+    body = {"token": old.token, "system_id": system_id_for_instance(live)}
+    assert requests.post(f"{standin.url}/api/v4/runners/verify", json=body, timeout=5).ok
+    moved = make_spec(tmp_path, standin.url, THREE.replace("project_id: 43", "project_id: 99"))
+    plan, report = _apply(moved, registrar, "pre")
+    after = apply_registration_plan(plan, registrar, "post", keep_replaced=True)  # refreshing
+    assert after.kept == [("frontend", old.id)] and old.id in standin.state.runners
+    desired, stored = desired_from_spec(moved), registrar.store.list()
+    views = collect(registrar, desired, stored, [live])
+    assert find_orphans(registrar, desired, views, stored, [live]) == []  # still runs jobs
+    views = collect(registrar, desired, stored, [])  # the refresh replaced the instance
+    orphans = find_orphans(registrar, desired, views, stored, [])
+    new_id = dict(report.created)["frontend"]
+    assert [(o.runner_id, o.reason) for o in orphans] == [
+        (old.id, f"replaced by runner {new_id} of frontend")
+    ]
+    assert apply_prune(plan_prune(views, orphans), registrar).runners_removed == 1
+    assert old.id not in standin.state.runners and new_id in standin.state.runners

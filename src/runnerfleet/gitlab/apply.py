@@ -70,6 +70,7 @@ class ApplyReport:
     created: list[tuple[str, int | None]] = field(default_factory=list)
     updated: list[tuple[str, int]] = field(default_factory=list)
     deleted: list[tuple[str, int | None]] = field(default_factory=list)
+    kept: list[tuple[str, int]] = field(default_factory=list)  # replaced, still in use
     warnings: list[str] = field(default_factory=list)
 
 
@@ -100,9 +101,13 @@ def runner_exists(r: Registrar, runner_id: int) -> bool:
 
 
 def apply_registration_plan(
-    plan: RegistrationPlan, r: Registrar, phase: Phase = "all"
+    plan: RegistrationPlan, r: Registrar, phase: Phase = "all", *, keep_replaced: bool = False
 ) -> ApplyReport:
-    """``pre``: create and update; ``post``: delete; ``all``: both (no instances involved)."""
+    """``pre``: create and update; ``post``: delete; ``all``: both (no instances involved).
+
+    ``keep_replaced``: instances still run with the replaced runners' tokens (a refresh is
+    replacing them), so those runners stay; ``runners prune`` deletes them once unused.
+    """
     if plan.problems:
         raise SpecError(
             "the registrations cannot be applied",
@@ -120,7 +125,7 @@ def apply_registration_plan(
             update_runner(action, r)
             report.updated.append((action.name, action.runner_id or 0))
     if phase in ("post", "all"):
-        delete_all(plan, r, report)
+        delete_all(plan, r, report, keep_replaced=keep_replaced)
     return report
 
 
@@ -281,7 +286,12 @@ def store_all(created: list[Created], r: Registrar) -> None:
             undo.append((d.parameter, old, r.store.description(d.parameter) if old else ""))
             fingerprint = d.fingerprint() if c.runner_id else LEGACY_PREFIX + d.scope_key
             r.store.write(
-                d.name, d.parameter, c.token, runner_id=c.runner_id, fingerprint=fingerprint
+                d.name,
+                d.parameter,
+                c.token,
+                runner_id=c.runner_id,
+                fingerprint=fingerprint,
+                replaces=_replaces(c.action, d.parameter, r) if old else (),
             )
     except RunnerfleetError as exc:
         for parameter, old, description in reversed(undo):
@@ -292,6 +302,14 @@ def store_all(created: list[Created], r: Registrar) -> None:
         rollback_runners(created, r, exc)
 
 
+def _replaces(action: Action, parameter: str, r: Registrar) -> tuple[int, ...]:
+    """What the new token replaces: the old runner (a replace) and any still not pruned."""
+    earlier = r.store.replaced(parameter)
+    if action.kind == "replace" and action.runner_id is not None:
+        return (*earlier, action.runner_id)
+    return earlier
+
+
 def update_runner(action: Action, r: Registrar) -> None:
     d = action.desired
     assert d is not None and action.runner_id is not None
@@ -300,12 +318,22 @@ def update_runner(action: Action, r: Registrar) -> None:
         r.gl.runners.update(action.runner_id, d.settings())
     token = r.store.read(d.parameter)
     r.store.write(
-        d.name, d.parameter, token, runner_id=action.runner_id, fingerprint=d.fingerprint()
+        d.name,
+        d.parameter,
+        token,
+        runner_id=action.runner_id,
+        fingerprint=d.fingerprint(),
+        replaces=r.store.replaced(d.parameter),
     )
 
 
-def delete_all(plan: RegistrationPlan, r: Registrar, report: ApplyReport) -> None:
+def delete_all(
+    plan: RegistrationPlan, r: Registrar, report: ApplyReport, *, keep_replaced: bool = False
+) -> None:
     for action in plan.of("replace", "delete"):
+        if action.kind == "replace" and keep_replaced and action.runner_id is not None:
+            report.kept.append((action.name, action.runner_id))
+            continue
         if action.runner_id is not None:
             r.progress(f"deleting runner {action.runner_id} ({action.name}: {action.reason})")
             delete_runner(action.runner_id, r)

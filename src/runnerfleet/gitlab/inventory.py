@@ -154,10 +154,12 @@ def find_orphans(
     desired: Sequence[Desired],
     views: Sequence[RegistrationView],
     stored: Sequence[StoredToken] = (),
+    instance_ids: Sequence[str] = (),
 ) -> list[Orphan]:
     """Runners named for this stack that no registration in the file owns.
 
-    Searched in every project and group the file or the SSM bookkeeping mentions.
+    Searched in every project and group the file or the SSM bookkeeping mentions. A runner
+    that a re-created registration replaced is one once no live instance uses it any more.
     """
     owned = {v.runner_id for v in views if v.in_file and v.runner_id is not None}
     orphans = {
@@ -165,15 +167,34 @@ def find_orphans(
         for v in views
         if not v.in_file and v.runner_id is not None and v.status != "gone from GitLab"
     }
+    replaced = _replaced(r, stored, instance_ids)
+    busy = {rid for rid, orphan in replaced.items() if orphan is None}
+    orphans.update({rid: o for rid, o in replaced.items() if o is not None})
     prefix = f"{DESCRIPTION_PREFIX}{r.stack}/"
     for kind, scope_id in _scopes(desired, stored):
         with r.call(f"list the runners of {kind[:-1]} {scope_id}"):
             listed = _as_dicts(r.gl.http_list(f"/{kind}/{scope_id}/runners", get_all=True))
         for item in listed:
             rid, text = int(item["id"]), str(item.get("description") or "")
-            if text.startswith(prefix) and rid not in owned and rid not in orphans:
+            if text.startswith(prefix) and rid not in (owned | busy) and rid not in orphans:
                 orphans[rid] = Orphan(rid, text, None, "no SSM token: left by a failed run")
     return sorted(orphans.values(), key=lambda o: o.runner_id)
+
+
+def _replaced(
+    r: Registrar, stored: Sequence[StoredToken], instance_ids: Sequence[str]
+) -> dict[int, Orphan | None]:
+    """Replaced runners still in GitLab: an orphan, or None while a live instance uses it."""
+    found: dict[int, Orphan | None] = {}
+    for s in stored:
+        for old in s.replaces:
+            view = _view(r, s.name, s.parameter, old, instance_ids)
+            if view.status == "gone from GitLab":
+                continue
+            in_use = any(m.instance_id for m in view.managers)
+            reason = f"replaced by runner {s.runner_id} of {s.name}"
+            found[old] = None if in_use else Orphan(old, s.name, None, reason)
+    return found
 
 
 def _as_dicts(items: Any) -> list[dict[str, Any]]:

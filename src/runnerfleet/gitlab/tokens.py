@@ -30,6 +30,8 @@ class StoredToken:
     runner_id: int | None
     fingerprint: str
     managed: bool
+    # runners this one replaced that instances may still use; `runners prune` deletes them
+    replaces: tuple[int, ...] = ()
 
 
 class TokenStore:
@@ -70,14 +72,23 @@ class TokenStore:
         return value
 
     def write(
-        self, name: str, parameter: str, token: str, *, runner_id: int | None, fingerprint: str
+        self,
+        name: str,
+        parameter: str,
+        token: str,
+        *,
+        runner_id: int | None,
+        fingerprint: str,
+        replaces: tuple[int, ...] = (),
     ) -> None:
-        meta = {
+        meta: dict[str, object] = {
             "managed_by": MANAGED_BY,
             "registration": name,
             "runner_id": runner_id,
             "fingerprint": fingerprint,
         }
+        if replaces:
+            meta["replaces"] = list(replaces)
         try:
             self._put_secure(parameter, token, json.dumps(meta, sort_keys=True), Tier="Standard")
         except ClientError as exc:
@@ -104,6 +115,10 @@ class TokenStore:
         )["Parameters"]
         return str(params[0].get("Description", "")) if params else ""
 
+    def replaced(self, parameter: str) -> tuple[int, ...]:
+        """The runners the token in ``parameter`` replaced (kept for ``runners prune``)."""
+        return _parse({"Name": parameter, "Description": self.description(parameter)}).replaces
+
     def delete(self, parameter: str) -> None:
         try:
             self.ssm.delete_parameter(Name=parameter)
@@ -122,12 +137,16 @@ def _parse(param: dict[str, Any]) -> StoredToken:
     if not isinstance(meta, dict):
         meta = {}
     runner_id = meta.get("runner_id")
+    replaced = meta.get("replaces")
     return StoredToken(
         name=str(meta.get("registration") or name.rsplit("/", 1)[-1]),
         parameter=name,
         runner_id=int(runner_id) if isinstance(runner_id, int) else None,
         fingerprint=str(meta.get("fingerprint", "")),
         managed=meta.get("managed_by") == MANAGED_BY,
+        replaces=tuple(i for i in replaced if isinstance(i, int))
+        if isinstance(replaced, list)
+        else (),
     )
 
 

@@ -107,8 +107,11 @@ def before_stack_update(sync: RegistrationSync) -> ApplyReport:
     return apply_registration_plan(sync.plan, sync.registrar, phase="pre")
 
 
-def after_instances_refreshed(sync: RegistrationSync) -> ApplyReport:
-    return apply_registration_plan(sync.plan, sync.registrar, phase="post")
+def after_instances_refreshed(sync: RegistrationSync, *, refreshing: bool = False) -> ApplyReport:
+    """Deletes what the file removed; replaced runners stay while a refresh still needs them."""
+    return apply_registration_plan(
+        sync.plan, sync.registrar, phase="post", keep_replaced=refreshing
+    )
 
 
 def before(sync: RegistrationSync | None, env: str, reporter: Reporter) -> None:
@@ -124,9 +127,16 @@ def after(
 ) -> None:
     if sync is None:
         return
-    report = after_instances_refreshed(sync)
+    report = after_instances_refreshed(sync, refreshing=refresh is not None)
     if report.deleted:
         reporter.step(env, f"gitlab registrations: {len(report.deleted)} removed runner(s) deleted")
+    for name, runner_id in report.kept:
+        reporter.step(
+            env,
+            f"gitlab registrations: replaced runner {runner_id} of {name} kept while instance "
+            f"refresh {refresh} replaces the instances that use it; afterwards "
+            "`runnerfleet runners prune ENVFILE --apply` deletes it",
+        )
 
 
 def refresh_for_new_tokens(

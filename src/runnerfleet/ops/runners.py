@@ -110,7 +110,7 @@ def _inventory(
     ids = instances or []
     desired, stored = desired_from_spec(spec), registrar.store.list()
     views = collect(registrar, desired, stored, ids)
-    found = find_orphans(registrar, desired, views, stored) if orphans else []
+    found = find_orphans(registrar, desired, views, stored, ids) if orphans else []
     return Inventory(views, found, instances is not None, ids)
 
 
