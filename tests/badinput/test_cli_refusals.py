@@ -136,6 +136,13 @@ CASES = [
     Case("access-duplicate", ["access", "deploy", "{d}/access.yaml", "--output", "{d}/a.json"],
          {"access.yaml": "access:\n  name: a\n  name: b\n"},
          fragment="access.yaml:3: access.name: duplicate key (first at line 2)"),
+    Case("access-template-unwritable", ["access", "deploy", str(ACCESS / "access.yaml"),
+         "--output", "{d}/missing/a.json", "--group",
+         "Runner Operators=a1b2c3d4e5-11112222-3333-4444-5555-666677778888"],
+         fragment="cannot write"),
+    Case("access-cert-unwritable", ["access", "cert", "--domain", "vpn.example.internal",
+         "--out", "{d}/f.txt/pki"], {"f.txt": "a file, not a directory\n"},
+         fragment="cannot create directory"),
 ]  # fmt: skip
 
 

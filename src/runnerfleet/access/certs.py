@@ -8,7 +8,6 @@ Keys are written 0600 and never printed. Time comes in as a value, so expiry che
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from runnerfleet.errors import SpecError
+from runnerfleet.files import make_directory, write_file
 
 KEY_BITS = 2048
 EXPIRY_WARNING_DAYS = 30
@@ -117,7 +117,7 @@ def _usage(*, ca: bool) -> x509.KeyUsage:
 
 def write_bundle(bundle: CertBundle, directory: Path, *, overwrite: bool = False) -> list[Path]:
     """Write the PEM files; keys get mode 0600 from the moment they exist (no chmod race)."""
-    directory.mkdir(parents=True, exist_ok=True)
+    make_directory(directory)
     files = [
         (CA_FILE, bundle.ca_pem, 0o644),
         (CERT_FILE, bundle.cert_pem, 0o644),
@@ -134,11 +134,7 @@ def write_bundle(bundle: CertBundle, directory: Path, *, overwrite: bool = False
     written = []
     for name, data, mode in files:
         path = directory / name
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-        fd = os.open(path, flags, mode)
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), mode)  # also tighten a pre-existing file
-            handle.write(data)
+        write_file(path, data, mode=mode, enforce=True)  # also tightens a pre-existing file
         written.append(path)
     return written
 

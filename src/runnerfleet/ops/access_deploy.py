@@ -25,6 +25,7 @@ from runnerfleet.aws.cloudformation import ChangeSet, StackOperations, StackRequ
 from runnerfleet.aws.identity import identity_store_id, resolve_groups
 from runnerfleet.aws.stackstatus import REVIEW_IN_PROGRESS, ROLLBACK_COMPLETE, StackState
 from runnerfleet.errors import CredentialsError, GuardrailError, SpecError
+from runnerfleet.files import write_file
 from runnerfleet.ops import changeset
 from runnerfleet.ops.ports import Reporter
 from runnerfleet.ops.target import Target
@@ -155,7 +156,7 @@ def write_template(
     """Only the template, to a file: checked and resolved like a deploy, nothing deployed."""
     ids = resolve_names(spec, overrides, *identity_clients(target))
     plan = build_plan(spec, now, ids)
-    path.write_text(plan.body, encoding="utf-8")
+    write_file(path, plan.body)
     return plan
 
 
