@@ -42,6 +42,18 @@ class Fleetwide:
     log: list[str] = field(default_factory=list)
 
 
+def demo_address(n: int) -> str:
+    """The n-th (from 1) in-process instance's loopback address: 127.0.20.1 to 127.0.99.250.
+
+    A block of its own, below the twin's (127.0.100.1 upwards): an in-process agent and a twin
+    instance on one machine (two test workers, say) never share an address and its runner port.
+    """
+    block, host = divmod(n - 1, 250)
+    if block >= 80:
+        raise OSError("no loopback address left for another in-process instance (20,000 used)")
+    return f"127.0.{20 + block}.{host + 1}"
+
+
 class InstanceHost:
     """Boots, drains and kills the agents of the fleet's instances."""
 
@@ -72,7 +84,7 @@ class InstanceHost:
         n = next(self._octets)
         config = AgentConfig(
             instance_id=instance_id,
-            address=f"127.0.{100 + n // 250}.{n % 250 + 1}",
+            address=demo_address(n),
             gitlab_url=self.settings.gitlab_url,
             tokens=self.settings.read_tokens(),
             concurrent=self.settings.concurrent,
