@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import gitlab
@@ -48,5 +49,49 @@ def test_agent_runs_jobs_from_the_standin(standin: GitLabStandIn, gl: gitlab.Git
         assert agent.drain(timeout_sim_s=3000.0)
         assert gl.http_get(f"/runners/{runner.id}/managers") == []
     finally:
+        clock.stop()
+        agent.shutdown()
+
+
+def test_a_job_request_in_flight_cannot_re_register_a_drained_manager(
+    standin: GitLabStandIn, gl: gitlab.Gitlab
+) -> None:
+    """GitLab creates a manager on a job request; a stop waits for the request on the wire."""
+    runner = CurrentUserRunnerManager(gl).create(
+        {"runner_type": "project_type", "project_id": 42, "tag_list": ["docker"]}
+    )
+    clock = SimClock(speed=600.0)
+    config = AgentConfig(
+        instance_id="i-0123456789abcdef1",
+        address="127.0.0.1",
+        gitlab_url=standin.url,
+        tokens=(("backend", runner.token),),
+        concurrent=2,
+        check_interval=3.0,
+        port=0,
+    )
+    agent = RunnerAgent(config, clock)
+    on_the_wire, answer = threading.Event(), threading.Event()
+    request = agent._request_job
+
+    def slow_request(token: str) -> dict[str, object] | None:
+        on_the_wire.set()
+        answer.wait(10)
+        return request(token)
+
+    agent._request_job = slow_request  # type: ignore[method-assign]
+    agent.start()
+    try:
+        assert on_the_wire.wait(10)
+        drain = threading.Thread(target=agent.drain, args=(3000.0,))
+        drain.start()
+        drain.join(0.5)
+        assert drain.is_alive()  # the stop waits for the request in flight
+        answer.set()
+        drain.join(10)
+        assert not drain.is_alive()
+        assert gl.http_get(f"/runners/{runner.id}/managers") == []
+    finally:
+        answer.set()
         clock.stop()
         agent.shutdown()

@@ -89,6 +89,9 @@ class RunnerAgent:
         self.jobs_killed = 0
         self._lock = threading.Lock()
         self._accepting = threading.Event()
+        # held while a job request is on the wire: a stop waits for it, so no request sent
+        # before the stop re-registers the manager after the drain unregistered it
+        self._requesting = threading.Lock()
         self._stopped = threading.Event()
         self._http = httpx.Client(
             base_url=config.gitlab_url.rstrip("/") + "/api/v4",
@@ -127,9 +130,11 @@ class RunnerAgent:
             return len(self.jobs)
 
     def stop_accepting(self) -> None:
-        """SIGQUIT: no new jobs from now on; running ones go on."""
+        """SIGQUIT: no new jobs from now on; running ones go on (a request in flight ends first,
+        and a job it brought counts as running)."""
         self._accepting.clear()
-        self.metrics.process_state = "graceful-shutdown"
+        with self._requesting:
+            self.metrics.process_state = "graceful-shutdown"
 
     def abort(self) -> int:
         """SIGTERM: every running job ends now and is reported failed. Returns how many."""
@@ -200,11 +205,19 @@ class RunnerAgent:
 
     def _poll_once(self) -> None:
         for name, token in self.config.tokens:
-            while self._accepting.is_set() and self._has_slot(token):
-                payload = self._request_job(token)
-                if payload is None:
-                    break
-                self._start_job(name, token, payload)
+            while self._request_once(name, token):
+                pass
+
+    def _request_once(self, name: str, token: str) -> bool:
+        """Ask for one job while accepting and a slot is free; True when one was started."""
+        with self._requesting:
+            if not (self._accepting.is_set() and self._has_slot(token)):
+                return False
+            payload = self._request_job(token)
+            if payload is None:
+                return False
+            self._start_job(name, token, payload)
+            return True
 
     def _has_slot(self, token: str) -> bool:
         limit = self.config.limit_of(token)
