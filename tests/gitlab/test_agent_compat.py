@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import gitlab
 from gitlab.v4.objects import CurrentUserRunnerManager
@@ -22,22 +23,30 @@ def _wait(predicate: object, timeout: float = 30.0) -> bool:
     return False
 
 
-def test_agent_runs_jobs_from_the_standin(standin: GitLabStandIn, gl: gitlab.Gitlab) -> None:
-    runner = CurrentUserRunnerManager(gl).create(
+def _docker_runner(gl: gitlab.Gitlab) -> Any:
+    return CurrentUserRunnerManager(gl).create(
         {"runner_type": "project_type", "project_id": 42, "tag_list": ["docker"]}
     )
-    jobs = [standin.enqueue_job(42, tags=["docker"], duration=30.0) for _ in range(3)]
-    other = standin.enqueue_job(42, tags=["gpu"])
-    clock = SimClock(speed=600.0)
-    config = AgentConfig(
-        instance_id="i-0123456789abcdef0",
+
+
+def _config(standin: GitLabStandIn, token: str, instance_id: str) -> AgentConfig:
+    return AgentConfig(
+        instance_id=instance_id,
         address="127.0.0.1",
         gitlab_url=standin.url,
-        tokens=(("backend", runner.token),),
+        tokens=(("backend", token),),
         concurrent=2,
         check_interval=3.0,
         port=0,
     )
+
+
+def test_agent_runs_jobs_from_the_standin(standin: GitLabStandIn, gl: gitlab.Gitlab) -> None:
+    runner = _docker_runner(gl)
+    jobs = [standin.enqueue_job(42, tags=["docker"], duration=30.0) for _ in range(3)]
+    other = standin.enqueue_job(42, tags=["gpu"])
+    clock = SimClock(speed=600.0)
+    config = _config(standin, runner.token, "i-0123456789abcdef0")
     agent = RunnerAgent(config, clock)
     agent.start()
     try:
@@ -57,19 +66,9 @@ def test_a_job_request_in_flight_cannot_re_register_a_drained_manager(
     standin: GitLabStandIn, gl: gitlab.Gitlab
 ) -> None:
     """GitLab creates a manager on a job request; a stop waits for the request on the wire."""
-    runner = CurrentUserRunnerManager(gl).create(
-        {"runner_type": "project_type", "project_id": 42, "tag_list": ["docker"]}
-    )
+    runner = _docker_runner(gl)
     clock = SimClock(speed=600.0)
-    config = AgentConfig(
-        instance_id="i-0123456789abcdef1",
-        address="127.0.0.1",
-        gitlab_url=standin.url,
-        tokens=(("backend", runner.token),),
-        concurrent=2,
-        check_interval=3.0,
-        port=0,
-    )
+    config = _config(standin, runner.token, "i-0123456789abcdef1")
     agent = RunnerAgent(config, clock)
     on_the_wire, answer = threading.Event(), threading.Event()
     request = agent._request_job
