@@ -78,7 +78,7 @@ class Simulation:
             self.out.timeline = Timeline()
         if config.record_decisions:
             self.out.decisions = []
-        self.fleet = Fleet(self._fleet_config(), trace.start)
+        self.fleet = self._new_fleet()
         self.fleet_events = 0
         #: the observations of the last evaluation that changed nothing, and until when
         #: the same observations would change nothing either
@@ -91,6 +91,8 @@ class Simulation:
         #: one evaluation at a time; the equivalence test swaps in the Lambda's real adapters
         self.evaluator: Callable[[float], Cycle] = self._evaluate_with_sim_ports
         for status in self.fleet.describe():
+            if status.state is not L.IN_SERVICE:
+                continue  # the warm pool's first instances: their launch events follow
             node = Node(status.instance_id, trace.start)
             self.nodes[node.instance_id] = node
             self._runner_up(node)
@@ -118,6 +120,10 @@ class Simulation:
             self.cfg.scrape_failure_rate,
             random.Random(self.cfg.seed + 1),  # noqa: S311 (its own stream: boots stay the same)
         )
+
+    def _new_fleet(self) -> Fleet:
+        """The simulated group (``sim.twogroups`` puts a spot group behind it)."""
+        return Fleet(self._fleet_config(), self.trace.start)
 
     def _fleet_config(self) -> FleetConfig:
         cfg, pol = self.cfg, self.policy
