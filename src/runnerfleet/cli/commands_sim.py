@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import typer
@@ -12,13 +12,28 @@ from rich.markup import escape
 
 from runnerfleet.cli.console import err, out
 from runnerfleet.cli.formats import print_rows
+from runnerfleet.cli.sim_twogroups import (
+    ENV,
+    OVERFLOW_BOOT,
+    OVERFLOW_MAX,
+    SPOT_PRICE,
+    choose_policies,
+    load_env_fleet,
+    overflow_group,
+    run_two_groups,
+    split_table,
+)
 from runnerfleet.errors import SpecError
 from runnerfleet.sim.boot_profiles import load_boot_profile
-from runnerfleet.sim.catalog import DEFAULT_POLICY, SIM_POLICY_NAMES, build_policy, parse_overrides
+from runnerfleet.sim.catalog import (
+    DEFAULT_POLICY,
+    SIM_POLICY_NAMES,
+)
 from runnerfleet.sim.engine import simulate as run_simulation
 from runnerfleet.sim.model import BootProfile, SimConfig, SimRun
 from runnerfleet.sim.report import PolicyResult, bounds, peak_running, summarize
 from runnerfleet.sim.trace import Trace, load_trace
+from runnerfleet.sim.warmspot import TwoGroupResult
 
 
 def finite(minimum: float, *, above: bool = False) -> Callable[[float | None], float | None]:
@@ -85,9 +100,10 @@ SETS = typer.Option(
 )
 
 POLICIES = typer.Option(
-    ["seed", DEFAULT_POLICY, "static"],
+    None,
     "--policy",
-    help=f"Policy to compare (repeat): {', '.join(SIM_POLICY_NAMES)}.",
+    help=f"Policy to compare (repeat): {', '.join(SIM_POLICY_NAMES)} "
+    "[seed, queue and static; with --env the file's own].",
 )
 
 trace_app = typer.Typer(
@@ -107,7 +123,7 @@ def simulate(
     trace: Path = TRACE,
     slots: int = SLOTS,
     boot: float = BOOT,
-    policy: list[str] = POLICIES,
+    policy: list[str] | None = POLICIES,
     as_json: bool = typer.Option(False, "--json", help="One JSON object per policy, per line."),
     plots: Path | None = typer.Option(
         None, "--plots", callback=writable_folder, help="Write PNG plots into this folder."
@@ -123,6 +139,10 @@ def simulate(
     seed: int = SEED,
     sets: list[str] | None = SETS,
     boot_profile: str | None = BOOT_PROFILE,
+    env: Path | None = ENV,
+    overflow_max: int | None = OVERFLOW_MAX,
+    overflow_boot: str | None = OVERFLOW_BOOT,
+    spot_price: float | None = SPOT_PRICE,
 ) -> None:
     """Replay a CI trace through scaling policies and compare wait against cost.
 
@@ -131,6 +151,9 @@ def simulate(
     The lower bound is perfect packing with zero wait: integral of ceil(running / slots);
     the clairvoyant bound adds what boot time costs a scheduler that knows every arrival.
 
+    With --env (or --overflow-max) a warm on-demand group and a spot overflow group run
+    under one autoscaler, as capacity.overflow deploys them (docs/simulator.md).
+
     Examples:
 
       runnerfleet trace convert ../shared/traces/bitcoin-core-gha-2025-09.csv.gz bc.csv.gz
@@ -138,33 +161,63 @@ def simulate(
       runnerfleet simulate --trace bc.csv.gz --slots 4 --boot 180 --policy seed --policy queue
 
       runnerfleet simulate --trace bc.csv.gz --policy queue --set queue.idle_count=4 --json
+
+      runnerfleet simulate --trace bc.csv.gz --env examples/warm-spot.yaml --spot-rate 0.05
     """
     data = _load(trace)
+    fleet = None
+    retry = True
+    if env is not None:
+        fleet = load_env_fleet(env, slots=slots, max_size=max_size, warm_pool=warm_pool)
+        slots, max_size, warm_pool = fleet.slots, fleet.max_size, fleet.warm_pool
+        overflow_max = overflow_max or fleet.overflow_max
+        boot_profile, retry = boot_profile or fleet.boot, fleet.retry_lost_jobs
+    two = overflow_max is not None
     config = _config(
         slots=slots, boot=boot, warm_boot=warm_boot, warm_pool=warm_pool,
         check_interval_s=check_interval, tick_s=tick, webhook_delay_s=webhook_delay,
-        spot_interruptions_per_hour=spot_rate, max_size=max_size, price_per_hour=price,
-        seed=seed, record_timeline=plots is not None, boot_profile=boot_profile,
+        spot_interruptions_per_hour=0.0 if two else spot_rate, max_size=max_size,
+        price_per_hour=price, seed=seed, record_timeline=plots is not None and not two,
+        boot_profile=boot_profile, retry_lost_jobs=retry,
     )  # fmt: skip
-    overrides = parse_overrides(sets or [])
-    peak = peak_running(data)
-    limits = bounds(data, slots, boot)
-    runs: list[SimRun] = []
-    results: list[PolicyResult] = []
-    for name in dict.fromkeys(policy):
-        sim_policy = build_policy(name, slots, overrides.get(name), peak_running=peak)
-        err.print(f"simulating {name} over {len(data)} jobs ...")
-        run = run_simulation(data, sim_policy, config)
-        runs.append(run)
-        results.append(summarize(run, limits))
+    policies = choose_policies(policy, fleet, sets, slots, peak_running(data), two_groups=two)
+    limits = bounds(data, slots, config.boot.cold_s)
+    if overflow_max is not None:
+        spot = overflow_group(config, overflow_max, overflow_boot, spot_rate, spot_price)
+        split = run_two_groups(data, policies, config, spot, limits)
+        _show(split, as_json, trace, slots, boot_profile, boot, two=True)
+        if plots is not None:
+            err.print("--plots draws one group; the two-group run has none yet")
+        return
+    runs = []
+    for sim_policy in policies:
+        err.print(f"simulating {sim_policy.label} over {len(data)} jobs ...")
+        runs.append(run_simulation(data, sim_policy, config))
+    results = [summarize(run, limits) for run in runs]
+    _show(results, as_json, trace, slots, boot_profile, boot)
+    if plots is not None:
+        _write_plots(plots, data, runs, results, slots)
+
+
+def _show(
+    results: Sequence[PolicyResult | TwoGroupResult],
+    as_json: bool,
+    trace: Path,
+    slots: int,
+    boot_profile: str | None,
+    boot: float,
+    *,
+    two: bool = False,
+) -> None:
     if as_json:
         for r in results:
             out.print(json.dumps(r.as_dict(), sort_keys=True), soft_wrap=True)
-    else:
-        booting = f"boot profile {boot_profile}" if boot_profile else f"boot {boot:g} s"
-        results_table(results, f"{trace.name}: {slots} slots, {booting}")
-    if plots is not None:
-        _write_plots(plots, data, runs, results, slots)
+        return
+    booting = f"boot profile {boot_profile}" if boot_profile else f"boot {boot:g} s"
+    plain = [r.result if isinstance(r, TwoGroupResult) else r for r in results]
+    results_table(plain, f"{trace.name}: {slots} slots, {booting}")
+    if two:
+        split_table([r for r in results if isinstance(r, TwoGroupResult)])
 
 
 def _write_plots(
