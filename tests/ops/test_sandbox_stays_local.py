@@ -117,3 +117,10 @@ def test_sandbox_clients_never_walk_the_credential_chain(monkeypatch: pytest.Mon
     client: Any = factory.client("ssm")
     credentials = client._request_signer._credentials  # what botocore signs with
     assert credentials.access_key == SANDBOX_ACCESS_KEY
+
+
+def test_sandbox_runners_are_scraped_on_loopback_only() -> None:
+    address_of = sandbox_target(_state(STAND_IN)).metrics_address
+    assert address_of("i-0123456789abcdef0", "127.0.100.7") == "127.0.100.7"  # the twin's
+    for elsewhere in ("172.31.3.4", "10.0.0.9", None, "not-an-address"):
+        assert address_of("i-0123456789abcdef0", elsewhere) is None

@@ -36,6 +36,14 @@ def test_a_job_picked_within_seconds_did_not_wait_for_capacity() -> None:
     assert verdict(job(4), None, [], [], now=T0 + 60).startswith("picked at once")
 
 
+def test_an_instance_launched_after_the_job_made_the_room_however_fast_it_booted() -> None:
+    text = verdict(job(9), INSTANCE, [record(1)], [launch(2, 8)], now=T0 + 60)
+    assert text.startswith(f"no capacity until instance {INSTANCE} booted at")
+    assert "launched 2s after the job was created, 6s to boot" in text
+    # an instance already there before the job: the job found its free slot
+    assert verdict(job(9), INSTANCE, [], [launch(-40, -5)], now=T0 + 60).startswith("picked at")
+
+
 def test_no_capacity_until_the_instance_that_picked_it_booted() -> None:
     text = verdict(job(200), INSTANCE, [record(5)], [launch(10, 190)], now=T0 + 300)
     assert text.startswith(f"no capacity until instance {INSTANCE} booted at")

@@ -92,6 +92,9 @@ def deploy(
       runnerfleet deploy examples/dev.yaml examples/prod.yaml --yes
     """
     environments = compose.environments(load_environments(envfiles), sandbox, profile)
+    if sandbox:
+        for spec, target in environments:
+            compose.store_sandbox_api_token(spec, target)
     run = Deploy(
         _settings(policy, yes),
         RichReporter(),

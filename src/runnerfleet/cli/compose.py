@@ -3,13 +3,13 @@
 ``--sandbox`` is parsed here and nowhere else: with it, the environment is rewritten onto the
 sandbox (``sandbox_spec``, and the command says what changed), the AWS clients point at the
 emulator, GitLab is the sandbox's stand-in with its own token, and runners are scraped at the
-loopback addresses the sandbox publishes. Without it, everything is the environment file's.
+loopback addresses the twin gives its instances. Without it, everything is the environment file's.
 Only ``runnerfleet.cli`` and this module import ``runnerfleet.sandbox``.
 """
 
 from __future__ import annotations
 
-import json
+import ipaddress
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,9 +25,8 @@ from runnerfleet.gitlab.client import resolve_access_token
 from runnerfleet.ops.target import Capabilities, GitLabAccess, Target, no_gitlab
 from runnerfleet.sandbox.emulator import rewrite_notes, sandbox_spec
 from runnerfleet.sandbox.standin.seed import SANDBOX_ACCESS_TOKEN
-from runnerfleet.sandbox.state import SandboxState, home, require_running
+from runnerfleet.sandbox.state import SandboxState, require_running
 
-SANDBOX_ADDRESSES = "sandbox-addresses.json"  # {instance id: "127.x.y.z:port"}, by the sandbox
 # What the sandbox's emulator does not do; waits poll faster (nothing takes minutes there).
 EMULATOR = Capabilities(
     termination_protection=False,
@@ -69,6 +68,29 @@ def environment(
     return environments([spec], sandbox, profile, gitlab_url=gitlab_url)[0]
 
 
+def store_sandbox_api_token(spec: FleetSpec, target: Target) -> None:
+    """On AWS the operator stores GitLab's API token in the SSM parameter runner.gitlab_token
+    names, and the deployed functions read it there; in the sandbox that parameter holds the
+    stand-in's token, so the deployed autoscaler reads the stand-in's queue (``deploy``)."""
+    ref = spec.runner.gitlab_token
+    if ref is None or not ref.ssm_parameter:
+        return
+    try:
+        target.clients.client("ssm").put_parameter(
+            Name=ref.ssm_parameter,
+            Value=SANDBOX_ACCESS_TOKEN,
+            Type="SecureString",
+            Overwrite=True,
+            Description="runnerfleet sandbox: the GitLab stand-in's API token",
+        )
+    except Exception as exc:  # the deploy goes on; the autoscaler's queue stays unknown
+        # the type only: the call carried the token
+        note = f"{ref.ssm_parameter} not stored ({type(exc).__name__})"
+        err.print(f"[yellow]{escape(spec.name)}: {escape(note)}: the queue stays unknown[/]")
+        return
+    err.print(f"  [yellow]{escape(ref.ssm_parameter)}: the stand-in's API token (sandbox SSM)[/]")
+
+
 def aws_target(
     spec: FleetSpec,
     profile: str | None,
@@ -100,7 +122,7 @@ def gitlab_access(
 
 def sandbox_target(state: SandboxState, gitlab_url: str | None = None) -> Target:
     """The emulator, the GitLab stand-in (its own token: a real one never goes there), and
-    runners on the loopback addresses the sandbox publishes (never their 172.31 address)."""
+    runners on the loopback addresses the twin gives its instances (never another address)."""
     aws = AwsTarget(region=state.region, endpoint_url=state.endpoint, max_attempts=2)
     url = gitlab_url or state.gitlab_url
     gitlab = (
@@ -133,11 +155,17 @@ def region_target(region: str | None, profile: str | None, sandbox: bool) -> Tar
 
 
 def sandbox_addresses() -> AddressMapper:
-    """The loopback address the sandbox gives each instance's runner, read when scraped."""
-    path = home() / SANDBOX_ADDRESSES
+    """Runners in the sandbox are scraped on loopback only: the twin gives every instance its
+    own 127.x address as its private address; any other address is never dialled."""
 
-    def address_of(instance_id: str, _private_ip: str | None) -> str | None:
-        known: dict[str, str] = json.loads(path.read_text("utf-8")) if path.is_file() else {}
-        return known.get(instance_id)
+    def address_of(_instance_id: str, private_ip: str | None) -> str | None:
+        return private_ip if private_ip and _is_loopback(private_ip) else None
 
     return address_of
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False

@@ -183,9 +183,11 @@ def verdict(
     """One line: why the job waited as long as it did (or still waits)."""
     started = job.started_at
     waited = (started or now) - job.created_at
+    launch = _launch_of(instance, activities)
+    if launch is not None and launch.started_at >= job.created_at:  # launched for it, however fast
+        return _booted(job, launch)
     if started is not None and waited < QUICK_S:
         return f"picked at once: a free slot was there ({waited:.0f}s in the queue)"
-    launch = _launch_of(instance, activities)
     if launch is not None and launch.started_at >= job.created_at - LOOKBACK_S:
         return _booted(job, launch)
     cause = _cause(decisions)

@@ -114,6 +114,17 @@ def _home(path: Path) -> Iterator[None]:
             os.environ["RUNNERFLEET_HOME"] = before
 
 
+@contextmanager
+def own_sandbox(home: Path) -> Iterator[dict[str, Any]]:
+    """A sandbox of its own in ``home``, lifecycle actions left to the deployed software: its
+    ``sandbox status --json`` document while it runs; stopped (by PID) afterwards."""
+    with _home(home):
+        try:
+            yield emulator.status_document(emulator.start(wait_s=60), True)
+        finally:
+            emulator.stop()
+
+
 @pytest.fixture(scope="session")
 def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningTwin]:
     """One twin process per test session (per xdist worker) in a private home; stopped by PID."""

@@ -81,3 +81,16 @@ def complete(twin: Any, group: str, hook: str, instance_id: str, result: str = "
         InstanceId=instance_id,
         LifecycleActionResult=result,
     )
+
+
+def queue_job(gitlab: Callable[..., Any], project_id: int, seconds: int, tags: str) -> int:
+    """One job through the stand-in's REST API (``gitlab(method, path, **kwargs)``): a pipeline
+    whose variables say how long the job runs and its tags; returns the job's id."""
+    variables = [
+        {"key": "RUNNERFLEET_SANDBOX_JOB_SECONDS", "value": str(seconds)},
+        {"key": "RUNNERFLEET_SANDBOX_TAGS", "value": tags},
+    ]
+    body = {"ref": "main", "variables": variables}
+    pipeline = gitlab("POST", f"/projects/{project_id}/pipeline", json=body)
+    (job,) = gitlab("GET", f"/projects/{project_id}/pipelines/{pipeline['id']}/jobs")
+    return int(job["id"])

@@ -24,10 +24,9 @@ from typing import Any
 import httpx
 import pytest
 
-from runnerfleet.sandbox import emulator
 from tests.conftest import EXAMPLES
-from tests.sandbox.twin.conftest import aws_cli_v2
-from tests.sandbox.twin.helpers import wait_for
+from tests.sandbox.twin.conftest import aws_cli_v2, own_sandbox
+from tests.sandbox.twin.helpers import queue_job, wait_for
 
 HEARTBEAT_TIMEOUT_S = 30  # the hooks' timeout: the 45 s job outlives it only with heartbeats
 JOB_SECONDS = 45
@@ -76,17 +75,8 @@ class Live:
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """A sandbox of its own (lifecycle actions left to the deployed software), stopped by PID."""
     home = tmp_path_factory.mktemp("system-home")
-    before = os.environ.get("RUNNERFLEET_HOME")
-    os.environ["RUNNERFLEET_HOME"] = str(home)
-    try:
-        state = emulator.start(wait_s=60)
-        yield Live(emulator.status_document(state, True), home)
-    finally:
-        emulator.stop()
-        if before is None:
-            os.environ.pop("RUNNERFLEET_HOME", None)
-        else:
-            os.environ["RUNNERFLEET_HOME"] = before
+    with own_sandbox(home) as status:
+        yield Live(status, home)
 
 
 @contextmanager
@@ -173,18 +163,6 @@ def managers(live: Live, runner_id: int) -> dict[str, str]:
     return {str(m["ip_address"]): str(m["system_id"]) for m in listed}
 
 
-def queue_job(live: Live) -> int:
-    variables = [
-        {"key": "RUNNERFLEET_SANDBOX_JOB_SECONDS", "value": str(JOB_SECONDS)},
-        {"key": "RUNNERFLEET_SANDBOX_TAGS", "value": "docker,backend"},
-    ]
-    pipeline = live.gitlab(
-        "POST", f"/projects/{PROJECT_ID}/pipeline", json={"ref": "main", "variables": variables}
-    )
-    (job,) = live.gitlab("GET", f"/projects/{PROJECT_ID}/pipelines/{pipeline['id']}/jobs")
-    return int(job["id"])
-
-
 def job(live: Live, job_id: int) -> dict[str, Any]:
     return dict(live.gitlab("GET", f"/projects/{PROJECT_ID}/jobs/{job_id}"))
 
@@ -224,7 +202,7 @@ def walk_through(live: Live, tmp_path: Path) -> None:
 
 def start_a_job(live: Live, instance_of: dict[str, str]) -> tuple[str, str, int]:
     """Queue a 45 s job; once it runs: (its instance, its manager's system_id, its id)."""
-    job_id = queue_job(live)
+    job_id = queue_job(live.gitlab, PROJECT_ID, JOB_SECONDS, "docker,backend")
 
     def picked() -> str:
         found = job(live, job_id)

@@ -7,7 +7,9 @@ artefact deploy uploaded, unzipped), first on ``sys.path`` as in Lambda's ``/var
 Requests arrive one JSON line at a time on stdin (``payload``, ``timeout_s``,
 ``request_id``, ``client_context``); each answer is one JSON line on the original stdout, which
 the handler cannot write to: its ``print`` goes to stderr, the function's log, as Lambda sends
-stdout to CloudWatch Logs. The process lives as long as the twin keeps it (module caches
+stdout to CloudWatch Logs. As in Lambda's runtime, the root logger writes
+``[LEVEL]<tab>time<tab>request id<tab>message`` lines there (at WARNING until the function
+sets a level). The process lives as long as the twin keeps it (module caches
 persist between invocations); the twin kills it when an invocation passes its timeout.
 """
 
@@ -15,11 +17,31 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import sys
 import time
 import traceback
 from typing import Any
+
+LOG_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"
+_request = {"id": ""}  # the invocation being served, for the log lines
+
+
+class _RequestId(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.aws_request_id = _request["id"]
+        return True
+
+
+def lambda_logging() -> None:
+    """The root logger's handler as Lambda's Python runtime installs it."""
+    formatter = logging.Formatter(LOG_FORMAT, "%Y-%m-%dT%H:%M:%S")
+    formatter.converter = time.gmtime
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    handler.addFilter(_RequestId())
+    logging.getLogger().addHandler(handler)
 
 
 class Context:
@@ -81,6 +103,7 @@ def error_of(exc: BaseException) -> dict[str, Any]:
 
 
 def invoke(handler: Any, request: dict[str, Any]) -> dict[str, Any]:
+    _request["id"] = str(request.get("request_id", ""))
     try:
         result = handler(request.get("payload"), Context(request))
         return {"ok": True, "payload": json.dumps(result)}
@@ -93,6 +116,7 @@ def serve(task_root: str, handler_name: str) -> int:
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)  # the handler's stdout is its log
     sys.stdout = sys.stderr
+    lambda_logging()
     try:
         handler = load_handler(task_root, handler_name)
     except Exception as exc:
