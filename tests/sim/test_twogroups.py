@@ -140,7 +140,7 @@ def test_refused_settings_say_why(
 
 def test_a_bad_overflow_group_is_refused() -> None:
     with pytest.raises(SpecError) as caught:
-        Overflow(max_size=0, price_per_hour=float("nan"))
+        Overflow(max_size=-1, price_per_hour=float("nan"))
     assert len(caught.value.problems) == 2
 
 

@@ -74,8 +74,8 @@ class Overflow:
 
     def __post_init__(self) -> None:
         problems = []
-        if self.max_size < 1:
-            problems.append("--overflow-max must be at least 1")
+        if self.max_size < 0:  # 0: the warm group alone, its stopped instances priced
+            problems.append("--overflow-max cannot be negative")
         rates = (self.interruptions_per_hour, self.price_per_hour, self.stopped_price_per_hour)
         if any(not math.isfinite(v) or v < 0 for v in rates):
             problems.append("spot rates and prices must be finite and not negative")
