@@ -40,6 +40,8 @@ class Target:
     code: ReasonCode  # the reason code when adding
     reason: str
     floor: int = 0  # instances to keep at least: max(min_size, the policy's min_instances)
+    notes: tuple[tuple[str, ...], tuple[ReasonCode, ...]] = ((), ())  # appended to every decision
+    policy: str = ""
 
 
 def decide(snapshot: FleetSnapshot, policy: Policy) -> ScalingDecision:
@@ -56,18 +58,10 @@ def decide(snapshot: FleetSnapshot, policy: Policy) -> ScalingDecision:
         else (_idle_target(snapshot, fleet, policy))
     )
     target.floor = max(snapshot.min_size, min(policy.min_instances, snapshot.max_size))
-    decision = _apply_rules(snapshot, fleet, target)
     notes = _notes(snapshot, fleet, policy)
-    return ScalingDecision(
-        desired=decision.desired,
-        terminate=decision.terminate,
-        protect=decision.protect,
-        unprotect=decision.unprotect,
-        reasons=decision.reasons + tuple(text for _, text in notes),
-        action=decision.action,
-        codes=decision.codes + tuple(code for code, _ in notes),
-        policy=policy_name(policy),
-    )
+    target.notes = (tuple(text for _, text in notes), tuple(code for code, _ in notes))
+    target.policy = policy_name(policy)
+    return _apply_rules(snapshot, fleet, target)
 
 
 def _concurrent(policy: BasePolicy) -> int | None:
@@ -141,10 +135,10 @@ def _apply_rules(snapshot: FleetSnapshot, fleet: FleetView, target: Target) -> S
     if not phantoms and not victims:
         wanted_less = _wanted_less(snapshot, fleet, target)
         code = ReasonCode.HOLD_NO_IDLE if wanted_less else ReasonCode.HOLD_STEADY
-        return _hold(snapshot, fleet, code, target.reason)
+        return _hold(snapshot, fleet, target, code, target.reason)
     if in_cooldown(snapshot, target.cooldown_s):
         why = f"{target.reason}; scale-in waits for the {target.cooldown_s:.0f}s cooldown"
-        return _hold(snapshot, fleet, ReasonCode.HOLD_COOLDOWN, why)
+        return _hold(snapshot, fleet, target, ReasonCode.HOLD_COOLDOWN, why)
     ids = tuple(v.instance_id for v in victims)
     desired = current - phantoms - len(victims)
     why = f"{target.reason}; removing {len(victims)} idle instance(s)" + (
@@ -153,11 +147,12 @@ def _apply_rules(snapshot: FleetSnapshot, fleet: FleetView, target: Target) -> S
     return _decision(
         snapshot,
         fleet,
+        target,
         desired=desired,
         terminate=ids,
         action="scale_in",
-        code=ReasonCode.SCALE_IN_IDLE,
-        reason=why,
+        codes=(ReasonCode.SCALE_IN_IDLE,),
+        reasons=(why,),
     )
 
 
@@ -168,24 +163,22 @@ def _scale_out(snapshot: FleetSnapshot, fleet: FleetView, target: Target) -> Sca
     code = target.code if current >= low else ReasonCode.SCALE_OUT_MIN
     if desired <= current:
         why = f"{target.reason}; already at max_size {high}"
-        return _hold(snapshot, fleet, ReasonCode.AT_MAX, why)
-    decision = _decision(
+        return _hold(snapshot, fleet, target, ReasonCode.AT_MAX, why)
+    reasons: tuple[str, ...] = (target.reason,)
+    codes: tuple[ReasonCode, ...] = (code,)
+    if wanted > high:
+        reasons += (f"wanted {wanted} instances, capped at max_size {high}",)
+        codes += (ReasonCode.AT_MAX,)
+    return _decision(
         snapshot,
         fleet,
+        target,
         desired=desired,
         terminate=(),
         action="scale_out",
-        code=code,
-        reason=target.reason,
+        codes=codes,
+        reasons=reasons,
     )
-    if wanted > high:
-        extra = f"wanted {wanted} instances, capped at max_size {high}"
-        return dataclasses.replace(
-            decision,
-            reasons=(*decision.reasons, extra),
-            codes=(*decision.codes, ReasonCode.AT_MAX),
-        )
-    return decision
 
 
 def _plan_scale_in(
@@ -236,38 +229,42 @@ def in_cooldown(snapshot: FleetSnapshot, cooldown_s: float) -> bool:
 
 
 def _hold(
-    snapshot: FleetSnapshot, fleet: FleetView, code: ReasonCode, reason: str
+    snapshot: FleetSnapshot, fleet: FleetView, target: Target, code: ReasonCode, reason: str
 ) -> ScalingDecision:
     return _decision(
         snapshot,
         fleet,
+        target,
         desired=snapshot.desired,
         terminate=(),
         action="hold",
-        code=code,
-        reason=reason,
+        codes=(code,),
+        reasons=(reason,),
     )
 
 
 def _decision(
     snapshot: FleetSnapshot,
     fleet: FleetView,
+    target: Target,
     *,
     desired: int,
     terminate: tuple[str, ...],
     action: str,
-    code: ReasonCode,
-    reason: str,
+    codes: tuple[ReasonCode, ...],
+    reasons: tuple[str, ...],
 ) -> ScalingDecision:
     protect, unprotect = _protection(fleet, set(terminate))
+    note_reasons, note_codes = target.notes
     return ScalingDecision(
         desired=min(max(desired, snapshot.min_size), snapshot.max_size),
         terminate=terminate,
         protect=protect,
         unprotect=unprotect,
-        reasons=(reason,),
+        reasons=reasons + note_reasons,
         action=action,
-        codes=(code,),
+        codes=codes + note_codes,
+        policy=target.policy,
     )
 
 

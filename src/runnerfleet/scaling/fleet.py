@@ -68,6 +68,9 @@ class FleetView:
         return sorted(idle, key=lambda i: (_idle_start(i), i.launched_at, i.instance_id))
 
 
+IN_SERVICE = LifecycleState.IN_SERVICE
+
+
 def _idle_start(instance: InstanceView) -> float:
     # never used: idle since launch, as docker-autoscaler counts it
     return instance.idle_since if instance.idle_since is not None else instance.launched_at
@@ -79,17 +82,25 @@ def view_of(snapshot: FleetSnapshot, stale_after_s: float, concurrent: int | Non
     unknown: list[InstanceView] = []
     booting: list[InstanceView] = []
     warm: list[InstanceView] = []
+    running = 0
     for i in snapshot.instances:  # one pass: this runs every minute for every instance
-        if i.state == LifecycleState.IN_SERVICE:
-            (fresh if is_fresh(i, now, stale_after_s) else unknown).append(i)
-        elif i.state in BOOTING_STATES:
+        state = i.state
+        if state == IN_SERVICE:
+            jobs = i.running_jobs
+            if jobs is None or (i.scraped_at is not None and now - i.scraped_at > stale_after_s):
+                unknown.append(i)  # the inverse of ``is_fresh``, inlined
+            else:
+                fresh.append(i)
+                running += jobs
+        elif state in BOOTING_STATES:
             booting.append(i)
-        elif i.state in WARM_STATES:
+        elif state in WARM_STATES:
             warm.append(i)
     per = concurrent or _observed_slots(snapshot.instances)
     phantom = max(0, snapshot.desired - len(fresh) - len(unknown) - len(booting))
     unknown_total = sum(i.slots if i.slots > 0 else per for i in unknown)
-    seen = sum(i.slots if i.slots > 0 else per for i in (*fresh, *booting)) + unknown_total
+    seen = sum(i.slots if i.slots > 0 else per for i in fresh)
+    seen += sum(i.slots if i.slots > 0 else per for i in booting) + unknown_total
     return FleetView(
         fresh=tuple(fresh),
         unknown=tuple(unknown),
@@ -97,7 +108,7 @@ def view_of(snapshot: FleetSnapshot, stale_after_s: float, concurrent: int | Non
         warm=tuple(warm),
         phantom=phantom,
         slots_per_instance=per,
-        running=sum(i.running_jobs or 0 for i in fresh),
+        running=running,
         capacity_slots=seen + phantom * per,
         unknown_total=unknown_total,
     )

@@ -80,14 +80,35 @@ def build_snapshot(
     """
     views: list[InstanceView] = []
     idle_tags: IdleTags = {}
-    for member in group.members:
-        reading = readings.get(member.instance_id) if scrapeable(member) else None
-        running = None if reading is None else reading.running_jobs
-        views.append(_view(member, reading, running, now))
-        if running == 0 and member.idle_since is None:
-            idle_tags[member.instance_id] = now
-        elif running and member.idle_since is not None:
-            idle_tags[member.instance_id] = None
+    in_service = LifecycleState.IN_SERVICE
+    for member in group.members:  # every instance, every minute: ``_view`` inlined
+        iid, since = member.instance_id, member.idle_since
+        reading = readings.get(iid) if member.state == in_service else None
+        if reading is None or reading.running_jobs is None:
+            view = InstanceView(
+                iid, member.state, member.launched_at, 0, None, None, None, member.protected
+            )
+        else:
+            running = reading.running_jobs
+            if running == 0:
+                if since is None:
+                    idle_tags[iid] = now
+                idle = now if since is None else since
+            else:
+                if since is not None:
+                    idle_tags[iid] = None
+                idle = None
+            view = InstanceView(
+                iid,
+                member.state,
+                member.launched_at,
+                reading.slots,
+                running,
+                now,
+                idle,
+                member.protected,
+            )
+        views.append(view)
     snapshot = FleetSnapshot(
         now=now,
         instances=tuple(views),
@@ -100,21 +121,3 @@ def build_snapshot(
         refresh_in_progress=group.refresh_in_progress,
     )
     return snapshot, idle_tags
-
-
-def _view(
-    member: Member, reading: RunnerReading | None, running: int | None, now: float
-) -> InstanceView:
-    idle_since = None
-    if running == 0:
-        idle_since = member.idle_since if member.idle_since is not None else now
-    return InstanceView(
-        instance_id=member.instance_id,
-        state=member.state,
-        launched_at=member.launched_at,
-        slots=0 if reading is None or running is None else reading.slots,
-        running_jobs=running,
-        scraped_at=None if running is None else now,
-        idle_since=idle_since,
-        protected=member.protected,
-    )

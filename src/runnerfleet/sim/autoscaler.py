@@ -32,16 +32,25 @@ class SimGroup:
         self.group_tags: dict[str, str] = {}
         self.instance_tags: dict[str, dict[str, str]] = {}
         self._members: dict[str, tuple[tuple[LifecycleState, bool, str | None], Member]] = {}
+        self._tags_version = 0  # bumped by every tag change
+        self._last: tuple[object, GroupState] | None = None  # the last observation, and its key
 
     def forget(self, instance_id: str) -> None:
         """A terminated instance's tags go with it."""
         self.instance_tags.pop(instance_id, None)
         self._members.pop(instance_id, None)
+        self._tags_version += 1
 
     def observe(self, group_name: str) -> GroupState:
+        """The group as described now; the same object again while nothing it says changed
+        (it is immutable, and this runs every simulated minute)."""
         fleet = self.fleet
-        members = tuple(self._member(*m) for m in fleet.members())
-        return GroupState(
+        seen = fleet.members()
+        key = (group_name, seen, self._tags_version, fleet.desired, fleet.min_size, fleet.max_size)
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        members = tuple(self._member(*m) for m in seen)
+        state = GroupState(
             name=group_name,
             desired=fleet.desired,
             min_size=fleet.min_size,
@@ -51,6 +60,8 @@ class SimGroup:
             last_scale_in_at=_number(self.group_tags.get(TAG_LAST_IN)),
             last_scale_out_at=_number(self.group_tags.get(TAG_LAST_OUT)),
         )
+        self._last = (key, state)
+        return state
 
     def _member(
         self, instance_id: str, state: LifecycleState, protected: bool, launched_at: float
@@ -85,8 +96,10 @@ class SimGroup:
 
     def tag_group(self, group: str, key: str, value: str) -> None:
         self.group_tags[key] = value
+        self._tags_version += 1
 
     def tag_instances(self, instance_ids: Sequence[str], key: str, value: str | None) -> None:
+        self._tags_version += 1
         for iid in instance_ids:
             if value is None:
                 self.instance_tags.get(iid, {}).pop(key, None)
@@ -119,8 +132,9 @@ class SimRunners:
         self._readings: dict[int, RunnerReading] = {}
 
     def observe(self, group: GroupState) -> RunnerObservation:
+        reading = self._reading
         readings: Mapping[str, RunnerReading] = {
-            m.instance_id: self._reading(m.instance_id) for m in group.members if scrapeable(m)
+            m.instance_id: reading(m.instance_id) for m in group.members if scrapeable(m)
         }
         return RunnerObservation(readings, self._queued())
 
