@@ -78,10 +78,28 @@ def build_snapshot(
     know when its last job ended); one seen busy loses its tag; one without a reading keeps
     its tag as it is.
     """
+    views, idle_tags = _views(group, readings, now)
+    snapshot = FleetSnapshot(
+        now=now,
+        instances=tuple(views),
+        desired=group.desired,
+        min_size=group.min_size,
+        max_size=group.max_size,
+        pending_jobs=pending_jobs,
+        last_scale_in_at=group.last_scale_in_at,
+        last_scale_out_at=group.last_scale_out_at,
+        refresh_in_progress=group.refresh_in_progress,
+    )
+    return snapshot, idle_tags
+
+
+def _views(
+    group: GroupState, readings: Mapping[str, RunnerReading], now: float
+) -> tuple[list[InstanceView], IdleTags]:
     views: list[InstanceView] = []
     idle_tags: IdleTags = {}
     in_service = LifecycleState.IN_SERVICE
-    for member in group.members:  # every instance, every minute: ``_view`` inlined
+    for member in group.members:  # every instance, every minute
         iid, since = member.instance_id, member.idle_since
         reading = readings.get(iid) if member.state == in_service else None
         if reading is None or reading.running_jobs is None:
@@ -109,15 +127,4 @@ def build_snapshot(
                 member.protected,
             )
         views.append(view)
-    snapshot = FleetSnapshot(
-        now=now,
-        instances=tuple(views),
-        desired=group.desired,
-        min_size=group.min_size,
-        max_size=group.max_size,
-        pending_jobs=pending_jobs,
-        last_scale_in_at=group.last_scale_in_at,
-        last_scale_out_at=group.last_scale_out_at,
-        refresh_in_progress=group.refresh_in_progress,
-    )
-    return snapshot, idle_tags
+    return views, idle_tags
