@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from runnerfleet.cli.console import emulated_banner, err, out
 from runnerfleet.sandbox import emulator
-from runnerfleet.sandbox.state import SandboxState, state_path
+from runnerfleet.sandbox.state import MAX_SCHEDULE_FACTOR, SandboxState, state_path
 
 sandbox_app = typer.Typer(
     name="sandbox",
@@ -31,16 +31,23 @@ sandbox_app = typer.Typer(
 def start(
     region: str = typer.Option(emulator.DEFAULT_REGION, help="Region the sandbox is seeded in."),
     port: int = typer.Option(0, help="Port on 127.0.0.1 (0: a free one)."),
+    schedule_factor: float = typer.Option(
+        1.0,
+        "--schedule-factor",
+        help="EventBridge schedules run N times faster than real time "
+        f"(0 < N <= {MAX_SCHEDULE_FACTOR:g}; 6: rate(1 minute) every 10 s).",
+    ),
 ) -> int:
     """Start the twin and a GitLab stand-in in the background, seed them, record them.
 
     Seeded: a VPC with two private subnets and an artefact bucket; the stand-in accepts the
     sandbox's own access token, so runner registrations work without a real GitLab.
 
-    Example: runnerfleet sandbox start
+    Example: runnerfleet sandbox start --schedule-factor 6
     """
+    emulator.check_schedule_factor(schedule_factor)
     err.print("starting the sandbox twin on 127.0.0.1 ...")
-    state = emulator.start(region=region, port=port or None)
+    state = emulator.start(region=region, port=port or None, schedule_factor=schedule_factor)
     emulated_banner(state.endpoint)
     _describe(state)
     return 0
@@ -89,6 +96,8 @@ def _describe(state: SandboxState) -> None:
     out.print(f"  account:  {state.account_id}")
     out.print(f"  vpc:      {state.vpc_id}  private subnets: {', '.join(state.subnet_ids)}")
     out.print(f"  bucket:   {state.bucket}")
+    if state.schedule_factor != 1:
+        out.print(f"  schedules: {state.schedule_factor:g} times faster than real time")
     if state.gitlab_url:
         out.print(f"  gitlab:   {escape(state.gitlab_url)} (stand-in, pid {state.gitlab_pid})")
     out.print(f"  state:    {escape(str(state_path()))}")

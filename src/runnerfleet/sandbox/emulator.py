@@ -23,11 +23,11 @@ from runnerfleet.aws.clients import (
     AwsTarget,
     ClientFactory,
 )
-from runnerfleet.envfile.models import FleetSpec, RunnerSection
+from runnerfleet.envfile.models import FleetSpec, RunnerSection, SecretRef
 from runnerfleet.errors import SandboxError
 from runnerfleet.sandbox import state as state_file
 from runnerfleet.sandbox.standin.seed import SANDBOX_ACCESS_TOKEN
-from runnerfleet.sandbox.state import SANDBOX_ACCOUNT, SandboxState
+from runnerfleet.sandbox.state import MAX_SCHEDULE_FACTOR, SANDBOX_ACCOUNT, SandboxState
 from runnerfleet.sandbox.twin import process
 from runnerfleet.sandbox.twin.shims import runner_release
 
@@ -37,6 +37,8 @@ BUCKET = "runnerfleet-sandbox-artifacts"
 GITLAB_MODULE = "runnerfleet.sandbox.standin"
 VPC_CIDR = "10.42.0.0/16"
 SUBNETS = (("a", "10.42.1.0/24"), ("b", "10.42.2.0/24"))
+# the stand-in's API token as a SecureString: what the deployed functions read GitLab with
+TOKEN_PARAMETER = "/runnerfleet/sandbox/gitlab-api-token"  # noqa: S105 - a parameter name
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -46,16 +48,20 @@ def start(
     wait_s: float = 30.0,
     *,
     hold_actions: bool = False,
+    schedule_factor: float = 1.0,
 ) -> SandboxState:
     """Start (or return the already running) sandbox, seeded and recorded.
 
     ``hold_actions``: lifecycle actions wait for a client even while no instance software
-    runs (tests that complete them themselves).
+    runs (tests that complete them themselves). ``schedule_factor``: EventBridge schedules
+    run this many times faster than real time (``check_schedule_factor``).
     """
+    check_schedule_factor(schedule_factor)
     current = state_file.load()
     if current is not None and state_file.answers(current.endpoint):
         return current
-    extra = ("--hold-lifecycle-actions",) if hold_actions else ()
+    extra: tuple[str, ...] = ("--schedule-factor", f"{schedule_factor:g}")
+    extra += ("--hold-lifecycle-actions",) if hold_actions else ()
     twin = process.spawn_twin(state_file.home(), region, port or 0, wait_s, extra)
     gitlab: tuple[str, int] | None = None
     try:
@@ -75,9 +81,21 @@ def start(
         log_file=str(twin.log_file),
         gitlab_url=gitlab[0],
         gitlab_pid=gitlab[1],
+        schedule_factor=schedule_factor,
     )
     state_file.save(new)
     return new
+
+
+def check_schedule_factor(factor: float) -> None:
+    """A clock factor the twin's schedules can run at: above 0, at most ``MAX_SCHEDULE_FACTOR``
+    (``rate(1 minute)`` every second; faster, evaluations would overlap)."""
+    if not 0 < factor <= MAX_SCHEDULE_FACTOR:
+        raise SandboxError(
+            f"schedule factor {factor:g} is out of range: it must be above 0 and at most "
+            f"{MAX_SCHEDULE_FACTOR:g}",
+            hint="pass e.g. --schedule-factor 6 (rate(1 minute) every 10 s); 1 is real time",
+        )
 
 
 def start_gitlab(wait_s: float) -> tuple[str, int]:
@@ -136,7 +154,8 @@ class Seeded:
 
 
 def seed(endpoint: str, region: str) -> Seeded:
-    """A VPC with two private subnets and an artefact bucket; returns their ids."""
+    """A VPC with two private subnets, an artefact bucket and the stand-in's API token in SSM
+    (``TOKEN_PARAMETER``); returns their ids."""
     factory = ClientFactory(AwsTarget(region=region, endpoint_url=endpoint, max_attempts=1))
     ec2 = factory.client("ec2")
     vpc_id = ec2.create_vpc(
@@ -157,6 +176,12 @@ def seed(endpoint: str, region: str) -> Seeded:
     else:
         location: Any = {"LocationConstraint": region}  # any region the sandbox was given
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration=location)
+    factory.client("ssm").put_parameter(
+        Name=TOKEN_PARAMETER,
+        Type="SecureString",
+        Value=SANDBOX_ACCESS_TOKEN,
+        Description="The sandbox GitLab stand-in's API token (valid nowhere else)",
+    )
     return Seeded(vpc_id=str(vpc_id), subnet_ids=tuple(subnet_ids), bucket=BUCKET)
 
 
@@ -189,6 +214,7 @@ def status_document(state: SandboxState | None, answering: bool) -> dict[str, ob
         "vpc_id": state.vpc_id,
         "subnet_ids": list(state.subnet_ids),
         "bucket": state.bucket,
+        "schedule_factor": state.schedule_factor,
         "log_file": state.log_file,
         "state_file": str(state_file.state_path()),
     }
@@ -238,11 +264,14 @@ def sandbox_spec(spec: FleetSpec, current: SandboxState) -> FleetSpec:
 def _sandbox_runner(spec: FleetSpec, current: SandboxState) -> RunnerSection:
     """Twin instances download the sandbox's gitlab-runner (the runner agent's launcher) and
     check it against its own SHA-256: the bootstrap's download and check run unchanged. They
-    register with the sandbox's GitLab stand-in, the one deploy creates the runners in."""
+    register with the sandbox's GitLab stand-in, the one deploy creates the runners in, and
+    the deployed functions read it with the stand-in's token (seeded in SSM)."""
     url, digest = runner_release()
     update: dict[str, object] = {"download_url": url, "sha256": digest}
     if current.gitlab_url:
         update["gitlab_url"] = current.gitlab_url
+        if spec.runner.gitlab_token is not None:
+            update["gitlab_token"] = SecretRef(ssm_parameter=TOKEN_PARAMETER)
     return spec.runner.model_copy(update=update)
 
 
@@ -263,4 +292,7 @@ def rewrite_notes(spec: FleetSpec, current: SandboxState) -> list[str]:
 def _gitlab_note(spec: FleetSpec, current: SandboxState) -> list[str]:
     if not current.gitlab_url:
         return []
-    return [f"gitlab {spec.runner.gitlab_url} -> the stand-in at {current.gitlab_url}"]
+    notes = [f"gitlab {spec.runner.gitlab_url} -> the stand-in at {current.gitlab_url}"]
+    if spec.runner.gitlab_token is not None:
+        notes.append(f"gitlab API token -> the stand-in's, in SSM {TOKEN_PARAMETER}")
+    return notes

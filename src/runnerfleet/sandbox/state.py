@@ -16,6 +16,8 @@ from pathlib import Path
 from runnerfleet.errors import SandboxError
 
 SANDBOX_ACCOUNT = "123456789012"  # moto's fixed account id
+# rate(1 minute) at most every second: faster, the autoscaler's evaluations would overlap
+MAX_SCHEDULE_FACTOR = 60.0
 # The emulator is on loopback; an HTTP proxy from the environment must never see the request.
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -33,6 +35,7 @@ class SandboxState:
     account_id: str = SANDBOX_ACCOUNT
     gitlab_url: str | None = None  # the GitLab stand-in, when one was started
     gitlab_pid: int = 0
+    schedule_factor: float = 1.0  # EventBridge schedules run this many times faster
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from runnerfleet.envfile import load_environment
-from runnerfleet.sandbox.emulator import rewrite_notes, sandbox_spec
+from runnerfleet.sandbox.emulator import TOKEN_PARAMETER, rewrite_notes, sandbox_spec
 from runnerfleet.sandbox.state import SandboxState
 from tests.conftest import EXAMPLES
 
@@ -36,3 +36,16 @@ def test_without_a_stand_in_the_gitlab_url_is_left_alone() -> None:
     state = replace(STATE, gitlab_url=None)
     assert sandbox_spec(spec, state).runner.gitlab_url == spec.runner.gitlab_url
     assert not [n for n in rewrite_notes(spec, state) if n.startswith("gitlab ")]
+
+
+def test_the_deployed_functions_read_the_stand_in_with_its_token_in_ssm() -> None:
+    spec = load_environment(EXAMPLES / "dev.yaml")
+    assert spec.runner.gitlab_token is not None
+    token = sandbox_spec(spec, STATE).runner.gitlab_token
+    assert token is not None and token.ssm_parameter == TOKEN_PARAMETER
+    assert f"gitlab API token -> the stand-in's, in SSM {TOKEN_PARAMETER}" in (
+        rewrite_notes(spec, STATE)
+    )
+    # without a stand-in there is no token to read: the file's reference stays
+    alone = sandbox_spec(spec, replace(STATE, gitlab_url=None)).runner.gitlab_token
+    assert alone == spec.runner.gitlab_token

@@ -21,7 +21,7 @@ from types import FrameType
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from runnerfleet.sandbox.state import SANDBOX_ACCOUNT
+from runnerfleet.sandbox.state import MAX_SCHEDULE_FACTOR, SANDBOX_ACCOUNT
 from runnerfleet.sandbox.twin import runtime
 from runnerfleet.sandbox.twin.front import Front
 from runnerfleet.sandbox.twin.world import Twin, TwinSettings, WorldLoop
@@ -44,6 +44,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="lifecycle actions wait for a client even when no instance software runs",
     )
     args = parser.parse_args(argv)
+    if not 0 < args.schedule_factor <= MAX_SCHEDULE_FACTOR:
+        parser.error(f"--schedule-factor must be above 0 and at most {MAX_SCHEDULE_FACTOR:g}")
     if not ipaddress.ip_address(args.host).is_loopback:
         parser.error(f"--host {args.host} is not a loopback address: the twin stays on 127/8")
     return args
