@@ -154,7 +154,7 @@ def test_a_single_environment_deploy_that_fails_prints_the_failing_events(
         spec, _target = environments[0]
         return [deploy_use_case.EnvResult(spec.name, spec.stack, "here", "failed", error=error)]
 
-    monkeypatch.setattr(commands_deploy, "deploy_environments", fail)
+    monkeypatch.setattr(deploy_use_case, "deploy_environments", fail)
     assert main(["deploy", str(envfile(tmp_path)), "--sandbox", "--yes"]) == 5
     printed = capsys.readouterr().err
     assert "Received 0 SUCCESS signal" in printed and "UPDATE_ROLLBACK_COMPLETE" in printed

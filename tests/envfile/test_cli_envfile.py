@@ -92,12 +92,12 @@ def test_import_properties_unwritable_output_is_clear(
 def test_unforeseen_errors_are_one_line_unless_debug(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from runnerfleet.cli import commands_envfile
+    import runnerfleet.envfile
 
     def broken(*_: object) -> None:
         raise KeyError("glpat-abcdefghijklmnopqrst was here")
 
-    monkeypatch.setattr(commands_envfile, "load_environments", broken)
+    monkeypatch.setattr(runnerfleet.envfile, "load_environments", broken)
     assert main(["validate", str(EXAMPLES / "dev.yaml")]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and "unexpected KeyError" in err

@@ -1,6 +1,8 @@
 """Start-up: ``runnerfleet --help`` imports no command module and none of the heavy libraries;
-the command table says the same as the commands (every one listed, the same summaries); the
-help of the view commands imports no AWS, GitLab or HTTP library."""
+the command table says the same as the commands (every one listed, the same summaries); every
+``COMMAND --help`` imports no AWS, GitLab, HTTP or crypto library and no environment-file
+model (a command imports those when it runs).
+"""
 
 from __future__ import annotations
 
@@ -17,10 +19,10 @@ from tests.conftest import REPO
 
 pytestmark = pytest.mark.unit
 
-HEAVY = ("boto3", "botocore", "pydantic", "cryptography", "gitlab", "httpx")
+HEAVY = ("boto3", "botocore", "pydantic", "cryptography", "gitlab", "httpx", "requests")
+MODELS = "runnerfleet.envfile.models"  # the environment file's pydantic models
 # typer (>= 0.29) converts parameters with pydantic as soon as it builds a command's help
-COMMAND_HEAVY = tuple(h for h in HEAVY if h != "pydantic")
-LIGHT_HELP = ("fleet", "why")  # command modules that import their use case when they run
+COMMAND_HEAVY = (*(h for h in HEAVY if h != "pydantic"), MODELS)
 
 
 def imported_after(argv: list[str]) -> set[str]:
@@ -54,8 +56,12 @@ def test_the_root_help_imports_no_command_module_and_no_heavy_library() -> None:
     assert not [m for m in modules if m.startswith("runnerfleet.cli.commands_")]
 
 
-@pytest.mark.parametrize("name", LIGHT_HELP)
-def test_the_view_commands_help_imports_no_heavy_library(name: str) -> None:
+# their modules are being changed on other branches; they follow once those have landed
+NOT_YET_LAZY = frozenset({"access", "sandbox"})
+
+
+@pytest.mark.parametrize("name", sorted(set(COMMANDS) - NOT_YET_LAZY))
+def test_every_command_help_imports_no_heavy_library(name: str) -> None:
     assert heavy_in(imported_after([name, "--help"]), COMMAND_HEAVY) == []
 
 

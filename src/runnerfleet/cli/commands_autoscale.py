@@ -9,23 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from runnerfleet.aws.clients import ClientFactory
 from runnerfleet.cli import json_docs
 from runnerfleet.cli.console import err, out
 from runnerfleet.cli.formats import OutputFormat, OutputOption, print_json
 from runnerfleet.errors import AwsError, RunnerfleetError
-from runnerfleet.ops.autoscale import Evaluation
-from runnerfleet.ops.autoscale_env import SecureParameters, run_from_env
-from runnerfleet.ops.fleet_view import action_for
+
+if TYPE_CHECKING:  # imported when a command runs: `COMMAND --help` stays fast
+    from runnerfleet.aws.clients import ClientFactory
+    from runnerfleet.ops.autoscale import Evaluation
 
 
 def secret_reader(factory: ClientFactory) -> Callable[[str], str | None]:
     """Reads the queue token as the function does; a missing one leaves the queue unknown."""
+    from runnerfleet.ops.autoscale_env import SecureParameters
+
     parameters = SecureParameters(factory)
 
     def read(name: str) -> str | None:
@@ -43,6 +46,7 @@ def secret_reader(factory: ClientFactory) -> Callable[[str], str | None]:
 def run(envfile: Path, sandbox: bool, dry_run: bool, profile: str | None) -> Evaluation:
     from runnerfleet.cli import compose
     from runnerfleet.envfile import load_environment
+    from runnerfleet.ops.autoscale_env import run_from_env
     from runnerfleet.stack.wiring import autoscaler_environment
 
     spec, target = compose.environment(load_environment(envfile), sandbox, profile)
@@ -89,6 +93,8 @@ def render(result: Evaluation) -> None:
 
 
 def _action_of(instance_id: str, result: Evaluation) -> str:
+    from runnerfleet.ops.fleet_view import action_for
+
     action = action_for(instance_id, result)
     return f"[red]{action}[/]" if action == "terminate" else action
 

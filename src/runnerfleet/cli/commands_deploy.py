@@ -11,29 +11,23 @@ import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import typer
 from rich.markup import escape
 
-from runnerfleet.aws.cloudformation import StackOperations
-from runnerfleet.aws.stackstatus import StackEvent, StackState
-from runnerfleet.cli import compose, json_docs
-from runnerfleet.cli.compose import SandboxFlag
+from runnerfleet.cli import json_docs
 from runnerfleet.cli.console import err, out
-from runnerfleet.cli.deploy_render import (
-    RichReporter,
-    render_outputs,
-    render_preview,
-    render_results,
-)
 from runnerfleet.cli.formats import OutputFormat, OutputOption, print_json
-from runnerfleet.envfile import load_environment, load_environments
-from runnerfleet.envfile.policy import load_policy
+from runnerfleet.cli.options import SandboxFlag
 from runnerfleet.errors import ExitCode
-from runnerfleet.ops import deploy as deploy_use_case
-from runnerfleet.ops.deploy import Deploy, EnvResult, Prepared, Settings, deploy_environments
-from runnerfleet.ops.destroy import destroy as destroy_environment
+
+if TYPE_CHECKING:  # imported when a command runs: `COMMAND --help` stays fast
+    from runnerfleet.aws.cloudformation import StackOperations
+    from runnerfleet.aws.stackstatus import StackEvent, StackState
+    from runnerfleet.cli.compose import Environment
+    from runnerfleet.ops.deploy import EnvResult, Prepared, Review, Settings
 
 PROFILE = typer.Option(None, "--profile", help="AWS profile (overrides aws.profile).")
 POLICY = typer.Option(None, "--policy", help="Organisation policy file for the guardrails.")
@@ -41,6 +35,9 @@ YES = typer.Option(False, "--yes", "-y", help="Do not ask; execute the change se
 
 
 def _settings(policy: Path | None, yes: bool) -> Settings:
+    from runnerfleet.envfile.policy import load_policy
+    from runnerfleet.ops.deploy import Settings
+
     lock = threading.Lock()
 
     def offer_delete(state: StackState) -> bool:
@@ -60,7 +57,9 @@ def _settings(policy: Path | None, yes: bool) -> Settings:
     return Settings(policy=load_policy(policy), offer_delete=offer_delete)
 
 
-def _review(yes: bool) -> deploy_use_case.Review:
+def _review(yes: bool) -> Review:
+    from runnerfleet.cli.deploy_render import render_preview
+
     def review(prepared: Sequence[Prepared], pending: Sequence[Prepared]) -> bool:
         for item in prepared:
             render_preview(item)
@@ -91,6 +90,12 @@ def deploy(
       runnerfleet deploy examples/dev.yaml --sandbox
       runnerfleet deploy examples/dev.yaml examples/prod.yaml --yes
     """
+    from runnerfleet.cli import compose
+    from runnerfleet.cli.deploy_render import RichReporter
+    from runnerfleet.envfile import load_environments
+    from runnerfleet.ops import deploy as deploy_use_case
+    from runnerfleet.ops.deploy import Deploy, deploy_environments
+
     environments = compose.environments(load_environments(envfiles), sandbox, profile)
     if sandbox:
         for spec, target in environments:
@@ -104,7 +109,9 @@ def deploy(
     return _finish(deploy_environments(environments, run, _review(yes)), environments)
 
 
-def _finish(results: list[EnvResult], environments: Sequence[compose.Environment]) -> int:
+def _finish(results: list[EnvResult], environments: Sequence[Environment]) -> int:
+    from runnerfleet.cli.deploy_render import render_outputs, render_results
+
     if len(results) == 1 and results[0].error is not None:
         raise results[0].error
     render_results(results)
@@ -127,6 +134,13 @@ def diff(
     The Lambda artefact is uploaded if absent (its content-addressed key is in the template).
     Example: runnerfleet diff examples/dev.yaml --sandbox
     """
+    from runnerfleet.cli import compose
+    from runnerfleet.cli.deploy_render import RichReporter, render_preview
+    from runnerfleet.envfile import load_environment
+    from runnerfleet.envfile.policy import load_policy
+    from runnerfleet.ops import deploy as deploy_use_case
+    from runnerfleet.ops.deploy import Settings
+
     spec, target = compose.environment(load_environment(envfile), sandbox, profile)
     deploy_use_case.diff(
         spec,
@@ -150,6 +164,10 @@ def status(
 
     Example: runnerfleet status examples/dev.yaml --sandbox -o json
     """
+    from runnerfleet.aws.cloudformation import StackOperations
+    from runnerfleet.cli import compose
+    from runnerfleet.envfile import load_environment
+
     spec, target = compose.environment(load_environment(envfile), sandbox, profile)
     ops = StackOperations(target.clients.client("cloudformation"))
     state = ops.describe(spec.stack)
@@ -186,6 +204,11 @@ def outputs(
 
     Example: runnerfleet outputs examples/dev.yaml --sandbox -o json
     """
+    from runnerfleet.aws.cloudformation import StackOperations
+    from runnerfleet.cli import compose
+    from runnerfleet.cli.deploy_render import render_outputs
+    from runnerfleet.envfile import load_environment
+
     spec, target = compose.environment(load_environment(envfile), sandbox, profile)
     values = StackOperations(target.clients.client("cloudformation")).outputs(spec.stack)
     if output is OutputFormat.JSON:
@@ -211,6 +234,12 @@ def destroy(
     You confirm by typing the stack name (or pass --yes).
     Example: runnerfleet destroy examples/dev.yaml --sandbox
     """
+    from runnerfleet.cli import compose
+    from runnerfleet.cli.deploy_render import RichReporter, render_results
+    from runnerfleet.envfile import load_environment
+    from runnerfleet.ops.deploy import Settings
+    from runnerfleet.ops.destroy import destroy as destroy_environment
+
     spec, target = compose.environment(load_environment(envfile), sandbox, profile)
 
     def confirm(stack: str) -> bool:

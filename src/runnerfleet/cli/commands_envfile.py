@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-import yaml
 from rich.markup import escape
 
 from runnerfleet.cli import findings_view as view
 from runnerfleet.cli.console import err, out
 from runnerfleet.cli.output import write_output
-from runnerfleet.envfile import load_environments
-from runnerfleet.envfile.guardrails import Finding, check, has_errors
-from runnerfleet.envfile.models import FleetSpec
-from runnerfleet.envfile.policy import load_policy
-from runnerfleet.envfile.properties import import_properties
 from runnerfleet.errors import ExitCode
+
+if TYPE_CHECKING:  # imported when a command runs: `COMMAND --help` stays fast
+    from runnerfleet.envfile.guardrails import Finding
+    from runnerfleet.envfile.models import FleetSpec
 
 POLICY_OPTION = typer.Option(
     None,
@@ -33,6 +32,8 @@ def schema() -> None:
     Example: runnerfleet schema > runnerfleet.schema.json, then add
     `# yaml-language-server: $schema=runnerfleet.schema.json` at the top of your files.
     """
+    from runnerfleet.envfile.models import FleetSpec
+
     out.print_json(json.dumps(FleetSpec.model_json_schema()))
 
 
@@ -48,6 +49,10 @@ def validate(
     Example: runnerfleet validate examples/dev.yaml examples/prod.yaml
     --policy examples/org-policy.yaml
     """
+    from runnerfleet.envfile import load_environments
+    from runnerfleet.envfile.guardrails import check, has_errors
+    from runnerfleet.envfile.policy import load_policy
+
     specs = load_environments(envfiles)
     org = load_policy(policy)
     failed = False
@@ -78,6 +83,10 @@ def import_properties_command(
     Example: runnerfleet import-properties sample-runner.properties --account-id 123456789012
     --region us-east-1 -o envs/dev.yaml
     """
+    import yaml
+
+    from runnerfleet.envfile.properties import import_properties
+
     result = import_properties(properties, account_id=account_id, region=region)
     text = "# Imported by `runnerfleet import-properties` from the seed properties file.\n"
     text += yaml.safe_dump(result.environment, sort_keys=False)

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import typer
 from rich.markup import escape
 
-from runnerfleet.aws.cloudformation import ChangeSet
-from runnerfleet.cli import compose
 from runnerfleet.cli.commands_deploy import PROFILE, YES
-from runnerfleet.cli.compose import SandboxFlag
 from runnerfleet.cli.console import emit, err, out
-from runnerfleet.cli.deploy_render import RichReporter, render_outputs, resource_table
-from runnerfleet.envfile import load_environment
-from runnerfleet.ops.image import deploy_image, start_bake
-from runnerfleet.stack.image import require_image, synthesize_image
-from runnerfleet.stack.template import render
+from runnerfleet.cli.options import SandboxFlag
+
+if TYPE_CHECKING:  # imported when a command runs: `COMMAND --help` stays fast
+    from runnerfleet.aws.cloudformation import ChangeSet
 
 image_app = typer.Typer(
     name="image",
@@ -37,6 +34,10 @@ def synth(
 
     Example: runnerfleet image synth examples/fast.yaml -o image.template.json
     """
+    from runnerfleet.envfile import load_environment
+    from runnerfleet.stack.image import require_image, synthesize_image
+    from runnerfleet.stack.template import render
+
     spec = load_environment(envfile)
     image = require_image(spec)
     template = synthesize_image(spec)
@@ -67,6 +68,12 @@ def deploy(
       runnerfleet image deploy examples/fast.yaml --build
       runnerfleet image deploy examples/fast.yaml --sandbox --yes
     """
+    from runnerfleet.cli import compose
+    from runnerfleet.cli.deploy_render import RichReporter, render_outputs, resource_table
+    from runnerfleet.envfile import load_environment
+    from runnerfleet.ops.image import deploy_image, start_bake
+    from runnerfleet.stack.image import require_image
+
     spec, target = compose.environment(load_environment(envfile), sandbox, profile)
     image = require_image(spec)
     title = f"{spec.name}: stack {image.stack} ({target.label})"

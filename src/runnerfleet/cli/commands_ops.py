@@ -8,20 +8,13 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from runnerfleet.cli import compose, json_docs
 from runnerfleet.cli import findings_view as view
-from runnerfleet.cli.compose import SandboxFlag
+from runnerfleet.cli import json_docs
 from runnerfleet.cli.console import err, out
-from runnerfleet.cli.deploy_render import RichReporter
 from runnerfleet.cli.formats import OutputFormat, OutputOption, print_json
-from runnerfleet.envfile import load_environment
+from runnerfleet.cli.options import SandboxFlag
 from runnerfleet.errors import SpecError
 from runnerfleet.findings import has_errors
-from runnerfleet.ops.doctor import run_doctor
-from runnerfleet.ops.fleet import fleet_logs
-from runnerfleet.ops.fleet import relaunch as relaunch_fleet
-from runnerfleet.ops.ports import SYSTEM_CLOCK
-from runnerfleet.ops.terminate import terminate_instance
 
 ENVFILE = typer.Argument(..., help="The environment file (YAML).", exists=True, dir_okay=False)
 PROFILE = typer.Option(None, "--profile", help="AWS profile (overrides aws.profile).")
@@ -52,6 +45,12 @@ def relaunch(
 
     Example: runnerfleet relaunch examples/dev.yaml --min-healthy 75
     """
+    from runnerfleet.cli import compose
+    from runnerfleet.cli.deploy_render import RichReporter
+    from runnerfleet.envfile import load_environment
+    from runnerfleet.ops.fleet import relaunch as relaunch_fleet
+    from runnerfleet.ops.ports import SYSTEM_CLOCK
+
     spec, target = compose.environment(load_environment(envfile), sandbox, profile)
     final = relaunch_fleet(
         spec,
@@ -89,6 +88,12 @@ def terminate(
 
     Example: runnerfleet terminate examples/dev.yaml i-0abc123def4567890 --replace
     """
+    from runnerfleet.cli import compose
+    from runnerfleet.cli.deploy_render import RichReporter
+    from runnerfleet.envfile import load_environment
+    from runnerfleet.ops.ports import SYSTEM_CLOCK
+    from runnerfleet.ops.terminate import terminate_instance
+
     spec, target = compose.environment(load_environment(envfile), sandbox, profile)
     done = terminate_instance(
         spec,
@@ -118,6 +123,11 @@ def logs(
 
     Example: runnerfleet logs examples/dev.yaml i-0abc123def4567890 --since 2h
     """
+    from runnerfleet.cli import compose
+    from runnerfleet.envfile import load_environment
+    from runnerfleet.ops.fleet import fleet_logs
+    from runnerfleet.ops.ports import SYSTEM_CLOCK
+
     spec, target = compose.environment(load_environment(envfile), sandbox, profile)
     lines, groups = fleet_logs(
         spec,
@@ -157,6 +167,11 @@ def doctor(
 
     Example: runnerfleet doctor examples/prod.yaml
     """
+    from runnerfleet.cli import compose
+    from runnerfleet.envfile import load_environment
+    from runnerfleet.ops.doctor import run_doctor
+    from runnerfleet.ops.ports import SYSTEM_CLOCK
+
     spec, target = compose.environment(load_environment(envfile), sandbox, profile)
     findings = run_doctor(spec, target, drift=drift, sleep=SYSTEM_CLOCK.sleep)
     if output is OutputFormat.JSON:

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from runnerfleet.cli import compose, json_docs
-from runnerfleet.cli.compose import SandboxFlag
+from runnerfleet.cli import json_docs
 from runnerfleet.cli.console import err, out
 from runnerfleet.cli.formats import OutputFormat, OutputOption, print_json
-from runnerfleet.envfile import load_environment
-from runnerfleet.gitlab.inventory import PrunePlan, RegistrationView
-from runnerfleet.gitlab.registry import RegistrationPlan
-from runnerfleet.ops.runners import Inventory, create_runners, list_runners, prune_runners
+from runnerfleet.cli.options import SandboxFlag
+
+if TYPE_CHECKING:  # imported when a command runs: `COMMAND --help` stays fast
+    from runnerfleet.gitlab.inventory import PrunePlan, RegistrationView
+    from runnerfleet.gitlab.registry import RegistrationPlan
+    from runnerfleet.ops.runners import Inventory
 
 runners_app = typer.Typer(
     name="runners",
@@ -55,6 +57,10 @@ def create(
 
     Example: GITLAB_TOKEN=... runnerfleet runners create examples/dev.yaml
     """
+    from runnerfleet.cli import compose
+    from runnerfleet.envfile import load_environment
+    from runnerfleet.ops.runners import create_runners
+
     spec, target = compose.environment(load_environment(envfile), sandbox, gitlab_url=gitlab_url)
     done = create_runners(spec, target, show_plan=render_plan, warn=_warn, progress=_progress)
     out.print(
@@ -84,6 +90,10 @@ def list_(
 
     Example: runnerfleet runners list examples/dev.yaml
     """
+    from runnerfleet.cli import compose
+    from runnerfleet.envfile import load_environment
+    from runnerfleet.ops.runners import list_runners
+
     spec, target = compose.environment(load_environment(envfile), sandbox, gitlab_url=gitlab_url)
     inventory = list_runners(spec, target, warn=_warn)
     if output is OutputFormat.JSON:
@@ -115,6 +125,10 @@ def prune(
 
       runnerfleet runners prune examples/dev.yaml --sandbox  (against the sandbox)
     """
+    from runnerfleet.cli import compose
+    from runnerfleet.envfile import load_environment
+    from runnerfleet.ops.runners import prune_runners
+
     spec, target = compose.environment(load_environment(envfile), sandbox, gitlab_url=gitlab_url)
     pruned = prune_runners(spec, target, apply=apply, warn=_warn)
     _say_stack(pruned.inventory, spec.stack)

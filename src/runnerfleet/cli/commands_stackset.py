@@ -9,19 +9,19 @@ that are not targeted, overrides of parameters the template does not have.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import typer
 from rich.markup import escape
 
-from runnerfleet.aws.stacksets import Progress, StackSets
-from runnerfleet.cli import compose
-from runnerfleet.cli.compose import SandboxFlag
 from runnerfleet.cli.console import err, out
-from runnerfleet.envfile import load_environment
+from runnerfleet.cli.options import SandboxFlag
 from runnerfleet.errors import AbortedError, ExitCode
-from runnerfleet.ops import stackset
-from runnerfleet.ops.stackset import StackSetPreview
+
+if TYPE_CHECKING:  # imported when a command runs: `COMMAND --help` stays fast
+    from runnerfleet.aws.stacksets import Progress, StackSets
+    from runnerfleet.ops.stackset import StackSetPreview
 
 PROFILE = typer.Option(None, "--profile", help="AWS profile (overrides aws.profile).")
 ENVFILE = typer.Argument(..., help="Environment file with an organisation: section.")
@@ -36,6 +36,11 @@ stackset_app = typer.Typer(
 def _prepare(
     envfile: Path, sandbox: bool, profile: str | None
 ) -> tuple[StackSetPreview, StackSets]:
+    from runnerfleet.aws.stacksets import StackSets
+    from runnerfleet.cli import compose
+    from runnerfleet.envfile import load_environment
+    from runnerfleet.ops import stackset
+
     spec, target = compose.environment(load_environment(envfile), sandbox, profile)
     stackset.organisation_of(spec)
     made: list[StackSets] = []
@@ -87,6 +92,8 @@ def deploy_command(
 
     Example: runnerfleet stackset deploy examples/org.yaml
     """
+    from runnerfleet.ops import stackset
+
     preview, sets = _prepare(envfile, sandbox, profile)
     show_preview(preview)
     if not preview.has_changes:
@@ -111,6 +118,11 @@ def destroy_command(
     You confirm by typing the stack set name (or pass --yes).
     Example: runnerfleet stackset destroy examples/org.yaml
     """
+    from runnerfleet.aws.stacksets import StackSets
+    from runnerfleet.cli import compose
+    from runnerfleet.envfile import load_environment
+    from runnerfleet.ops import stackset
+
     spec, target = compose.environment(load_environment(envfile), sandbox, profile)
     name = stackset.set_name(spec)
     if not yes:

@@ -9,9 +9,6 @@ import typer
 from rich.markup import escape
 
 from runnerfleet.cli.console import emit, err
-from runnerfleet.envfile import load_environment
-from runnerfleet.stack.params import parameter_values
-from runnerfleet.stack.template import INLINE_BODY_LIMIT, body_size, render, synthesize
 
 
 def synth(
@@ -36,6 +33,10 @@ def synth(
 
       runnerfleet synth examples/dev.yaml --params --code-key runnerfleet/lambda/x.zip
     """
+    from runnerfleet.envfile import load_environment
+    from runnerfleet.stack.params import parameter_values
+    from runnerfleet.stack.template import INLINE_BODY_LIMIT, body_size, render, synthesize
+
     spec = load_environment(envfile)
     template = synthesize(spec)
     if params:

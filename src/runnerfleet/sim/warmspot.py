@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.errors import SpecError
 from runnerfleet.scaling.settings import policy_from_scaling
 from runnerfleet.sim.catalog import SimPolicy
 from runnerfleet.sim.report import Bounds, PolicyResult, summarize
+
+if TYPE_CHECKING:  # `simulate --help` imports no environment-file model
+    from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.sim.twogroups import TwoGroupRun
 
 
