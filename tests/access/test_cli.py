@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
-import shutil
 import socket
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +14,6 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from runnerfleet.access import certs
-from runnerfleet.aws import access_vpn
 from runnerfleet.aws.clients import AwsTarget, ClientFactory
 from runnerfleet.cli import commands_access
 from runnerfleet.errors import RunnerfleetError
@@ -44,21 +39,6 @@ def run(*args: str, input: str | None = None) -> tuple[int, str]:
         raise result.exception
     value = result.return_value
     return (value if isinstance(value, int) else result.exit_code), result.output
-
-
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tables must not wrap the messages the tests look for."""
-    for console in (commands_access.out, commands_access.err):
-        monkeypatch.setattr(console, "_width", 300)
-
-
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    """A copy of the example access file whose metadata the test may rotate."""
-    for item in (EXAMPLES / "access").iterdir():
-        shutil.copy(item, tmp_path / item.name)
-    return tmp_path
 
 
 def test_check_metadata_ok_and_missing_redirect(tmp_path: Path) -> None:
@@ -129,30 +109,6 @@ def test_deploy_output_renders_template(workdir: Path) -> None:
         "deploy", str(workdir / "access.yaml"), "--output", str(target), "--group", GROUP
     )
     assert code == 2 and "saml.portal_metadata" in text and "metadata expired" in text
-
-
-@pytest.fixture
-def aws(workdir: Path) -> Iterator[str]:
-    """moto with the example's VPC and subnets (IDs rewritten in the copy) and a server
-    certificate in ACM, whose ARN is yielded."""
-    with mock_aws():
-        factory = ClientFactory(AwsTarget(region="eu-west-1"))
-        _network(factory.client("ec2"), workdir / "access.yaml")
-        bundle = certs.generate("vpn.dev.example.internal", dt.datetime.now(dt.UTC))
-        yield access_vpn.import_certificate(factory.client("acm"), bundle)
-
-
-def _network(ec2: Any, config: Path) -> None:
-    text = config.read_text()
-    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
-    text = text.replace("vpc-0a1b2c3d4e5f60718", vpc)
-    for old, cidr, az in (
-        ("subnet-0aa11bb22cc33dd44", "10.20.1.0/24", "eu-west-1a"),
-        ("subnet-0ee55ff66aa77bb88", "10.20.2.0/24", "eu-west-1b"),
-    ):
-        made = ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=az)["Subnet"]
-        text = text.replace(old, made["SubnetId"])
-    config.write_text(text)
 
 
 def test_deploy_through_change_sets_rotation_and_replacement_guard(workdir: Path, aws: str) -> None:

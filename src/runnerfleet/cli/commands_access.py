@@ -24,7 +24,7 @@ from runnerfleet.access.profile import write_profile
 from runnerfleet.access.rules import rule_views
 from runnerfleet.aws import access_vpn
 from runnerfleet.aws.cloudformation import ChangeSet
-from runnerfleet.cli import compose
+from runnerfleet.cli import access_teardown, compose
 from runnerfleet.cli import findings_view as view
 from runnerfleet.cli.compose import SandboxFlag
 from runnerfleet.cli.console import err, out
@@ -50,6 +50,7 @@ AT = typer.Option(None, "--at", help="Evaluate at this instant (ISO 8601) instea
 
 
 def register(app: typer.Typer) -> None:
+    access_app.command("destroy")(access_teardown.destroy)
     app.add_typer(access_app, name="access")
 
 
