@@ -29,6 +29,31 @@ def test_validate_guardrail_error_exit_3(tmp_path: Path) -> None:
     assert main(["validate", str(EXAMPLES / "dev.yaml"), "--policy", str(policy)]) == 3
 
 
+def test_validate_guardrail_findings_name_file_line_key_and_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Guardrails know only the key; validate prints each finding as the one line every other
+    finding uses, located in the file (child or parent) that set the key."""
+    from runnerfleet.cli.console import out
+
+    monkeypatch.setattr(out, "_width", 400)  # no folding: one table row, one line
+    child = tmp_path / "small.yaml"
+    child.write_text(f"extends: {EXAMPLES / 'dev.yaml'}\nname: small\ncapacity:\n  max: 9\n")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("defaults: {max_fleet_size: 2}\n")
+    assert main(["validate", str(child), "--policy", str(policy)]) == 3
+    text = capsys.readouterr().out
+    assert (
+        f"{child}:4: capacity.max: max size 9 exceeds the policy's limit of 2; "
+        "fix: lower capacity.max to 2" in text
+    )
+    base = EXAMPLES / "base.yaml"
+    sha_line = next(
+        n for n, line in enumerate(base.read_text().splitlines(), 1) if "  sha256:" in line
+    )
+    assert f"{base}:{sha_line}: runner.sha256: the gitlab-runner binary" in text
+
+
 def test_validate_strict_fails_on_warnings() -> None:
     assert main(["validate", "--strict", str(EXAMPLES / "dev.yaml")]) == 3
 

@@ -178,3 +178,12 @@ def test_load_environments_collects_across_files(tmp_path: Path) -> None:
 def test_stack_name_may_not_start_with_aws(tmp_path: Path) -> None:
     problems = problems_of(write(tmp_path, VALID + "stack_name: aws-runners\n"))
     assert any("stack_name" in p and "aws or amazon" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    "key_path", [("capacity", "max"), ("instances", "types", 0), ("registrations", 1, "tags", 2)]
+)
+def test_dotted_key_paths_read_back(key_path: tuple[str | int, ...]) -> None:
+    from runnerfleet.envfile.errorfmt import dotted, undotted
+
+    assert undotted(dotted(key_path)) == key_path

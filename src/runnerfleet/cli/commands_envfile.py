@@ -51,13 +51,14 @@ def validate(
     """
     from runnerfleet.envfile import load_environments
     from runnerfleet.envfile.guardrails import check, has_errors
+    from runnerfleet.envfile.loader import locate_findings
     from runnerfleet.envfile.policy import load_policy
 
     specs = load_environments(envfiles)
     org = load_policy(policy)
     failed = False
     for path, spec in zip(envfiles, specs, strict=True):
-        findings = check(spec, org)
+        findings = locate_findings(path, check(spec, org))
         render_findings(str(path), spec, findings)
         failed |= has_errors(findings) or (strict and bool(findings))
     return int(ExitCode.GUARDRAIL) if failed else 0

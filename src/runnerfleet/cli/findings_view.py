@@ -14,21 +14,17 @@ COLOUR = {"ok": "green", "warning": "yellow", "error": "red"}
 
 
 def render_findings(findings: Sequence[Finding], title: str, *, ok_text: str = "") -> None:
-    """A table of every finding; with none, one green line (``ok_text``)."""
+    """A table of every finding, each as its one line (``file:line: key: message; fix: ...``,
+    ``Finding.render``); with none, one green line (``ok_text``)."""
     if not findings:
         out.print(f"[green]ok[/] {escape(ok_text or title)}")
         return
     table = Table(title=title, title_justify="left")
-    for column in ("code", "severity", "where", "finding", "fix"):
-        table.add_column(column, overflow="fold")
+    table.add_column("severity")
+    table.add_column("code")
+    table.add_column("finding", overflow="fold")
     for f in findings:
-        table.add_row(
-            escape(f.code),
-            f"[{COLOUR[f.severity]}]{f.severity}[/]",
-            escape(f.where()),
-            escape(f.message),
-            escape(f.fix),
-        )
+        table.add_row(f"[{COLOUR[f.severity]}]{f.severity}[/]", escape(f.code), escape(f.render()))
     out.print(table)
 
 

@@ -142,13 +142,32 @@ def _model_of(annotation: Any) -> Any:
 
 def locate(key_path: KeyPath, chain: list[YamlDocument], merged: dict[str, Any]) -> str:
     """``file:line`` of the deepest known prefix of the key, searching the child first."""
+    file, line = position(key_path, chain, merged)
+    return f"{file}:{line}" if line is not None else file
+
+
+def position(
+    key_path: KeyPath, chain: list[YamlDocument], merged: dict[str, Any]
+) -> tuple[str, int | None]:
+    """The file and line that set the key (or its deepest present parent); the child file
+    without a line when no part of the key is written anywhere (a default)."""
     for depth in range(len(key_path), 0, -1):
         prefix = key_path[:depth]
         for doc in chain:
             local = _local_path(prefix, doc, merged)
             if local in doc.lines:
-                return f"{doc.path}:{doc.lines[local]}"
-    return str(chain[0].path)
+                return str(doc.path), doc.lines[local]
+    return str(chain[0].path), None
+
+
+def undotted(text: str) -> KeyPath:
+    """``instances.types[0]`` back to ``("instances", "types", 0)`` (the inverse of dotted)."""
+    parts: list[str | int] = []
+    for piece in text.split("."):
+        name, *indexes = piece.replace("]", "").split("[")
+        parts += [name] if name else []
+        parts += [int(i) if i.isdigit() else i for i in indexes]
+    return tuple(parts)
 
 
 def _local_path(path: KeyPath, doc: YamlDocument, merged: dict[str, Any]) -> KeyPath:

@@ -23,11 +23,14 @@ from runnerfleet.envfile.errorfmt import (
     describe_validation_errors,
     dotted,
     locate,
+    position,
     problem_line,
+    undotted,
 )
 from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.envfile.yamlsource import KeyPath, YamlDocument, read_yaml
 from runnerfleet.errors import SpecError
+from runnerfleet.findings import Finding
 from runnerfleet.tokenscreen import secret_kind
 
 MAX_EXTENDS_DEPTH = 10
@@ -36,9 +39,7 @@ MAX_EXTENDS_DEPTH = 10
 def load_environment(path: str | Path) -> FleetSpec:
     """Load, merge, screen and validate one environment file; every problem is reported."""
     chain = _read_chain(Path(path))
-    merged: dict[str, Any] = {}
-    for doc in reversed(chain):
-        merged = merge(merged, {k: v for k, v in doc.data.items() if k != "extends"})
+    merged = _merged(chain)
     problems = list(_secret_problems(merged, chain))
     try:
         spec = FleetSpec.model_validate(merged)
@@ -52,6 +53,24 @@ def load_environment(path: str | Path) -> FleetSpec:
             problems=problems,
         )
     return spec
+
+
+def locate_findings(path: str | Path, findings: Sequence[Finding]) -> list[Finding]:
+    """Each finding with the file and line that set its key (guardrails know only the key)."""
+    chain = _read_chain(Path(path))
+    merged = _merged(chain)
+    located = []
+    for finding in findings:
+        file, line = position(undotted(finding.key_path), chain, merged)
+        located.append(finding.located(file, line))
+    return located
+
+
+def _merged(chain: list[YamlDocument]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for doc in reversed(chain):
+        merged = merge(merged, {k: v for k, v in doc.data.items() if k != "extends"})
+    return merged
 
 
 def load_environments(paths: Sequence[str | Path]) -> list[FleetSpec]:
