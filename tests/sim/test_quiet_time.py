@@ -8,7 +8,7 @@ import pytest
 
 from runnerfleet.scaling import FleetSnapshot, InstanceView, LifecycleState, decide
 from runnerfleet.scaling.policies import HeadroomPolicy, QueuePolicy
-from runnerfleet.scaling.stable import stable_until
+from runnerfleet.scaling.stable import demand, hold_band, stable_until
 from runnerfleet.sim.catalog import build_policy
 from runnerfleet.sim.engine import simulate
 from runnerfleet.sim.families import FAMILIES
@@ -90,3 +90,41 @@ def test_a_schedule_with_webhook_evaluations_gives_the_same_run() -> None:
     config = SimConfig(slots=4, webhook_delay_s=5.0, record_timeline=True)
     skipped = simulate(trace, policy, config)
     _same(skipped, simulate(trace, policy, dataclasses.replace(config, skip_quiet=False)))
+
+
+def _no_call(snapshot: FleetSnapshot, policy: QueuePolicy | HeadroomPolicy) -> bool:
+    d = decide(snapshot, policy)
+    return d.action == "hold" and not d.protect and not d.unprotect
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        QueuePolicy(idle_count=2, idle_time_s=180, cooldown_s=0, concurrent=4),
+        HeadroomPolicy(concurrent=4, headroom_jobs=2, cooldown_s=0),
+    ],
+)
+def test_hold_band_is_where_decide_makes_no_call(policy: QueuePolicy | HeadroomPolicy) -> None:
+    # a busy instance (protected) and one idle past its idle time: the band's edges are where
+    # a scale-out starts (above) and where the idle one finds room to go (below)
+    busy = dataclasses.replace(_view("a", 3, None), protected=True)
+    snapshot = FleetSnapshot(
+        now=1000.0, instances=(busy, _view("b", 0, 500.0)), desired=2, min_size=0,
+        max_size=8, pending_jobs=0,
+    )  # fmt: skip
+    band = hold_band(snapshot, policy)
+    assert band is not None and band[2] == stable_until(snapshot, policy)
+    low, high = band[0], band[1]
+    inside = outside = 0
+    for running in range(1, 5):
+        for pending in range(0, 6):
+            busier = dataclasses.replace(busy, running_jobs=running)
+            seen = dataclasses.replace(snapshot, instances=(busier, snapshot.instances[1]),
+                                       pending_jobs=pending)  # fmt: skip
+            if isinstance(policy, HeadroomPolicy) and pending:
+                continue  # the seed does not read the queue
+            in_band = low <= demand(policy, running, pending) <= high
+            assert _no_call(seen, policy) == in_band, (running, pending)
+            inside, outside = inside + in_band, outside + (not in_band)
+    assert inside and outside
+    assert decide(snapshot, policy).action == "hold"

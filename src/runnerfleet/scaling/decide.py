@@ -98,10 +98,17 @@ def idle_target(policy: IdlePolicy | QueuePolicy, in_use: int) -> int:
     return max(policy.idle_count, scaled)
 
 
-def _pending(snapshot: FleetSnapshot, policy: IdlePolicy | QueuePolicy) -> int:
-    if not isinstance(policy, QueuePolicy) or snapshot.pending_jobs is None:
+def pending_slots(policy: IdlePolicy | QueuePolicy, pending_jobs: int | None) -> int:
+    """Slots the queue asks for: only the queue policy reads it, weighted."""
+    if not isinstance(policy, QueuePolicy) or pending_jobs is None:
         return 0
-    return math.ceil(round(max(0, snapshot.pending_jobs) * policy.pending_weight, 9))
+    return math.ceil(round(max(0, pending_jobs) * policy.pending_weight, 9))
+
+
+def required_slots(policy: IdlePolicy | QueuePolicy, running: int, pending_jobs: int | None) -> int:
+    """Slots the idle and queue policies want in service or booting: running jobs, the idle
+    target and the queue. Never decreases when running or pending jobs grow."""
+    return running + idle_target(policy, running) + pending_slots(policy, pending_jobs)
 
 
 def _idle_target(
@@ -109,8 +116,8 @@ def _idle_target(
 ) -> Target:
     running, per = fleet.running, fleet.slots_per_instance
     idle = idle_target(policy, running)
-    pending = _pending(snapshot, policy)
-    required, capacity = running + idle + pending, fleet.capacity()
+    pending = pending_slots(policy, snapshot.pending_jobs)
+    required, capacity = required_slots(policy, running, snapshot.pending_jobs), fleet.capacity()
     queue_made_it = pending > 0 and running + idle <= capacity
     reason = (
         f"{policy_name(policy)}: {running} running + {idle} idle target + {pending} pending "

@@ -35,11 +35,11 @@ from runnerfleet.drain import DrainLimits
 from runnerfleet.scaling import LifecycleState, parse_state
 from runnerfleet.scaling.evaluation import Cycle, evaluate_group
 from runnerfleet.scaling.lifecycle import MAX_HEARTBEAT_TIMEOUT_S
-from runnerfleet.scaling.stable import stable_until
 from runnerfleet.sim.autoscaler import SimGroup, SimRunners
 from runnerfleet.sim.catalog import SimPolicy
 from runnerfleet.sim.draining import SimDrains
 from runnerfleet.sim.model import Node, SimConfig, SimRun, Timeline, decision_record
+from runnerfleet.sim.quiet import Quiet
 from runnerfleet.sim.report import peak_running
 from runnerfleet.sim.trace import Trace
 
@@ -80,9 +80,8 @@ class Simulation:
             self.out.decisions = []
         self.fleet = self._new_fleet()
         self.fleet_events = 0
-        #: the observations of the last evaluation that changed nothing, and until when
-        #: the same observations would change nothing either
-        self.unchanged: tuple[tuple[int, int, tuple[int, ...]], float] | None = None
+        #: what the last evaluation that changed nothing saw (``sim.quiet``)
+        self.quiet: Quiet | None = None
         self.limit = trace.end + config.horizon_s  # nothing happens after this
         self.fleet_wake = math.inf
         self.drains = self._drains()
@@ -294,9 +293,11 @@ class Simulation:
             return math.inf  # the static fleet has no autoscaler
         self.last_eval = self.now
         self.out.evaluations += 1
-        last = self.unchanged
-        if last is not None and last[0] == self._observed() and self.now < last[1]:
-            return last[1]  # the very observations of a cycle that changed nothing
+        policy, quiet = self.policy.policy, self.quiet
+        if quiet is not None and quiet.holds(
+            policy, self.now, self.fleet_events, self.nodes, len(self.queue)
+        ):
+            return quiet.until  # observations that make the same no-call decision
         cycle = self.evaluator(self.now)
         decision, report = cycle.decision, cycle.report
         if report is not None and report.changed:
@@ -307,20 +308,13 @@ class Simulation:
         if self.out.decisions is not None:
             self.out.decisions.append(decision_record(self.now, cycle))
         moved = self._pump()  # the fleet moved after the snapshot: the next cycle sees it
-        self.unchanged = None
+        self.quiet = None
         if report is None or report.calls or report.errors or moved or not self._may_skip():
             return None
-        until = stable_until(cycle.snapshot, self.policy.policy)
-        self.unchanged = (self._observed(), until)
-        return until
+        self.quiet = Quiet.after(cycle.snapshot, policy, self.fleet_events, len(self.queue))
+        return self.quiet.until
 
     # ----- quiet time ---------------------------------------------------------------------
-
-    def _observed(self) -> tuple[int, int, tuple[int, ...]]:
-        """Everything an evaluation observes can only change with these: fleet events (states,
-        launches, terminations), the queue's length and each runner's running jobs. The
-        evaluation's own calls also change it, and a cycle that made any is never reused."""
-        return (self.fleet_events, len(self.queue), tuple(n.running for n in self.nodes.values()))
 
     def _may_skip(self) -> bool:
         cfg = self.cfg
