@@ -1,11 +1,15 @@
-"""Deploy figures: `runnerfleet validate` and a no-op `runnerfleet deploy` on the sandbox.
+"""Deploy figures: a no-op `runnerfleet deploy` on the sandbox, beside `validate`, `--help`
+and a bare interpreter.
 
     .venv/bin/python -m benchmarks.bench_deploy [--runs 5]
 
-Each figure is the median wall time of N runs of the real command (a fresh process each time,
-so CLI start-up is included), measured side by side in one run. The no-op deploy runs against
-a sandbox this benchmark starts in a temporary RUNNERFLEET_HOME and always stops. Also timed
-in-process: the engine's no-op path alone (package, upload check, compare) without start-up.
+Each figure is the median wall time of N fresh processes (CLI start-up included), the
+commands interleaved round by round so that a busy machine slows all of them alike. The no-op
+deploy is `runnerfleet deploy examples/dev.yaml --sandbox --yes` a second time, registrations
+included (the plan keeps both runners in the GitLab stand-in), against a sandbox twin this
+benchmark starts in a temporary RUNNERFLEET_HOME and always stops; the rounds begin once the
+group's instance is in service. Also timed in-process: the engine's no-op path alone
+(package, upload check, compare) without start-up. Prints the load average beside the figures.
 """
 
 from __future__ import annotations
@@ -26,13 +30,38 @@ CLI = [sys.executable, "-m", "runnerfleet.cli.main"]
 
 def timed(args: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
-    subprocess.run([*CLI, *args], env=env, check=True, capture_output=True, timeout=300)
+    subprocess.run(args, env=env, check=True, capture_output=True, timeout=300)
     return time.perf_counter() - started
 
 
-def median_of(runs: int, args: list[str], env: dict[str, str]) -> tuple[float, list[float]]:
-    samples = [timed(args, env) for _ in range(runs)]
-    return statistics.median(samples), samples
+def rounds(runs: int, cases: dict[str, list[str]], env: dict[str, str]) -> dict[str, list[float]]:
+    """Seconds per case; every round runs every case once, in the same order."""
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(runs):
+        for name, argv in cases.items():
+            samples[name].append(timed(argv, env))
+    return samples
+
+
+def settled(env: dict[str, str], timeout_s: float = 180.0) -> None:
+    """Wait (bounded) until the deployed group has its desired instances in service."""
+    from runnerfleet.aws.clients import AwsTarget, ClientFactory
+    from runnerfleet.sandbox import state
+
+    running = state.require_running()
+    asg = ClientFactory(AwsTarget(region=running.region, endpoint_url=running.endpoint)).client(
+        "autoscaling"
+    )
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        groups = asg.describe_auto_scaling_groups()["AutoScalingGroups"]
+        if groups and all(
+            sum(i["LifecycleState"] == "InService" for i in g["Instances"]) == g["DesiredCapacity"]
+            for g in groups
+        ):
+            return
+        time.sleep(1)
+    raise SystemExit("the deployed group did not settle in time")
 
 
 def engine_noop(runs: int) -> float:
@@ -69,24 +98,37 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     runs = parser.parse_args().runs
+    deploy = [*CLI, "deploy", str(DEV), "--sandbox", "--yes"]
+    cases = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "runnerfleet --help": [*CLI, "--help"],
+        "runnerfleet validate examples/dev.yaml": [*CLI, "validate", str(DEV)],
+        "no-op runnerfleet deploy examples/dev.yaml --sandbox --yes": deploy,
+    }
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "RUNNERFLEET_HOME": home}
         os.environ["RUNNERFLEET_HOME"] = home
-        startup, s_samples = median_of(runs, ["--help"], env)
-        validate, v_samples = median_of(runs, ["validate", str(DEV)], env)
         subprocess.run([*CLI, "sandbox", "start"], env=env, check=True, capture_output=True)
         try:
-            deploy = ["deploy", str(DEV), "--sandbox", "--yes", "--skip-registrations"]
-            subprocess.run([*CLI, *deploy], env=env, check=True, capture_output=True)
-            noop, n_samples = median_of(runs, deploy, env)
+            subprocess.run(deploy, env=env, check=True, capture_output=True, timeout=300)
+            settled(env)
+            samples = rounds(runs, cases, env)
             engine = engine_noop(runs)
         finally:
             subprocess.run([*CLI, "sandbox", "stop"], env=env, check=False, capture_output=True)
-    print(f"runnerfleet --help:         median {startup:.2f} s of {runs} ({_fmt(s_samples)})")
-    print(f"validate examples/dev.yaml: median {validate:.2f} s of {runs} ({_fmt(v_samples)})")
-    print(f"no-op deploy (sandbox):     median {noop:.2f} s of {runs} ({_fmt(n_samples)})")
-    print(f"  engine alone, in-process: median {engine:.3f} s of {runs}")
-    print(f"  ratio no-op deploy / validate: {noop / validate:.2f}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    base = medians["python -c pass"]
+    print(f"{runs} rounds; load average (1, 5, 15 min) after: {load}")
+    print("| command | median s | x bare python | runs (s) |")
+    print("|---|---|---|---|")
+    for name, value in medians.items():
+        print(f"| `{name}` | {value:.3f} | {value / base:.1f} | {_fmt(samples[name])} |")
+    print(f"| the engine's no-op path alone, in-process | {engine:.3f} | | |")
+    noop = medians["no-op runnerfleet deploy examples/dev.yaml --sandbox --yes"]
+    print(
+        f"no-op deploy / validate: {noop / medians['runnerfleet validate examples/dev.yaml']:.2f}"
+    )
     return 0
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from runnerfleet.errors import SpecError
 
 PRIVATE_MODE = 0o600
+HOME_ENV = "RUNNERFLEET_HOME"
 CANNOT_WRITE_FIX = "choose a path in a directory that exists and that you can write to"
 
 
@@ -39,3 +40,8 @@ def make_directory(path: Path) -> None:
         raise SpecError(
             f"cannot create directory {path}: {exc.strerror or exc}", hint=CANNOT_WRITE_FIX
         ) from exc
+
+
+def runnerfleet_home() -> Path:
+    """Where runnerfleet keeps its own files: ``$RUNNERFLEET_HOME``, default ``~/.runnerfleet``."""
+    return Path(os.environ.get(HOME_ENV) or Path.home() / ".runnerfleet")

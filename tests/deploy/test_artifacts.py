@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import io
+import shutil
 import zipfile
+from pathlib import Path
 
 import pytest
 
-from runnerfleet.aws.artifacts import artefact_for, artefact_key, build_zip, upload_if_absent
+from runnerfleet.aws.artifacts import (
+    PACKAGE_ROOT,
+    artefact_for,
+    artefact_key,
+    build_zip,
+    cached_zip,
+    upload_if_absent,
+)
 from runnerfleet.errors import AwsError
 
 
@@ -59,3 +68,28 @@ def test_missing_bucket_is_a_clear_error_with_the_fix(factory):
     assert "does not exist" in caught.value.message
     assert "aws s3 mb s3://no-such-bucket-here" in (caught.value.hint or "")
     assert caught.value.exit_code == 5
+
+
+def test_the_cached_zip_is_the_built_one_and_follows_every_change(tmp_path: Path) -> None:
+    root, cache = tmp_path / "runnerfleet", tmp_path / "cache"
+    shutil.copytree(PACKAGE_ROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
+    fresh = build_zip(root, ())
+    assert cached_zip(root, (), cache) == fresh  # built, then kept
+    (kept,) = cache.glob("lambda-*.zip")
+    assert cached_zip(root, (), cache) == fresh  # read back
+    (root / "scaling" / "decide.py").write_text("# changed\n", encoding="utf-8")
+    changed = cached_zip(root, (), cache)
+    assert changed == build_zip(root, ()) and changed[1] != fresh[1]
+    assert not kept.exists() and len(list(cache.glob("lambda-*.zip"))) == 1  # only the latest
+
+
+def test_a_damaged_or_unwritable_cache_only_costs_a_build(tmp_path: Path) -> None:
+    root, cache = tmp_path / "runnerfleet", tmp_path / "cache"
+    shutil.copytree(PACKAGE_ROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
+    fresh = cached_zip(root, (), cache)
+    (kept,) = cache.glob("lambda-*.zip")
+    kept.write_bytes(kept.read_bytes()[:100])  # truncated: its SHA-256 no longer matches
+    assert cached_zip(root, (), cache) == fresh
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("not a folder", encoding="utf-8")
+    assert cached_zip(root, (), in_the_way) == fresh

@@ -84,6 +84,19 @@ def test_unchanged_deploy_is_a_success_that_updates_nothing(factory, bucket):
     )
 
 
+def test_an_unchanged_deploy_asks_nothing_of_s3_and_a_changed_one_uploads_again(factory, bucket):
+    spec = dev_spec(bucket)
+    first, _, _ = _deploy(spec, factory)
+    s3 = factory.client("s3")
+    s3.delete_object(Bucket=bucket, Key=first.artefact.key)  # gone, but the stack runs it
+    noop, result, recorder = _deploy(spec, factory)
+    assert result.outcome == "no changes" and not noop.uploaded
+    assert recorder.said("(the deployed stack's)")
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=first.artefact.key)
+    changed, result, _ = _deploy(with_instance_type(spec, "t3.large"), factory)
+    assert changed.uploaded and result.outcome == "updated"
+
+
 def test_aws_no_changes_reason_is_recognised_and_the_change_set_deleted(factory, bucket):
     """Past the local comparison, AWS's own "didn't contain changes" also means no changes."""
     spec = dev_spec(bucket)

@@ -44,8 +44,7 @@ def _prepare(factory, settings):  # type: ignore[no-untyped-def]
 
 def test_rollback_complete_is_explained_and_not_touched_when_declined():
     factory = stubs.StubFactory(stubs.real_target())
-    stubs.caller(factory)
-    stubs.artefact_present(factory, BUCKET)
+    stubs.caller(factory)  # and no S3 call: nothing is uploaded for a refused deploy
     factory.cfn().add_response(
         "describe_stacks", stubs.stack("ROLLBACK_COMPLETE", StackStatusReason="LT failed")
     )

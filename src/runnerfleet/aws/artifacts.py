@@ -6,6 +6,10 @@ timestamp and mode, so the same code gives the same bytes, the same key, an unch
 template, and therefore no Lambda update (the seed re-uploaded and updated both functions on
 every deploy). Compiled extensions and pydantic are refused: the Lambda runtime may differ
 from this machine, and the handlers must not need the spec models.
+
+``cached_zip`` builds it once per content: the zip is kept in ``$RUNNERFLEET_HOME/cache``
+under the fingerprint of its entries (every name and every byte), so a deploy of unchanged
+code reads it back instead of compressing a megabyte again.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import io
+import os
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +26,7 @@ from typing import Any
 
 from runnerfleet.aws.awscall import aws_call, error_code, translate
 from runnerfleet.errors import AwsError, RunnerfleetError
+from runnerfleet.files import runnerfleet_home
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # src/runnerfleet
 # Parts of runnerfleet the handlers use; the rest (envfile, stack, sim, cli, sandbox) stays out.
@@ -79,6 +85,8 @@ DEPENDENCIES = (
 FORBIDDEN_DISTRIBUTIONS = ("pydantic", "pydantic-core")
 COMPILED_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+ZIP_FORMAT = "zip-1 deflate-6 0644 1980"  # in the cache's fingerprint: change it with the layout
+CACHE_GLOB = "lambda-*.zip"
 
 
 @dataclass(frozen=True)
@@ -99,18 +107,79 @@ def build_zip(
     root: Path = PACKAGE_ROOT, dependencies: tuple[str, ...] = DEPENDENCIES
 ) -> tuple[bytes, str]:
     """The deterministic zip and its SHA-256 (hex)."""
-    entries = dict(_package_files(root))
+    return _zip(_entries(root, dependencies))
+
+
+def cached_zip(
+    root: Path = PACKAGE_ROOT,
+    dependencies: tuple[str, ...] = DEPENDENCIES,
+    cache_dir: Path | None = None,
+) -> tuple[bytes, str]:
+    """``build_zip``'s result, read back from the cache when its entries are unchanged.
+
+    A cached zip is used only when its bytes still have the SHA-256 it was stored with; a
+    cache that cannot be read or written is skipped (the zip is built as without one)."""
+    entries = _entries(root, dependencies)
+    folder = runnerfleet_home() / "cache" if cache_dir is None else cache_dir
+    path = folder / f"lambda-{_fingerprint(entries)}.zip"
+    found = _read_cached(path)
+    if found is not None:
+        return found
+    data, digest = _zip(entries)
+    _keep(path, data, digest)
+    return data, digest
+
+
+def _entries(root: Path, dependencies: tuple[str, ...]) -> dict[str, bytes]:
+    files = dict(_package_files(root))
     for dist in dependencies:
-        entries.update(_distribution_files(dist))
+        files.update(_distribution_files(dist))
+    return {name: files[name].read_bytes() for name in sorted(files)}
+
+
+def _zip(entries: dict[str, bytes]) -> tuple[bytes, str]:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-        for arcname in sorted(entries):
+        for arcname, content in entries.items():
             info = zipfile.ZipInfo(arcname, date_time=FIXED_DATE)
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, entries[arcname].read_bytes())
+            zf.writestr(info, content)
     data = buffer.getvalue()
     return data, hashlib.sha256(data).hexdigest()
+
+
+def _fingerprint(entries: dict[str, bytes]) -> str:
+    digest = hashlib.sha256(ZIP_FORMAT.encode())
+    for name, content in entries.items():
+        digest.update(b"%d:%s%d:" % (len(name), name.encode(), len(content)))
+        digest.update(content)
+    return digest.hexdigest()
+
+
+def _read_cached(path: Path) -> tuple[bytes, str] | None:
+    try:
+        data = path.read_bytes()
+        digest = path.with_suffix(".sha256").read_text(encoding="ascii").strip()
+    except OSError:
+        return None
+    return (data, digest) if hashlib.sha256(data).hexdigest() == digest else None
+
+
+def _keep(path: Path, data: bytes, digest: str) -> None:
+    """Store the zip (and only the latest one): written aside, then renamed into place."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for old in path.parent.glob(CACHE_GLOB):
+            if old != path:
+                old.unlink(missing_ok=True)
+                old.with_suffix(".sha256").unlink(missing_ok=True)
+        for target, payload in ((path, data), (path.with_suffix(".sha256"), digest.encode())):
+            aside = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+            aside.write_bytes(payload)
+            os.replace(aside, target)
+    except OSError:
+        return  # no cache this time: the next deploy builds the zip again
 
 
 def artefact_for(bucket: str, prefix: str, root: Path = PACKAGE_ROOT) -> Artefact:

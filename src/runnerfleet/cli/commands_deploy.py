@@ -97,9 +97,6 @@ def deploy(
     from runnerfleet.ops.deploy import Deploy, deploy_environments
 
     environments = compose.environments(load_environments(envfiles), sandbox, profile)
-    if sandbox:
-        for spec, target in environments:
-            compose.store_sandbox_api_token(spec, target)
     run = Deploy(
         _settings(policy, yes),
         RichReporter(),

@@ -68,29 +68,6 @@ def environment(
     return environments([spec], sandbox, profile, gitlab_url=gitlab_url)[0]
 
 
-def store_sandbox_api_token(spec: FleetSpec, target: Target) -> None:
-    """On AWS the operator stores GitLab's API token in the SSM parameter runner.gitlab_token
-    names, and the deployed functions read it there; in the sandbox that parameter holds the
-    stand-in's token, so the deployed autoscaler reads the stand-in's queue (``deploy``)."""
-    ref = spec.runner.gitlab_token
-    if ref is None or not ref.ssm_parameter:
-        return
-    try:
-        target.clients.client("ssm").put_parameter(
-            Name=ref.ssm_parameter,
-            Value=SANDBOX_ACCESS_TOKEN,
-            Type="SecureString",
-            Overwrite=True,
-            Description="runnerfleet sandbox: the GitLab stand-in's API token",
-        )
-    except Exception as exc:  # the deploy goes on; the autoscaler's queue stays unknown
-        # the type only: the call carried the token
-        note = f"{ref.ssm_parameter} not stored ({type(exc).__name__})"
-        err.print(f"[yellow]{escape(spec.name)}: {escape(note)}: the queue stays unknown[/]")
-        return
-    err.print(f"  [yellow]{escape(ref.ssm_parameter)}: the stand-in's API token (sandbox SSM)[/]")
-
-
 def aws_target(
     spec: FleetSpec,
     profile: str | None,

@@ -24,6 +24,7 @@ from runnerfleet.aws.stackstatus import REVIEW_IN_PROGRESS, ROLLBACK_COMPLETE, S
 from runnerfleet.errors import AbortedError, RunnerfleetError
 from runnerfleet.ops.ports import Reporter
 
+SKIPPED = "change set: skipped, template and parameters equal the deployed"
 OfferDelete = Callable[[StackState], bool]  # asked for a ROLLBACK_COMPLETE stack; True deletes
 
 
@@ -52,17 +53,25 @@ def review(
     *,
     env: str,
     reporter: Reporter,
+    differs: bool = False,
 ) -> ChangeSet | None:
-    """The change set a deploy would execute, or None when nothing would change."""
-    reviewable = state is not None and state.status not in (REVIEW_IN_PROGRESS, ROLLBACK_COMPLETE)
-    if reviewable and state is not None and stacks.unchanged(request, state):
-        reporter.step(env, "change set: skipped, template and parameters equal the deployed")
+    """The change set a deploy would execute, or None when nothing would change.
+
+    ``differs``: the caller compared already (``unchanged`` said no); only AWS decides now."""
+    if not differs and unchanged(stacks, request, state):
+        reporter.step(env, SKIPPED)
         return None
     reporter.step(env, "change set: creating")
     change_set = stacks.create_change_set(request, state)
     if change_set is None:
         reporter.step(env, "change set: AWS reports no changes (deleted)")
     return change_set
+
+
+def unchanged(stacks: StackOperations, request: StackRequest, state: StackState | None) -> bool:
+    """True when the deployed stack already is ``request``: no change set is needed."""
+    reviewable = state is not None and state.status not in (REVIEW_IN_PROGRESS, ROLLBACK_COMPLETE)
+    return reviewable and state is not None and stacks.unchanged(request, state)
 
 
 def execute(

@@ -19,7 +19,7 @@ from runnerfleet.aws.artifacts import (
     INLINE_TEMPLATE_LIMIT,
     Artefact,
     artefact_key,
-    build_zip,
+    cached_zip,
     template_url,
     upload_if_absent,
 )
@@ -126,7 +126,7 @@ class Deploy:
     settings: Settings
     reporter: Reporter
     synth: Synthesizer = field(default_factory=fleet_synthesizer)
-    code: tuple[bytes, str] = field(default_factory=build_zip)
+    code: tuple[bytes, str] = field(default_factory=cached_zip)
     reconcile_runners: bool = True
 
     def prepare(self, spec: FleetSpec, target: Target) -> Prepared:
@@ -224,35 +224,37 @@ def prepare(
     reporter: Reporter,
     settings: Settings,
 ) -> Prepared:
-    """Validate, package, upload and create the change set (nothing executes yet)."""
+    """Validate, package and compare with the deployed stack; only when they differ, upload and
+    create the change set (nothing executes yet). An unchanged stack needs no S3 call: the
+    deployed stack already runs this artefact's key."""
     env = spec.name
     reporter.step(env, "validate: guardrails")
     check_guardrails(spec, settings.policy)
     if target.clients.target.expected_account:
         reporter.step(env, f"credentials: account {target.clients.account_id()}")
-    artefact, uploaded = _upload(spec, target, code, reporter)
+    data, digest = code
+    key = artefact_key(spec.artifacts.prefix, digest)
+    artefact = Artefact(data, digest, spec.artifacts.bucket, key)
     rendered = synth(spec, artefact)
     request = StackRequest(spec.stack, rendered.template, rendered.parameters, stack_tags(spec))
-    request = _large_template(request, spec, target, reporter)
     stacks = stack_operations(target, settings)
     state = changeset.usable_state(
         stacks, spec.stack, env=env, reporter=reporter, offer_delete=settings.offer_delete
     )
-    change_set = changeset.review(stacks, request, state, env=env, reporter=reporter)
+    if changeset.unchanged(stacks, request, state):  # the deployed stack has this artefact
+        _package_step(spec, artefact, reporter, "the deployed stack's")
+        reporter.step(env, changeset.SKIPPED)
+        return Prepared(spec, target, stacks, request, state, None, artefact, False)
+    uploaded = upload_if_absent(target.clients.client("s3"), artefact)
+    _package_step(spec, artefact, reporter, "uploaded" if uploaded else "unchanged, already in S3")
+    request = _large_template(request, spec, target, reporter)
+    change_set = changeset.review(stacks, request, state, env=env, reporter=reporter, differs=True)
     return Prepared(spec, target, stacks, request, state, change_set, artefact, uploaded)
 
 
-def _upload(
-    spec: FleetSpec, target: Target, code: tuple[bytes, str], reporter: Reporter
-) -> tuple[Artefact, bool]:
-    data, digest = code
-    key = artefact_key(spec.artifacts.prefix, digest)
-    artefact = Artefact(data, digest, spec.artifacts.bucket, key)
-    uploaded = upload_if_absent(target.clients.client("s3"), artefact)
-    verb = "uploaded" if uploaded else "unchanged, already in S3"
+def _package_step(spec: FleetSpec, artefact: Artefact, reporter: Reporter, verb: str) -> None:
     where = f"s3://{artefact.bucket}/{artefact.key}"
     reporter.step(spec.name, f"package: {artefact.size // 1024} KiB, {where} ({verb})")
-    return artefact, uploaded
 
 
 def _large_template(
@@ -333,7 +335,7 @@ def diff(
 ) -> Prepared:
     """What deploy would change: a change set, shown, then deleted; the stack is not touched."""
     item = prepare(
-        spec, target, synth=synth, code=build_zip(), reporter=reporter, settings=settings
+        spec, target, synth=synth, code=cached_zip(), reporter=reporter, settings=settings
     )
     try:
         show(item)

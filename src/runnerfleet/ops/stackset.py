@@ -20,7 +20,7 @@ from runnerfleet.aws.artifacts import (
     INLINE_TEMPLATE_LIMIT,
     Artefact,
     artefact_key,
-    build_zip,
+    cached_zip,
     template_url,
     upload_if_absent,
 )
@@ -206,7 +206,7 @@ def prepare(
     spec: FleetSpec,
     clients: ClientFactory,
     others: Sequence[tuple[str, FleetSpec]] = (),
-    code: CodeBuilder = build_zip,
+    code: CodeBuilder = cached_zip,
     sets: Callable[[], StackSets] | None = None,
 ) -> StackSetPreview:
     """Refuse bad input, upload the Lambda code (and a template over the inline limit) to the
