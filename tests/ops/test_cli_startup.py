@@ -56,11 +56,7 @@ def test_the_root_help_imports_no_command_module_and_no_heavy_library() -> None:
     assert not [m for m in modules if m.startswith("runnerfleet.cli.commands_")]
 
 
-# their modules are being changed on other branches; they follow once those have landed
-NOT_YET_LAZY = frozenset({"access", "sandbox"})
-
-
-@pytest.mark.parametrize("name", sorted(set(COMMANDS) - NOT_YET_LAZY))
+@pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_every_command_help_imports_no_heavy_library(name: str) -> None:
     assert heavy_in(imported_after([name, "--help"]), COMMAND_HEAVY) == []
 

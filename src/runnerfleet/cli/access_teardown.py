@@ -6,17 +6,17 @@ The order and the AWS calls are the use case's (``runnerfleet.ops.access_destroy
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from runnerfleet.access.limits import load_access
-from runnerfleet.cli import compose
 from runnerfleet.cli.console import out
-from runnerfleet.cli.deploy_render import RichReporter
 from runnerfleet.cli.options import SandboxFlag
-from runnerfleet.ops import access_destroy
+
+if TYPE_CHECKING:  # imported when the command runs: `access destroy --help` stays fast
+    from runnerfleet.ops.access_destroy import Teardown
 
 REGION = typer.Option(None, "--region", help="AWS region (default: $AWS_REGION or us-east-1).")
 PROFILE = typer.Option(None, "--profile", help="AWS profile to use.")
@@ -49,6 +49,11 @@ def destroy(
       runnerfleet access destroy access.yaml --dry-run
       runnerfleet access destroy access.yaml --yes
     """
+    from runnerfleet.access.limits import load_access
+    from runnerfleet.cli import compose
+    from runnerfleet.cli.deploy_render import RichReporter
+    from runnerfleet.ops import access_destroy
+
     spec = load_access(config)
     target = compose.region_target(region, profile_name, sandbox)
     plan = access_destroy.plan_teardown(
@@ -59,7 +64,7 @@ def destroy(
         out.print("dry run: nothing was changed")
         return 0
 
-    def confirm(_: access_destroy.Teardown) -> bool:
+    def confirm(_: Teardown) -> bool:
         if yes:
             return True
         typed = typer.prompt(
@@ -82,7 +87,7 @@ def destroy(
     return 0
 
 
-def _teardown_preview(plan: access_destroy.Teardown) -> None:
+def _teardown_preview(plan: Teardown) -> None:
     table = Table(title=f"access destroy {plan.name} ({plan.region})", title_justify="left")
     for column in ("step", "action", "what"):
         table.add_column(column)

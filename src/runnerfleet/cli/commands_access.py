@@ -9,29 +9,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from runnerfleet.access import certs
-from runnerfleet.access.assertion import AssertionReport, check_assertion, mask_email
-from runnerfleet.access.limits import load_access
-from runnerfleet.access.metadata import check_metadata, read_metadata_file, summary
-from runnerfleet.access.plan import group_pairs, parse_instant
-from runnerfleet.access.preflight import VPN_PORT, port_free
-from runnerfleet.access.profile import write_profile
-from runnerfleet.access.rules import rule_views
-from runnerfleet.aws import access_vpn
-from runnerfleet.aws.cloudformation import ChangeSet
-from runnerfleet.cli import access_teardown, compose
+from runnerfleet.access.preflight import VPN_PORT
+from runnerfleet.cli import access_teardown
 from runnerfleet.cli import findings_view as view
-from runnerfleet.cli.compose import SandboxFlag
 from runnerfleet.cli.console import err, out
-from runnerfleet.cli.deploy_render import RichReporter
+from runnerfleet.cli.options import SandboxFlag
 from runnerfleet.errors import ExitCode, SpecError
 from runnerfleet.findings import Finding, has_errors
-from runnerfleet.ops import access_deploy
+
+if TYPE_CHECKING:  # imported when a command runs: `access COMMAND --help` stays fast
+    from runnerfleet.access.assertion import AssertionReport
+    from runnerfleet.access.certs import CertBundle
+    from runnerfleet.aws.cloudformation import ChangeSet
+    from runnerfleet.ops.target import Target
 
 access_app = typer.Typer(
     name="access",
@@ -54,8 +50,11 @@ def register(app: typer.Typer) -> None:
     app.add_typer(access_app, name="access")
 
 
-# access commands have no environment file: a region and a profile, or the sandbox
-target_for = compose.region_target
+def target_for(region: str | None, profile: str | None, sandbox: bool) -> Target:
+    """access commands have no environment file: a region and a profile, or the sandbox."""
+    from runnerfleet.cli import compose
+
+    return compose.region_target(region, profile, sandbox)
 
 
 def render_problems(problems: list[Finding], ok_text: str) -> None:
@@ -86,6 +85,9 @@ def cert(
       runnerfleet access cert --domain vpn.dev.example.internal --out pki --import
       runnerfleet access cert --out pki --check
     """
+    from runnerfleet.access import certs
+    from runnerfleet.aws import access_vpn
+
     now = dt.datetime.now(dt.UTC)
     if not check_only:
         if not domain:
@@ -108,7 +110,9 @@ def cert(
     return 0
 
 
-def _bundle_checks_out(bundle: certs.CertBundle, now: dt.datetime) -> bool:
+def _bundle_checks_out(bundle: CertBundle, now: dt.datetime) -> bool:
+    from runnerfleet.access import certs
+
     result = certs.check_bundle(bundle, now)
     out.print(f"server certificate valid until {result.not_after:%Y-%m-%d}")
     for warning in result.warnings:
@@ -130,6 +134,9 @@ def check_metadata_cmd(
 
     Example: runnerfleet access check-metadata vpn-client-metadata.xml
     """
+    from runnerfleet.access.metadata import check_metadata, read_metadata_file, summary
+    from runnerfleet.access.plan import parse_instant
+
     md = read_metadata_file(file)
     table = Table(show_header=False, title=str(file), title_justify="left")
     table.add_column("fact")
@@ -163,6 +170,12 @@ def check_assertion_cmd(
 
     Example: runnerfleet access check-assertion resp.b64 --config access.yaml --at 2026-06-01T12:00Z
     """
+    from runnerfleet.access.assertion import check_assertion
+    from runnerfleet.access.limits import load_access
+    from runnerfleet.access.metadata import read_metadata_file
+    from runnerfleet.access.plan import group_pairs, parse_instant
+    from runnerfleet.access.rules import rule_views
+
     spec = load_access(config) if config else None
     if metadata is None and spec is None:
         raise SpecError(
@@ -190,6 +203,8 @@ def _read_input(file: Path) -> bytes:
 
 
 def _render_report(report: AssertionReport) -> None:
+    from runnerfleet.access.assertion import mask_email
+
     facts = report.facts
     table = Table(show_header=False, title="verified assertion", title_justify="left")
     table.add_column("fact")
@@ -227,6 +242,9 @@ def profile(
 
     Example: runnerfleet access profile --stack runnerfleet-dev-access --out dev.ovpn
     """
+    from runnerfleet.access.profile import write_profile
+    from runnerfleet.aws import access_vpn
+
     if not endpoint_id and not stack:
         raise SpecError("give --endpoint-id or --stack", hint="the stack's name is access.name")
     clients = target_for(region, profile_name, False).clients
@@ -253,6 +271,8 @@ def preflight(
 
     Example: runnerfleet access preflight
     """
+    from runnerfleet.access.preflight import port_free
+
     free, text = port_free(port)
     if free:
         out.print(f"[green]ok[/] {text}")
@@ -288,6 +308,11 @@ def deploy(
       runnerfleet access deploy access.yaml --output access.json --group 'Runner Operators=ID'
       runnerfleet access deploy access.yaml --certificate-arn arn:aws:acm:...
     """
+    from runnerfleet.access.limits import load_access
+    from runnerfleet.access.plan import group_pairs
+    from runnerfleet.cli.deploy_render import RichReporter
+    from runnerfleet.ops import access_deploy
+
     spec = load_access(config)
     overrides = group_pairs(group)
     now = dt.datetime.now(dt.UTC)

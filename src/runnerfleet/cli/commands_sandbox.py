@@ -10,8 +10,7 @@ import typer
 from rich.markup import escape
 
 from runnerfleet.cli.console import emulated_banner, err, out
-from runnerfleet.sandbox import emulator
-from runnerfleet.sandbox.state import MAX_SCHEDULE_FACTOR, SandboxState, state_path
+from runnerfleet.sandbox.state import DEFAULT_REGION, MAX_SCHEDULE_FACTOR, SandboxState, state_path
 
 sandbox_app = typer.Typer(
     name="sandbox",
@@ -29,7 +28,7 @@ sandbox_app = typer.Typer(
 
 @sandbox_app.command()
 def start(
-    region: str = typer.Option(emulator.DEFAULT_REGION, help="Region the sandbox is seeded in."),
+    region: str = typer.Option(DEFAULT_REGION, help="Region the sandbox is seeded in."),
     port: int = typer.Option(0, help="Port on 127.0.0.1 (0: a free one)."),
     schedule_factor: float = typer.Option(
         1.0,
@@ -45,6 +44,8 @@ def start(
 
     Example: runnerfleet sandbox start --schedule-factor 6
     """
+    from runnerfleet.sandbox import emulator
+
     emulator.check_schedule_factor(schedule_factor)
     err.print("starting the sandbox twin on 127.0.0.1 ...")
     state = emulator.start(region=region, port=port or None, schedule_factor=schedule_factor)
@@ -64,6 +65,8 @@ def status(
     With --json, print one JSON object any client can be pointed at, e.g.
     AWS_ENDPOINT_URL=$(runnerfleet sandbox status --json | jq -r .aws_endpoint) aws ...
     """
+    from runnerfleet.sandbox import emulator
+
     state, answering = emulator.status()
     if as_json:
         out.print_json(data=emulator.status_document(state, answering))
@@ -83,6 +86,8 @@ def stop() -> int:
 
     Everything in it is gone afterwards.
     """
+    from runnerfleet.sandbox import emulator
+
     state = emulator.stop()
     if state is None:
         out.print("sandbox: was not running")

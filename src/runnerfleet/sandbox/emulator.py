@@ -27,12 +27,16 @@ from runnerfleet.envfile.models import FleetSpec, RunnerSection, SecretRef
 from runnerfleet.errors import SandboxError
 from runnerfleet.sandbox import state as state_file
 from runnerfleet.sandbox.standin.seed import SANDBOX_ACCESS_TOKEN
-from runnerfleet.sandbox.state import MAX_SCHEDULE_FACTOR, SANDBOX_ACCOUNT, SandboxState
+from runnerfleet.sandbox.state import (
+    DEFAULT_REGION,
+    MAX_SCHEDULE_FACTOR,
+    SANDBOX_ACCOUNT,
+    SandboxState,
+)
 from runnerfleet.sandbox.twin import process
 from runnerfleet.sandbox.twin.shims import runner_release
 
 HOST = process.HOST
-DEFAULT_REGION = "us-east-1"
 BUCKET = "runnerfleet-sandbox-artifacts"
 GITLAB_MODULE = "runnerfleet.sandbox.standin"
 VPC_CIDR = "10.42.0.0/16"

@@ -16,6 +16,7 @@ from pathlib import Path
 from runnerfleet.errors import SandboxError
 
 SANDBOX_ACCOUNT = "123456789012"  # moto's fixed account id
+DEFAULT_REGION = "us-east-1"
 # rate(1 minute) at most every second: faster, the autoscaler's evaluations would overlap
 MAX_SCHEDULE_FACTOR = 60.0
 # The emulator is on loopback; an HTTP proxy from the environment must never see the request.
