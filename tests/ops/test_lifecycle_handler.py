@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 import pytest
+from moto import mock_aws
 
 from runnerfleet.aws.drain_metrics import CloudWatchCounter
 from runnerfleet.aws.lifecycle import LifecycleActions
@@ -228,3 +229,23 @@ def test_record_pruning_is_best_effort(caplog: pytest.LogCaptureFixture) -> None
     _prune_old_records(deps)  # must not raise
     assert records.calls == [clock.t - RECORD_RETENTION_S]
     assert "drain_records_prune_failed" in caplog.text
+
+
+def test_both_drain_handlers_build_their_real_deps_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cold start: one set of adapters per warm container, the lifecycle one for each handler."""
+    from runnerfleet.handlers import lifecycle, spot
+
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    env = {"RUNNERFLEET_FLEET": "dev", "RUNNERFLEET_DRAIN_DOCUMENT": "d", "RUNNERFLEET_GROUP": "g"}
+    monkeypatch.setattr(lifecycle, "_DEPS", {})
+    monkeypatch.setattr(spot, "_DEPS", {})
+    with mock_aws():  # credentials for the clients; no call is made
+        drain = lifecycle._real_deps(config_from_env(env), env)
+        assert isinstance(drain.actions, LifecycleActions)
+        assert isinstance(drain.records, ActionRecords) and isinstance(
+            drain.commands, DrainCommands
+        )
+        assert lifecycle._real_deps(config_from_env(env), env) is drain
+        spotted = spot._real_deps(spot.SpotConfig.from_env(env), env)
+        assert isinstance(spotted.membership, LifecycleActions) and spotted.jobs is None
+        assert spot._real_deps(spot.SpotConfig.from_env(env), env) is spotted

@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from runnerfleet.cli.confirm import typed_name
 from runnerfleet.cli.console import out
 from runnerfleet.cli.options import SandboxFlag
 
@@ -64,15 +65,12 @@ def destroy(
         out.print("dry run: nothing was changed")
         return 0
 
-    def confirm(_: Teardown) -> bool:
-        if yes:
-            return True
-        typed = typer.prompt(
-            f"Type the stack name ({plan.name}) to delete it", default="", show_default=False
-        )
-        return bool(typed.strip() == plan.name)
-
-    done = access_destroy.destroy_access(plan, target, confirm=confirm, reporter=RichReporter())
+    done = access_destroy.destroy_access(
+        plan,
+        target,
+        confirm=lambda p: typed_name("stack", p.name, yes=yes),
+        reporter=RichReporter(),
+    )
     table = Table(title=f"{plan.name}: access torn down", title_justify="left")
     table.add_column("outcome")
     table.add_column("what", overflow="fold")

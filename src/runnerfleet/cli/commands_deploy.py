@@ -18,6 +18,7 @@ import typer
 from rich.markup import escape
 
 from runnerfleet.cli import json_docs
+from runnerfleet.cli.confirm import typed_name
 from runnerfleet.cli.console import err, out
 from runnerfleet.cli.formats import OutputFormat, OutputOption, print_json
 from runnerfleet.cli.options import SandboxFlag
@@ -239,18 +240,10 @@ def destroy(
 
     spec, target = compose.environment(load_environment(envfile), sandbox, profile)
 
-    def confirm(stack: str) -> bool:
-        if yes:
-            return True
-        typed = click.prompt(
-            f"Type the stack name ({stack}) to delete it", default="", show_default=False
-        )
-        return bool(typed.strip() == stack)
-
     result = destroy_environment(
         spec,
         target,
-        confirm=confirm,
+        confirm=lambda stack: typed_name("stack", stack, yes=yes),
         reporter=RichReporter(),
         settings=Settings(),
         disable_protection=disable_protection,

@@ -15,13 +15,16 @@ import click
 import typer
 from rich.markup import escape
 
+from runnerfleet.cli.confirm import typed_name
 from runnerfleet.cli.console import err, out
 from runnerfleet.cli.options import SandboxFlag
 from runnerfleet.errors import AbortedError, ExitCode
 
 if TYPE_CHECKING:  # imported when a command runs: `COMMAND --help` stays fast
     from runnerfleet.aws.stacksets import Progress, StackSets
+    from runnerfleet.envfile.models import FleetSpec
     from runnerfleet.ops.stackset import StackSetPreview
+    from runnerfleet.ops.target import Target
 
 PROFILE = typer.Option(None, "--profile", help="AWS profile (overrides aws.profile).")
 ENVFILE = typer.Argument(..., help="Environment file with an organisation: section.")
@@ -36,22 +39,31 @@ stackset_app = typer.Typer(
 def _prepare(
     envfile: Path, sandbox: bool, profile: str | None
 ) -> tuple[StackSetPreview, StackSets]:
-    from runnerfleet.aws.stacksets import StackSets
-    from runnerfleet.cli import compose
-    from runnerfleet.envfile import load_environment
     from runnerfleet.ops import stackset
 
-    spec, target = compose.environment(load_environment(envfile), sandbox, profile)
+    spec, target = _environment(envfile, sandbox, profile)
     stackset.organisation_of(spec)
     made: list[StackSets] = []
 
     def sets() -> StackSets:  # made once the input passed its checks: no call before
-        cfn = target.clients.client("cloudformation")
-        made.append(StackSets(cfn, poll_s=target.capabilities.poll_s))
+        made.append(_stack_sets(target))
         return made[0]
 
     others = stackset.sibling_environments(envfile)
     return stackset.prepare(spec, target.clients, others, sets=sets), made[0]
+
+
+def _environment(envfile: Path, sandbox: bool, profile: str | None) -> tuple[FleetSpec, Target]:
+    from runnerfleet.cli import compose
+    from runnerfleet.envfile import load_environment
+
+    return compose.environment(load_environment(envfile), sandbox, profile)
+
+
+def _stack_sets(target: Target) -> StackSets:
+    from runnerfleet.aws.stacksets import StackSets
+
+    return StackSets(target.clients.client("cloudformation"), poll_s=target.capabilities.poll_s)
 
 
 def show_progress(progress: Progress) -> None:
@@ -118,19 +130,13 @@ def destroy_command(
     You confirm by typing the stack set name (or pass --yes).
     Example: runnerfleet stackset destroy examples/org.yaml
     """
-    from runnerfleet.aws.stacksets import StackSets
-    from runnerfleet.cli import compose
-    from runnerfleet.envfile import load_environment
     from runnerfleet.ops import stackset
 
-    spec, target = compose.environment(load_environment(envfile), sandbox, profile)
+    spec, target = _environment(envfile, sandbox, profile)
     name = stackset.set_name(spec)
-    if not yes:
-        typed = click.prompt(f"Type the stack set name ({name}) to delete it", default="")
-        if typed.strip() != name:
-            raise AbortedError("the name did not match; nothing was deleted")
-    sets = StackSets(target.clients.client("cloudformation"), poll_s=target.capabilities.poll_s)
-    deleted = stackset.destroy(spec, sets, show_progress)
+    if not typed_name("stack set", name, yes=yes):
+        raise AbortedError("the name did not match; nothing was deleted")
+    deleted = stackset.destroy(spec, _stack_sets(target), show_progress)
     if deleted is None:
         err.print(f"stack set {escape(name)} does not exist: nothing to delete")
     else:

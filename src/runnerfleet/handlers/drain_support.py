@@ -7,9 +7,9 @@ imports) may pull in pydantic or runnerfleet.envfile.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from runnerfleet.ops.drain import Clock, Commands, Counter, Records
 
@@ -24,6 +24,31 @@ class AwsDrainAdapters:
     commands: Commands
     metrics: Counter
     clock: Clock
+
+    def shared(self) -> dict[str, Any]:
+        """The dependencies both handlers' Deps take under the same names."""
+        return {
+            "records": self.records,
+            "commands": self.commands,
+            "metrics": self.metrics,
+            "clock": self.clock,
+        }
+
+    def lifecycle_actions(self) -> Any:
+        """The Auto Scaling lifecycle adapter (boto3-backed, made on a cold start only)."""
+        from runnerfleet.aws.lifecycle import LifecycleActions
+
+        return LifecycleActions(self.clients.client("autoscaling"))
+
+
+T = TypeVar("T")
+
+
+def built_once(cache: dict[str, T], build: Callable[[], T]) -> T:
+    """Once per warm Lambda container, never at import time."""
+    if "deps" not in cache:
+        cache["deps"] = build()
+    return cache["deps"]
 
 
 def aws_drain_adapters(env: Mapping[str, str], fleet: str) -> AwsDrainAdapters:

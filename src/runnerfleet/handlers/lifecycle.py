@@ -33,7 +33,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from runnerfleet.drain import DrainLimits
-from runnerfleet.handlers.drain_support import aws_drain_adapters, deadline_of, env_float, require
+from runnerfleet.handlers.drain_support import (
+    aws_drain_adapters,
+    built_once,
+    deadline_of,
+    env_float,
+    require,
+)
 from runnerfleet.ops.drain import DrainConfig, DrainDeps, handle_terminate, report
 
 RECORD_RETENTION_S = 7 * 86400.0
@@ -57,18 +63,11 @@ _DEPS: dict[str, DrainDeps] = {}
 
 
 def _real_deps(cfg: DrainConfig, env: Mapping[str, str]) -> DrainDeps:
-    if "deps" not in _DEPS:  # built once per warm Lambda container, never at import time
-        from runnerfleet.aws.lifecycle import LifecycleActions
-
+    def build() -> DrainDeps:
         aws = aws_drain_adapters(env, cfg.fleet)
-        _DEPS["deps"] = DrainDeps(
-            records=aws.records,
-            commands=aws.commands,
-            actions=LifecycleActions(aws.clients.client("autoscaling")),
-            metrics=aws.metrics,
-            clock=aws.clock,
-        )
-    return _DEPS["deps"]
+        return DrainDeps(actions=aws.lifecycle_actions(), **aws.shared())
+
+    return built_once(_DEPS, build)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, str]:

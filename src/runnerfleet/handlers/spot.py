@@ -44,7 +44,7 @@ from runnerfleet.drain import (
     parse_spot_event,
     plan_spot_response,
 )
-from runnerfleet.handlers.drain_support import aws_drain_adapters, deadline_of, require
+from runnerfleet.handlers.drain_support import aws_drain_adapters, built_once, deadline_of, require
 from runnerfleet.ops.drain import Clock, Commands, Counter, Records, report
 
 FALLBACK_DOCUMENT = "AWS-RunShellScript"
@@ -183,19 +183,12 @@ _DEPS: dict[str, SpotDeps] = {}
 
 
 def _real_deps(cfg: SpotConfig, env: Mapping[str, str]) -> SpotDeps:
-    if "deps" not in _DEPS:  # built once per warm Lambda container, never at import time
-        from runnerfleet.aws.lifecycle import LifecycleActions
-
+    def build() -> SpotDeps:
         aws = aws_drain_adapters(env, cfg.fleet)
-        _DEPS["deps"] = SpotDeps(
-            records=aws.records,
-            commands=aws.commands,
-            membership=LifecycleActions(aws.clients.client("autoscaling")),
-            metrics=aws.metrics,
-            clock=aws.clock,
-            jobs=_gitlab(aws.ssm, cfg, env),
-        )
-    return _DEPS["deps"]
+        jobs = _gitlab(aws.ssm, cfg, env)
+        return SpotDeps(membership=aws.lifecycle_actions(), jobs=jobs, **aws.shared())
+
+    return built_once(_DEPS, build)
 
 
 def _gitlab(ssm: Any, cfg: SpotConfig, env: Mapping[str, str]) -> JobsApi | None:
