@@ -249,3 +249,14 @@ def test_example_sample_response_checks_out() -> None:
     )
     assert code == 0, text
     assert "o***@example.com" in text and "10.20.8.0/24" in text
+
+
+def test_access_file_limit_errors_name_file_line_key_and_fix(workdir: Path) -> None:
+    config = workdir / "access.yaml"
+    lines = config.read_text().splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if text.strip().startswith("client_cidr:"))
+    config.write_text(config.read_text().replace("10.100.0.0/22", "10.100.0.0/24"))
+    code, text = run("deploy", str(config), "--output", str(workdir / "a.json"), "--group", GROUP)
+    assert code == 2
+    expected = f"{config}:{line}: client_cidr: 10.100.0.0/24 is a /24; Client VPN needs /12 to /22"
+    assert f"{expected}; fix: pick a block between /12 and /22" in text

@@ -22,6 +22,19 @@ def test_examples_have_no_errors() -> None:
         assert not has_errors(check(load_environment(EXAMPLES / name)))
 
 
+def test_the_shipped_organisation_policy_binds_and_the_examples_follow_it() -> None:
+    """README's quick start validates with examples/org-policy.yaml: it must exist, say
+    something, and let the examples through (an empty policy would pass vacuously)."""
+    policy = load_policy(EXAMPLES / "org-policy.yaml")
+    dev, prod = (load_environment(EXAMPLES / name) for name in ("dev.yaml", "prod.yaml"))
+    assert policy.rules_for(dev).max_fleet_size == 10
+    assert policy.rules_for(prod).forbid_privileged and not policy.rules_for(dev).forbid_privileged
+    for spec in (dev, prod):
+        assert not has_errors(check(spec, policy))
+    wider = dev.model_copy(update={"capacity": dev.capacity.model_copy(update={"max": 11})})
+    assert ids(check(wider, policy)).get("RF102") == "error"
+
+
 def test_forbidden_instance_type() -> None:
     spec = load_environment(EXAMPLES / "prod.yaml")
     policy = OrgPolicy(defaults=PolicyRules(allowed_instance_types=("m7i.*", "m6i.*")))
