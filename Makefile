@@ -49,7 +49,7 @@ system: venv
 
 test: lint typecheck unit contract system
 
-# The deploy workflow step by step (~40 s), then the whole system live (~2 min).
+# The deploy workflow step by step (~40 s), then the seed's tasks on a deployed twin (~2 min).
 demo: venv
 	RUNNERFLEET=$(abspath $(BIN))/runnerfleet ./scripts/demo.sh
 	$(BIN)/runnerfleet sandbox demo

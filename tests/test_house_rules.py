@@ -18,7 +18,6 @@ MODULE_EXCEPTIONS = {
     "sim/engine.py": "the event loop: jobs, runners, ticks and the fleet's events in one heap",
 }
 FUNCTION_EXCEPTIONS = {
-    "sandbox/demo_world.py:_assemble": "the in-process demo, replaced by the demo on the twin",
     "sim/convert.py:_convert_rows": "one pass over a CSV with per-row checks",
 }
 

@@ -1,12 +1,13 @@
-"""``runnerfleet sandbox demo``: the whole system live on one machine, in accelerated time.
+"""``runnerfleet sandbox demo``: the seed's tasks, walked on a deployed environment in the twin.
 
-It starts the embedded AWS emulator, deploys the example environment through the real deploy
-engine, starts the GitLab stand-in and creates the runners through the real registration code
-(tokens into the emulator's SSM), then runs a workload: runner agents on their own loopback
-addresses pick jobs, the real autoscaler evaluation scales the group, the real lifecycle
-handler drains instances on scale-in. Auto Scaling's lifecycle is the fleet model's, because
-the emulator has none (docs/sandbox.md). At the end it drains the fleet to zero, destroys the
-stack, prunes the runners and reports the invariants: no job killed, no runner left behind.
+Nothing runs in-process: the demo starts a twin of its own (private ``RUNNERFLEET_HOME``, the
+EventBridge schedule at a clock factor), then acts only as a user would, through the CLI, the
+AWS CLI v2 and GitLab's REST API: ``deploy`` (the real deploy engine), pipelines through
+``POST /projects/:id/pipeline`` that the deployed autoscaler Lambda scales out for and in
+after, the instance type updated (a rolling replacement through the drain), one busy instance
+terminated with the seed's command, a project added, a relaunch, ``destroy``. The report's
+figures are read from the deployed group and the stand-in (``demo_twin``). Everything the
+demo started is stopped by PID, on Ctrl-C and failures too.
 """
 
 from __future__ import annotations
@@ -15,132 +16,85 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from rich.live import Live
-
-from runnerfleet.cli.console import err
 from runnerfleet.errors import SandboxError
-from runnerfleet.sandbox.clock import SimClock
-from runnerfleet.sandbox.demo_report import DemoReport, DemoStats, job_waits, live_table, percentile
-from runnerfleet.sandbox.demo_world import World, build_world
-from runnerfleet.sandbox.standin import StandInState
-from runnerfleet.sandbox.workload import Feeder, demo_jobs
+from runnerfleet.sandbox import emulator
+from runnerfleet.sandbox.demo_env import TIMING_NOTE, write_files
+from runnerfleet.sandbox.demo_figures import gitlab_figures, group_figures
+from runnerfleet.sandbox.demo_report import DemoReport
+from runnerfleet.sandbox.demo_steps import Run, destroy, walk_the_tasks
+from runnerfleet.sandbox.demo_twin import GroupWatch, Say, TwinClients
+from runnerfleet.sandbox.state import SandboxState
 
 
 @dataclass(frozen=True)
 class DemoOptions:
     envfile: Path = Path("examples/dev.yaml")
-    trace: Path | None = None
-    speed: float = 60.0
-    window_s: float = 3600.0  # simulated seconds of workload
-    max_job_s: float = 900.0
-    boot_s: float = 90.0
-    tick_s: float = 60.0
-    check_interval_s: float = 10.0
-    seed: int = 7
-    live: bool = True
-    real_time_limit_s: float = 170.0
+    schedule_factor: float = 12.0  # rate(1 minute) every 5 s
+    jobs: int = 8  # the first pipeline: two instances' worth at concurrent 4
+    job_seconds: int = 15
+    time_limit_s: float = 180.0
 
 
-def run_demo(options: DemoOptions, cli: Callable[[list[str]], int]) -> DemoReport:
-    """``cli`` runs a runnerfleet command in-process (deploy and destroy go through it)."""
-    _STARTED[0] = time.monotonic()
+def run_demo(options: DemoOptions, say: Say) -> DemoReport:
+    """Walk the seed's tasks on a twin of the demo's own; raises SandboxError on a failure."""
+    started = time.monotonic()
     if not options.envfile.is_file():
         raise SandboxError(
             f"{options.envfile}: no such environment file",
             hint="run from the project directory or pass --env FILE",
         )
-    with _private_home(), _emulator():
-        _step("deploying the stack through change sets (emulated)")
-        if cli(["deploy", str(options.envfile), "--sandbox", "--yes"]) != 0:
-            raise SandboxError("the demo deploy failed", hint="see the messages above")
-        clock = SimClock(speed=options.speed)
-        with contextlib.ExitStack() as stack:
-            stack.callback(clock.stop)
-            world = build_world(options, clock)
-            stack.callback(world.shutdown)
-            report = _run_world(world, options)
-        _step("destroying the stack (emulated)")
-        cli(["destroy", str(options.envfile), "--sandbox", "--yes"])
-    return report
+    with _private_home() as home:
+        files = write_files(options.envfile, home)
+        with _twin(options, say, home) as state:
+            clients = TwinClients(state)
+            try:
+                run = Run(
+                    options.job_seconds, options.jobs, files, clients, state, home, say, started
+                )
+                run.deadline = started + options.time_limit_s
+                return _walk(run, state, options)
+            finally:
+                clients.close()
 
 
-def _run_world(world: World, options: DemoOptions) -> DemoReport:
-    jobs = demo_jobs(options.trace, options.window_s, options.max_job_s, options.seed)
-    feeder = Feeder(jobs, world.standin, world.clock, world.project_id, world.job_tags)
-    stats = DemoStats(jobs_total=len(jobs))
-    _step(
-        f"running {len(jobs)} jobs over {options.window_s / 60:.0f} simulated minutes at "
-        f"{options.speed:g}x"
+def _walk(run: Run, state: SandboxState, options: DemoOptions) -> DemoReport:
+    run.step(
+        f"deploy {options.envfile} --sandbox (as {run.files.base.name}, which extends it: "
+        f"{TIMING_NOTE})"
     )
-    feeder.start()
-    deadline = time.monotonic() + options.real_time_limit_s
-    with Live(
-        live_table(stats, world.standin.state),
-        console=err,
-        refresh_per_second=4,
-        transient=not options.live,
-    ) as live:
-
-        def until(done: Callable[[], bool]) -> None:
-            while not done() and time.monotonic() < deadline:
-                world.step(stats)
-                stats.jobs_fed = feeder.fed
-                live.update(live_table(stats, world.standin.state))
-                time.sleep(0.05)
-
-        until(lambda: feeder.done and world.queue_empty())
-        _step("workload done: draining the fleet to zero (autoscaler paused)")
-        world.scale_to_zero()
-        until(world.fleet_empty)
-    return _report(world, stats, finished=time.monotonic() < deadline)
-
-
-def _report(world: World, stats: DemoStats, *, finished: bool) -> DemoReport:
-    instances_left = world.instances_left()
-    world.prune_runners()
-    state: StandInState = world.standin.state
-    waits = job_waits(state)
-    with state.lock:
-        succeeded = sum(1 for j in state.jobs.values() if j.status == "success")
-        total = len(state.jobs)
-        runners = len(state.runners)
-        managers = len(state.managers)
+    run.cli("deploy", str(run.files.base), "--sandbox", "--yes")
+    run.group = run.clients.group_of(run.files.stack)
+    run.say(f"    stack {run.files.stack}, group {run.group}, GitLab {state.gitlab_url}")
+    watch = GroupWatch(run.clients, run.group, run.say).start()
+    try:
+        walk_the_tasks(run)
+        group = group_figures(run, watch)
+    finally:
+        watch.stop()
+    destroy(run)
+    gitlab = gitlab_figures(run)
     return DemoReport(
-        jobs=total,
-        jobs_succeeded=succeeded,
-        wait_p50_s=percentile(waits, 0.5),
-        wait_p95_s=percentile(waits, 0.95),
-        wait_max_s=max(waits, default=0.0),
-        instance_hours=world.fleet.billed_seconds(world.clock.now()) / 3600,
-        scale_events=len(stats.scale_events),
-        jobs_killed=world.host.totals.jobs_killed,
-        runners_left_registered=runners,
-        managers_left_registered=managers,
-        lifecycle_actions_timed_out=world.hook_timeouts,
-        instances_left=instances_left,
-        finished_in_time=finished,
+        stack=run.files.stack,
+        group=group,
+        gitlab=gitlab,
+        walk=run.require_walk(),
+        elapsed_s=time.monotonic() - run.started,
+        time_limit_s=options.time_limit_s,
     )
-
-
-_STARTED = [time.monotonic()]
-
-
-def _step(text: str) -> None:
-    err.print(f"[bold cyan]==>[/] [dim]{time.monotonic() - _STARTED[0]:5.1f}s[/] {text}")
 
 
 @contextlib.contextmanager
-def _private_home() -> Iterator[None]:
-    """The demo's emulator and state live apart from a sandbox the user may have running."""
+def _private_home() -> Iterator[Path]:
+    """The demo's twin and files live apart from a sandbox the user may have running."""
     before = os.environ.get("RUNNERFLEET_HOME")
     with tempfile.TemporaryDirectory(prefix="runnerfleet-demo-") as home:
         os.environ["RUNNERFLEET_HOME"] = home
         try:
-            yield
+            yield Path(home)
         finally:
             if before is None:
                 os.environ.pop("RUNNERFLEET_HOME", None)
@@ -149,14 +103,13 @@ def _private_home() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _emulator() -> Iterator[None]:
-    from runnerfleet.sandbox import emulator
-
-    _step("starting the embedded AWS emulator on 127.0.0.1")
-    state = emulator.start()
-    err.print(f"    moto server pid {state.pid} at {state.endpoint}")
+def _twin(options: DemoOptions, say: Say, home: Path) -> Iterator[SandboxState]:
+    say(f"==> starting a twin of the demo's own (schedules {options.schedule_factor:g}x)")
+    state = emulator.start(schedule_factor=options.schedule_factor, wait_s=60)
+    say(f"    twin pid {state.pid} at {state.endpoint}, GitLab stand-in pid {state.gitlab_pid}")
+    say(f"    its home {home} (removed at the end)")
     try:
-        yield
+        yield state
     finally:
         emulator.stop()
-        _step(f"stopped the emulator (pid {state.pid})")
+        say(f"==> stopped the twin (pid {state.pid}) and the stand-in (pid {state.gitlab_pid})")

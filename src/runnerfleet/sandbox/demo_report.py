@@ -1,77 +1,115 @@
-"""What the demo measures and shows: a live view while it runs, a report at the end."""
+"""The demo's final report: figures read from the deployed group and the one GitLab stand-in.
+
+``GroupFigures`` is read through the twin's AWS endpoint before the stack is destroyed (its
+activities and instances); ``GitLabFigures`` from the stand-in's REST API after the destroy
+(jobs, runners and managers left) plus the runner tokens left in the twin's SSM.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from statistics import median
+from dataclasses import dataclass
 
 from rich.table import Table
 
-from runnerfleet.sandbox.standin import StandInState
+
+@dataclass(frozen=True)
+class TerminateWalk:
+    """One busy instance terminated with the seed's command, without decrement."""
+
+    instance_id: str
+    job_id: int
+    via: str  # "the AWS CLI v2" or "boto3 (no AWS CLI v2 here)"
+    seconds_in_wait: float  # in Terminating:Wait, the drain holding it while its job ran
+    job_status: str  # the job's status when the instance left Terminating:Wait
 
 
-@dataclass
-class DemoStats:
-    sim_elapsed_s: float = 0.0
-    desired: int = 0
-    in_service: int = 0
-    booting: int = 0
-    draining: int = 0
-    jobs_fed: int = 0
-    jobs_total: int = 0
-    scale_events: list[str] = field(default_factory=list)
-    evaluations: int = 0
+@dataclass(frozen=True)
+class GroupFigures:
+    group: str
+    launches: int
+    scale_outs: int  # the deployed autoscaler raising the desired capacity
+    scale_ins: int
+    most_in_service: int
+    types_seen: tuple[str, ...]  # instance types, in launch order
+    relaunched: int  # instances the relaunch (instance refresh) replaced
+
+
+@dataclass(frozen=True)
+class GitLabFigures:
+    gitlab_url: str
+    jobs: int
+    jobs_succeeded: int
+    jobs_killed: int  # failed under a dying runner, or failed at all
+    wait_p50_s: float
+    wait_max_s: float
+    runners_during: int  # registered while the fleet ran
+    managers_most: int
+    runners_left: int  # after destroy
+    managers_left: int
+    tokens_left: int  # runner token parameters left in SSM after destroy
+    instances_left: int  # in the group after destroy
 
 
 @dataclass(frozen=True)
 class DemoReport:
-    jobs: int
-    jobs_succeeded: int
-    wait_p50_s: float
-    wait_p95_s: float
-    wait_max_s: float
-    instance_hours: float
-    scale_events: int
-    jobs_killed: int
-    runners_left_registered: int
-    managers_left_registered: int
-    lifecycle_actions_timed_out: int
-    instances_left: int
-    finished_in_time: bool
+    stack: str
+    group: GroupFigures
+    gitlab: GitLabFigures
+    walk: TerminateWalk
+    elapsed_s: float
+    time_limit_s: float
 
     @property
     def ok(self) -> bool:
+        g = self.gitlab
         return (
-            self.jobs_killed == 0
-            and self.runners_left_registered == 0
-            and self.managers_left_registered == 0
-            and self.jobs_succeeded == self.jobs
-            and self.instances_left == 0
-            and self.finished_in_time
+            g.jobs_killed == 0
+            and g.jobs_succeeded == g.jobs > 0
+            and g.runners_left == 0
+            and g.managers_left == 0
+            and g.tokens_left == 0
+            and g.instances_left == 0
+            and self.walk.job_status == "success"
+            and self.elapsed_s <= self.time_limit_s
         )
 
+    def rows(self) -> list[tuple[str, str]]:
+        g, gl, w = self.group, self.gitlab, self.walk
+        return [
+            ("stack / Auto Scaling group", f"{self.stack} / {g.group}"),
+            ("GitLab (stand-in)", gl.gitlab_url),
+            ("jobs (succeeded / created)", f"{gl.jobs_succeeded} / {gl.jobs}"),
+            ("queue wait p50 / max", f"{gl.wait_p50_s:.0f} s / {gl.wait_max_s:.0f} s"),
+            ("instances launched (group activities)", str(g.launches)),
+            ("autoscaler scale-outs / scale-ins", f"{g.scale_outs} / {g.scale_ins}"),
+            ("most instances in service", str(g.most_in_service)),
+            ("instance types, in launch order", " -> ".join(g.types_seen) or "-"),
+            ("instances replaced by the relaunch", str(g.relaunched)),
+            (
+                f"terminated busy {w.instance_id} ({w.via})",
+                f"{w.seconds_in_wait:.0f} s in Terminating:Wait, job {w.job_id} {w.job_status}",
+            ),
+            (
+                "runners registered during the run / most managers",
+                f"{gl.runners_during} / {gl.managers_most}",
+            ),
+            ("jobs killed (must be 0)", _flag(gl.jobs_killed)),
+            ("runners left registered after destroy (must be 0)", _flag(gl.runners_left)),
+            ("runner managers left after destroy (must be 0)", _flag(gl.managers_left)),
+            ("runner tokens left in SSM after destroy (must be 0)", _flag(gl.tokens_left)),
+            ("instances left after destroy (must be 0)", _flag(gl.instances_left)),
+            (f"finished within {self.time_limit_s:.0f} s", self._elapsed()),
+        ]
+
+    def _elapsed(self) -> str:
+        text = f"{self.elapsed_s:.0f} s"
+        return text if self.elapsed_s <= self.time_limit_s else f"[bold red]{text}[/]"
+
     def table(self) -> Table:
-        table = Table(title="sandbox demo: final report", title_justify="left")
-        table.add_column("measure")
+        table = Table(title="sandbox demo on the twin: final report", title_justify="left")
+        table.add_column("measure (from the deployed group and the stand-in)")
         table.add_column("value", justify="right")
-        for name, value in (
-            ("jobs (succeeded / queued)", f"{self.jobs_succeeded} / {self.jobs}"),
-            (
-                "queue wait p50 / p95 / max",
-                f"{self.wait_p50_s:.0f} s / {self.wait_p95_s:.0f} s / {self.wait_max_s:.0f} s",
-            ),
-            ("instance-hours (per-second billing, 60 s minimum)", f"{self.instance_hours:.2f}"),
-            ("scale events", str(self.scale_events)),
-            ("jobs killed (must be 0)", _flag(self.jobs_killed)),
-            ("runners left registered (must be 0)", _flag(self.runners_left_registered)),
-            ("runner managers left registered (must be 0)", _flag(self.managers_left_registered)),
-            ("lifecycle actions that timed out", str(self.lifecycle_actions_timed_out)),
-            ("instances left after the drain to zero (must be 0)", _flag(self.instances_left)),
-            (
-                "finished within the time limit",
-                "yes" if self.finished_in_time else "[bold red]no[/]",
-            ),
-        ):
+        for name, value in self.rows():
             table.add_row(name, value)
         return table
 
@@ -80,38 +118,8 @@ def _flag(value: int) -> str:
     return f"[green]{value}[/]" if value == 0 else f"[bold red]{value}[/]"
 
 
-def job_waits(state: StandInState) -> list[float]:
-    with state.lock:
-        return [j.started_at - j.created_at for j in state.jobs.values() if j.started_at]
-
-
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def live_table(stats: DemoStats, state: StandInState) -> Table:
-    with state.lock:
-        statuses = [j.status for j in state.jobs.values()]
-    waits = job_waits(state)
-    table = Table(
-        title=f"runnerfleet sandbox demo (EMULATED) - simulated time "
-        f"{stats.sim_elapsed_s / 60:5.1f} min",
-        title_justify="left",
-    )
-    table.add_column("fleet")
-    table.add_column("jobs")
-    table.add_column("waits")
-    table.add_column("last scale events")
-    table.add_row(
-        f"desired {stats.desired}\nin service {stats.in_service}\n"
-        f"booting {stats.booting}\ndraining {stats.draining}",
-        f"queued {stats.jobs_fed}/{stats.jobs_total}\npending {statuses.count('pending')}\n"
-        f"running {statuses.count('running')}\ndone {statuses.count('success')}",
-        f"p50 {median(waits) if waits else 0:.0f} s\np95 {percentile(waits, 0.95):.0f} s\n"
-        f"max {max(waits, default=0):.0f} s\nevaluations {stats.evaluations}",
-        "\n".join(stats.scale_events[-4:]) or "-",
-    )
-    return table

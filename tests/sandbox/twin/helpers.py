@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+
+from runnerfleet.errors import SandboxError
+from runnerfleet.sandbox.demo_twin import wait_until
 
 LAUNCH = "autoscaling:EC2_INSTANCE_LAUNCHING"
 TERMINATE = "autoscaling:EC2_INSTANCE_TERMINATING"
@@ -54,14 +56,10 @@ def states(twin: Any, group: str) -> dict[str, str]:
 
 def wait_for(what: str, check: Callable[[], Any], timeout_s: float = 30.0) -> Any:
     """Poll ``check`` until it returns something truthy; fail the test after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(0.25)
+    try:
+        return wait_until(what, check, timeout_s, period_s=0.25)
+    except SandboxError as exc:
+        raise AssertionError(str(exc)) from exc
 
 
 def in_state(twin: Any, group: str, state: str, count: int = 1) -> list[str]:
