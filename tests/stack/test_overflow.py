@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from runnerfleet.stack.cfn import ASG_NAME, OVERFLOW_NAME, asg_arn
@@ -83,3 +84,31 @@ def test_the_overflow_group_outlives_nothing_it_needs_to_drain() -> None:
     spot, warm = RESOURCES["OverflowGroup"], RESOURCES["AutoScalingGroup"]
     assert spot["DependsOn"] == warm["DependsOn"]
     assert {"LifecycleRule", "SpotRule", "DrainDocument"} <= set(spot["DependsOn"])
+
+
+def test_alarms_and_dashboard_cover_the_overflow_group() -> None:
+    at_max = RESOURCES["PendingAtMaxAlarm"]["Properties"]
+    (expression,) = [m["Expression"] for m in at_max["Metrics"] if "Expression" in m]
+    assert expression == "IF(pending >= 1 AND desired >= 20, 1, 0)"  # 4 warm + 16 spot
+    assert "capacity.overflow.max" in at_max["AlarmDescription"]
+    short = RESOURCES["OverflowShortAlarm"]["Properties"]
+    groups = {
+        m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]
+        for m in short["Metrics"]
+        if "MetricStat" in m
+    }
+    assert groups == {"runnerfleet-warm-spot-overflow"}
+    assert "capacity.overflow.types" in short["AlarmDescription"]
+    body = json.loads(RESOURCES["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"])
+    (widget,) = [w for w in body["widgets"] if w["properties"]["title"].startswith("Groups")]
+    shown = {(m[1], m[3]) for m in widget["properties"]["metrics"]}
+    assert ("GroupInServiceInstances", "runnerfleet-warm-spot-overflow") in shown
+    assert ("GroupInServiceInstances", "runnerfleet-warm-spot-asg") in shown
+
+
+def test_one_group_has_no_overflow_alarm_or_widget() -> None:
+    resources = synthesize(example("fast"))["Resources"]
+    assert "OverflowShortAlarm" not in resources
+    assert "Groups" not in resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    at_max = resources["PendingAtMaxAlarm"]["Properties"]
+    assert any(m.get("Expression", "").endswith(">= 8, 1, 0)") for m in at_max["Metrics"])

@@ -13,11 +13,20 @@ from typing import Any
 from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.scaling import metric_names as mn
 from runnerfleet.stack.cfn import Json, getatt, sub
-from runnerfleet.stack.userdata import DRAIN_NAMESPACE, asg_name
+from runnerfleet.stack.userdata import DRAIN_NAMESPACE, asg_name, overflow_name
 
 PERIOD = 60
 DRAIN_METRICS = ("DrainCommandsSent", "DrainUnreachable", "DrainAbandoned", "DrainFailures")
 SPOT_METRICS = ("SpotInterruptionWarnings", "SpotRebalanceRecommendations", "LostJobsRetried")
+GROUP_NAMESPACE = "AWS/AutoScaling"  # the groups' own metrics (MetricsCollection)
+SHORT_PERIODS = 10  # minutes the spot group may stay short of its desired capacity
+
+
+def fleet_max(spec: FleetSpec) -> int:
+    """The most instances the autoscaler can ask for: both groups with a spot overflow (the
+    desired capacity it publishes is the fleet's, ``scaling.overflow.WarmFirst``)."""
+    overflow = spec.capacity.overflow
+    return spec.capacity.max + (overflow.max if overflow else 0)
 
 
 def _scaling_dims(spec: FleetSpec) -> list[Json]:
@@ -54,10 +63,15 @@ def _alarm(description: str, props: Json) -> Json:
 
 
 def _pending_at_max(spec: FleetSpec) -> Json:
-    periods = mn.ALARM_PENDING_JOBS[3]
+    periods, top = mn.ALARM_PENDING_JOBS[3], fleet_max(spec)
+    where, fix = f"the group is at its maximum ({top})", "raise capacity.max"
+    if spec.capacity.overflow is not None:
+        where = (
+            f"both groups are at their maximum ({spec.capacity.max} + {top - spec.capacity.max})"
+        )
+        fix = "raise capacity.overflow.max (or capacity.max)"
     return _alarm(
-        f"Jobs have been queued for {periods} minutes while the group is at its maximum "
-        f"({spec.capacity.max}): raise capacity.max or look for stuck jobs",
+        f"Jobs have been queued for {periods} minutes while {where}: {fix} or look for stuck jobs",
         {
             "EvaluationPeriods": periods,
             "DatapointsToAlarm": periods,
@@ -67,7 +81,7 @@ def _pending_at_max(spec: FleetSpec) -> Json:
                 {
                     "Id": "queuedatmax",
                     "Label": "queued while at max size",
-                    "Expression": f"IF(pending >= 1 AND desired >= {spec.capacity.max}, 1, 0)",
+                    "Expression": f"IF(pending >= 1 AND desired >= {top}, 1, 0)",
                     "ReturnData": True,
                 },
             ],
@@ -87,6 +101,46 @@ def _scrape_failures(spec: FleetSpec) -> Json:
             "Statistic": stat,
             "Period": PERIOD,
             "EvaluationPeriods": periods,
+        },
+    )
+
+
+def _group_stat(metric_id: str, group: str, name: str) -> Json:
+    return {
+        "Id": metric_id,
+        "ReturnData": False,
+        "MetricStat": {
+            "Metric": {
+                "Namespace": GROUP_NAMESPACE,
+                "MetricName": name,
+                "Dimensions": [{"Name": "AutoScalingGroupName", "Value": group}],
+            },
+            "Period": PERIOD,
+            "Stat": "Minimum",
+        },
+    }
+
+
+def _overflow_short(spec: FleetSpec) -> Json:
+    """The spot group short of its desired capacity for a while: no spot capacity to be had."""
+    group = overflow_name(spec)
+    return _alarm(
+        f"The spot group {group} has had fewer instances than it asked for during "
+        f"{SHORT_PERIODS} minutes: EC2 has no spot capacity for its types here now; jobs wait "
+        "meanwhile. Add instance types to capacity.overflow.types (more types, fewer gaps)",
+        {
+            "EvaluationPeriods": SHORT_PERIODS,
+            "DatapointsToAlarm": SHORT_PERIODS,
+            "Metrics": [
+                _group_stat("desired", group, "GroupDesiredCapacity"),
+                _group_stat("total", group, "GroupTotalInstances"),
+                {
+                    "Id": "short",
+                    "Label": "instances the spot group is short of",
+                    "Expression": "desired - total",
+                    "ReturnData": True,
+                },
+            ],
         },
     )
 
@@ -116,7 +170,9 @@ def alarms(spec: FleetSpec) -> dict[str, Json]:
 
 def _alarms(spec: FleetSpec) -> dict[str, Json]:
     queue = [{"Name": "QueueName", "Value": getatt("DeadLetterQueue", "QueueName")}]
+    overflow = {"OverflowShortAlarm": _overflow_short(spec)} if spec.capacity.overflow else {}
     return {
+        **overflow,
         "PendingAtMaxAlarm": _pending_at_max(spec),
         "ScrapeFailuresAlarm": _scrape_failures(spec),
         "DrainFailuresAlarm": _simple(
@@ -182,7 +238,19 @@ def dashboard_body(spec: FleetSpec) -> str:
         ),
         _widget("Drains and spot notices", drain(*DRAIN_METRICS, *SPOT_METRICS), 12, 6, "Sum"),
     ]
+    if spec.capacity.overflow is not None:
+        widgets.append(_groups_widget(spec))
     return json.dumps({"widgets": widgets}, sort_keys=True, separators=(",", ":"))
+
+
+def _groups_widget(spec: FleetSpec) -> Json:
+    """Each group's own desired and in-service count: the warm one and the spot one."""
+    metrics = [
+        [GROUP_NAMESPACE, name, "AutoScalingGroupName", group]
+        for group in (asg_name(spec), overflow_name(spec))
+        for name in ("GroupDesiredCapacity", "GroupInServiceInstances")
+    ]
+    return _widget("Groups: warm (on-demand) and overflow (spot)", metrics, 0, 12)
 
 
 def dashboard(spec: FleetSpec) -> dict[str, Json]:
