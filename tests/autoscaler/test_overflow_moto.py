@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 from runnerfleet.aws.clients import ClientFactory
 from runnerfleet.ops import autoscale_env as ah
 from runnerfleet.ops.autoscale import Evaluation
+from runnerfleet.ops.fleet_view import _view
 from tests.autoscaler.conftest import Group, make_group
 from tests.autoscaler.runner_server import Endpoint, render_metrics, runner_server
+from tests.ops.conftest import validator
 
 
 def _env(warm: str, spot: str, idle_count: int) -> dict[str, str]:
@@ -63,3 +66,20 @@ def test_scale_in_takes_idle_spot_instances_out_of_their_own_group(aws: ClientFa
     assert gone and set(gone) <= set(spot.ids)  # the decision paces scale-in; spot goes
     assert evaluation.report is not None and evaluation.report.errors == []
     assert (_desired(aws, warm.name), _desired(aws, spot.name)) == (1, 2 - len(gone))
+
+
+def test_the_fleet_view_shows_both_groups_and_each_instances_group(aws: ClientFactory) -> None:
+    warm = make_group(aws, desired=1, max_size=2)
+    spot = make_group(aws, desired=2, max_size=8)
+    evaluation = _evaluate(aws, warm, spot, 12)  # a dry run would decide the same
+    parts = {p.name: p for p in evaluation.group.parts}
+    assert list(parts) == [warm.name, spot.name]
+    assert parts[spot.name].instance_ids == frozenset(spot.ids)
+    spec = SimpleNamespace(name="warm-spot", stack="stack-overflow")
+    target = SimpleNamespace(location=lambda: "us-east-1 (emulated)")
+    view = _view(spec, target, evaluation, managers=None, decisions=(), alarms=(), notes=())  # type: ignore[arg-type]
+    document = view.to_json()
+    validator("fleet").validate(document)
+    assert [(g["name"], g["max"]) for g in document["groups"]] == [(warm.name, 2), (spot.name, 8)]
+    owners = {row["instance_id"]: row["group"] for row in document["instances"]}
+    assert owners == {warm.ids[0]: warm.name, **dict.fromkeys(spot.ids, spot.name)}

@@ -77,6 +77,12 @@ def render(view: FleetView) -> None:
     )
     rows = [instance_cells(row, view.at) for row in view.instances]
     print_rows(head, COLUMNS, rows)
+    if len(view.groups) > 1:  # the warm group and its spot overflow
+        for g in view.groups:
+            count = sum(1 for row in view.instances if row.group == g.name)
+            out.print(
+                f"  {escape(g.name)}: {count} instance(s), desired {g.desired} (max {g.max_size})"
+            )
     pending = "unknown" if view.pending_jobs is None else str(view.pending_jobs)
     if view.pending_error:
         pending += f" ({view.pending_error})"

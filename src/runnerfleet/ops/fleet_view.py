@@ -24,7 +24,7 @@ from runnerfleet.ops.autoscale_env import ENV_ASG, ENV_DRY_RUN, ENV_PUBLISH, run
 from runnerfleet.ops.fleet import fleet_of
 from runnerfleet.ops.runners import list_runners
 from runnerfleet.ops.target import Target
-from runnerfleet.scaling.observe import Member
+from runnerfleet.scaling.observe import GroupPart, Member
 from runnerfleet.scaling.types import InstanceView
 from runnerfleet.stack.wiring import autoscaler_environment
 
@@ -54,6 +54,7 @@ class Manager:
 @dataclass(frozen=True, slots=True)
 class InstanceRow:
     instance_id: str
+    group: str  # its Auto Scaling group (the warm one or the spot overflow)
     state: str
     launched_at: float
     running_jobs: int | None  # None: not scraped (not InService) or the scrape failed
@@ -67,6 +68,7 @@ class InstanceRow:
         managers = self.managers
         return {
             "instance_id": self.instance_id,
+            "group": self.group,
             "state": self.state,
             "launched_at": self.launched_at,
             "age_s": round(max(0.0, now - self.launched_at), 1),
@@ -89,6 +91,7 @@ class FleetView:
     desired: int
     min_size: int
     max_size: int
+    groups: tuple[GroupPart, ...]  # each group of the fleet, the warm one first
     instances: tuple[InstanceRow, ...]
     pending_jobs: int | None
     pending_error: str | None
@@ -107,6 +110,10 @@ class FleetView:
             "location": self.location,
             "at": self.at,
             "capacity": {"desired": self.desired, "min": self.min_size, "max": self.max_size},
+            "groups": [
+                {"name": g.name, "desired": g.desired, "min": g.min_size, "max": g.max_size}
+                for g in self.groups
+            ],
             "instances": [row.to_json(self.at) for row in self.instances],
             "pending_jobs": self.pending_jobs,
             "pending_error": self.pending_error,
@@ -202,8 +209,12 @@ def _view(
 ) -> FleetView:
     snapshot, group = evaluation.snapshot, evaluation.group
     members = {m.instance_id: m for m in group.members}
+    parts = group.parts or (
+        GroupPart(group.name, group.desired, group.min_size, group.max_size, frozenset(members)),
+    )
+    owner = {iid: part.name for part in parts for iid in part.instance_ids}
     rows = [
-        _row(i, members[i.instance_id], evaluation, managers)
+        _row(i, owner.get(i.instance_id, group.name), members[i.instance_id], evaluation, managers)
         for i in sorted(snapshot.instances, key=lambda i: (i.launched_at, i.instance_id))
     ]
     return FleetView(
@@ -215,6 +226,7 @@ def _view(
         desired=group.desired,
         min_size=group.min_size,
         max_size=group.max_size,
+        groups=parts,
         instances=tuple(rows),
         pending_jobs=snapshot.pending_jobs,
         pending_error=evaluation.cycle.runners.pending_error,
@@ -228,12 +240,14 @@ def _view(
 
 def _row(
     inst: InstanceView,
+    group: str,
     member: Member,
     evaluation: Evaluation,
     managers: Mapping[str, list[Manager]] | None,
 ) -> InstanceRow:
     return InstanceRow(
         instance_id=inst.instance_id,
+        group=group,
         state=inst.state.value,
         launched_at=member.launched_at,
         running_jobs=inst.running_jobs,

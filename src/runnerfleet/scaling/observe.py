@@ -29,6 +29,17 @@ class Member:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupPart:
+    """One of the Auto Scaling groups a fleet of two spans (``scaling.overflow``)."""
+
+    name: str
+    desired: int
+    min_size: int
+    max_size: int
+    instance_ids: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class GroupState:
     name: str
     desired: int
@@ -39,6 +50,7 @@ class GroupState:
     last_scale_in_at: float | None
     last_scale_out_at: float | None
     notes: tuple[str, ...] = ()
+    parts: tuple[GroupPart, ...] = ()  # the groups of a fleet of two; () for one group
 
 
 @dataclass(frozen=True, slots=True)

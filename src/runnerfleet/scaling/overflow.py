@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from runnerfleet.scaling.apply import CallFailed
 from runnerfleet.scaling.evaluation import GroupObserver
-from runnerfleet.scaling.observe import GroupState
+from runnerfleet.scaling.observe import GroupPart, GroupState
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,7 @@ class WarmFirst:
             last_scale_in_at=warm.last_scale_in_at,
             last_scale_out_at=warm.last_scale_out_at,
             notes=warm.notes + tuple(f"{spot.name}: {note}" for note in spot.notes),
+            parts=(_part(warm), _part(spot)),
         )
 
     def set_protection(self, group: str, instance_ids: Sequence[str], protected: bool) -> None:
@@ -107,3 +108,8 @@ class WarmFirst:
 
     def _group_of(self, instance_id: str) -> str:
         return self._owner.get(instance_id, self.warm)
+
+
+def _part(group: GroupState) -> GroupPart:
+    ids = frozenset(m.instance_id for m in group.members)
+    return GroupPart(group.name, group.desired, group.min_size, group.max_size, ids)
