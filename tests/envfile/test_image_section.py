@@ -120,11 +120,24 @@ def test_an_image_in_the_base_file_is_shared_by_its_children(tmp_path: Path) -> 
 def test_validate_reports_every_image_problem_and_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # the issue's three refusals at once: each section's error does not hide the others'
     text = _with(
         'image:\n  name: runner\n  runner: {version: "17.11.1"}\n  pre_pull: [alpine:3.20]\n'
+        "instances:\n  types: [m7i.large, m6i.large]\n  spot: {}\n"
+        "capacity:\n  max: 6\n  warm_pool: {min_size: 1}\n"
     )
-    code = main(["validate", str(write(tmp_path, text))])
+    path = write(tmp_path, text)
+    code = main(["validate", str(path)])
     err = capsys.readouterr().err
     assert code == 2
     assert "image.runner" in err and "image.pre_pull[0]" in err
+    line = text.splitlines().index("  warm_pool: {min_size: 1}") + 1
+    assert f"{path}:{line}: capacity.warm_pool: AWS refuses a warm pool" in err
+    assert err.count("capacity.warm_pool: AWS refuses") == 1
     assert "Traceback" not in err
+
+
+def test_a_warm_pool_problem_alone_is_reported_once(tmp_path: Path) -> None:
+    text = _with("instances:\n  spot: {}\ncapacity:\n  max: 6\n  warm_pool: {min_size: 1}\n")
+    (problem,) = problems_of(write(tmp_path, text))
+    assert "capacity.warm_pool: AWS refuses a warm pool" in problem

@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
+from runnerfleet.envfile.capacity import CapacitySection
 from runnerfleet.envfile.errorfmt import (
     SSM_REFERENCE_FIX,
     describe_validation_errors,
@@ -27,7 +28,8 @@ from runnerfleet.envfile.errorfmt import (
     problem_line,
     undotted,
 )
-from runnerfleet.envfile.models import FleetSpec
+from runnerfleet.envfile.models import FleetSpec, InstancesSection, cross_section_error
+from runnerfleet.envfile.warm import warm_problems
 from runnerfleet.envfile.yamlsource import KeyPath, YamlDocument, read_yaml
 from runnerfleet.errors import SpecError
 from runnerfleet.findings import Finding
@@ -46,6 +48,7 @@ def load_environment(path: str | Path) -> FleetSpec:
     except ValidationError as exc:
         problems.extend(describe_validation_errors(exc, chain, merged))
         problems.extend(_capacity_problems(merged, chain, exc))
+        problems.extend(p for p in _warm_problems(merged, chain) if p not in problems)
         spec = None
     if problems or spec is None:
         raise SpecError(
@@ -201,3 +204,16 @@ def _capacity_problems(
     ):
         yield problem_line(where, "capacity", f"desired ({desired}) is outside [min, max]",
                            "set desired between min and max, or leave it out")  # fmt: skip
+
+
+def _warm_problems(merged: dict[str, Any], chain: list[YamlDocument]) -> Iterator[str]:
+    """The warm-capacity rules (``envfile.warm``) on the instances and capacity sections,
+    when both are valid on their own and another section's error stopped the model."""
+    try:
+        instances = InstancesSection.model_validate(merged.get("instances", {}))
+        capacity = CapacitySection.model_validate(merged.get("capacity", {}))
+    except ValidationError:
+        return  # their own errors are reported; the rule needs both
+    found = warm_problems(instances, capacity)
+    if found:
+        yield from describe_validation_errors(cross_section_error(found), chain, merged)

@@ -357,6 +357,17 @@ class ArtifactsSection(Strict):
     prefix: str = "runnerfleet/"
 
 
+def cross_section_error(problems: list[tuple[tuple[str | int, ...], str]]) -> ValidationError:
+    """Rules between sections as one ValidationError, each at its own key."""
+    return ValidationError.from_exception_data(
+        "FleetSpec",
+        [
+            InitErrorDetails(type=PydanticCustomError("value_error", text), loc=loc, input=None)
+            for loc, text in problems
+        ],
+    )
+
+
 class FleetSpec(Strict):
     """A validated environment file."""
 
@@ -434,17 +445,9 @@ class FleetSpec(Strict):
     @model_validator(mode="after")
     def _across_sections(self) -> FleetSpec:
         """Rules between sections, each reported at its own key (and so its own line)."""
-        problems = [*image_problems(self), *warm_problems(self)]
+        problems = [*image_problems(self), *warm_problems(self.instances, self.capacity)]
         if problems:
-            raise ValidationError.from_exception_data(
-                "FleetSpec",
-                [
-                    InitErrorDetails(
-                        type=PydanticCustomError("value_error", text), loc=loc, input=None
-                    )
-                    for loc, text in problems
-                ],
-            )
+            raise cross_section_error(problems)
         return self
 
     @property

@@ -13,19 +13,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from runnerfleet.envfile.models import FleetSpec
+    from runnerfleet.envfile.capacity import CapacitySection
+    from runnerfleet.envfile.models import InstancesSection
 
 Problem = tuple[tuple[str | int, ...], str]
 
 
-def warm_problems(spec: FleetSpec) -> list[Problem]:
-    return [*_mixed_warm_pool(spec), *_overflow_without_warm_pool(spec)]
+def warm_problems(instances: InstancesSection, capacity: CapacitySection) -> list[Problem]:
+    """The rules over the two sections; the loader also applies them when another section's
+    error stopped the model before its own check (every problem is reported at once)."""
+    return [*_mixed_warm_pool(instances, capacity), *_overflow_without_warm_pool(capacity)]
 
 
-def _mixed_warm_pool(spec: FleetSpec) -> list[Problem]:
-    if spec.capacity.warm_pool is None:
+def _mixed_warm_pool(instances: InstancesSection, capacity: CapacitySection) -> list[Problem]:
+    if capacity.warm_pool is None:
         return []
-    instances = spec.instances
     reasons = []
     if instances.spot is not None:
         reasons.append("instances.spot is set")
@@ -44,8 +46,8 @@ def _mixed_warm_pool(spec: FleetSpec) -> list[Problem]:
     ]
 
 
-def _overflow_without_warm_pool(spec: FleetSpec) -> list[Problem]:
-    if spec.capacity.overflow is None or spec.capacity.warm_pool is not None:
+def _overflow_without_warm_pool(capacity: CapacitySection) -> list[Problem]:
+    if capacity.overflow is None or capacity.warm_pool is not None:
         return []
     return [
         (
