@@ -41,9 +41,10 @@ def find_fleet(cloudformation: Any, events: Any, stack: str) -> FleetResources:
         )
     names = [_rule_name(r) for r in by_type.get("AWS::Events::Rule", [])]
     rules = tuple(n for n in names if _scheduled(events, n))
+    runners = f"{stack}-asg"  # the runners' (warm) group; a spot overflow group is the other
     return FleetResources(
         stack=stack,
-        group=groups[0],
+        group=runners if runners in groups else groups[0],
         schedule_rules=rules,
         log_groups=tuple(by_type.get("AWS::Logs::LogGroup", [])),
         documents=tuple(by_type.get("AWS::SSM::Document", [])),
