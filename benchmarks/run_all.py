@@ -20,6 +20,7 @@ BENCHMARKS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("benchmarks.bench_levers", ("--write",)),
     ("benchmarks.bench_reliability", ()),
     ("benchmarks.bench_template", ()),
+    ("benchmarks.bench_cli", ()),
     ("benchmarks.bench_deploy", ()),
     ("benchmarks.bench_instance", ()),
     ("benchmarks.bench_boot", ("--write",)),
