@@ -55,6 +55,8 @@ CANDIDATES = (
     _queue("warm 2, idle 120 s", idle_count=2, idle_time_s=120, scale_factor=0, cooldown_s=300),
     _queue("warm 1, no factor", idle_count=1, idle_time_s=180, scale_factor=0, cooldown_s=300),
     _queue("warm 2, factor 0.1", idle_count=2, idle_time_s=300, scale_factor=0.1, cooldown_s=60),
+    _queue("cooldown 60 s", idle_count=2, idle_time_s=180, scale_factor=0, cooldown_s=60),
+    _queue("idle 60 s", idle_count=2, idle_time_s=60, scale_factor=0, cooldown_s=300),
     _queue("default + webhook", WEBHOOK_S),
 )
 Key = tuple[str, str, float]  # workload label, candidate name, boot
