@@ -117,4 +117,8 @@ def _has_group(cloudformation: Any, stack: str) -> bool:
         lambda: cloudformation.describe_stack_resources(StackName=stack)["StackResources"],
         f"listing the resources of {stack}",
     )
-    return any(r.get("ResourceType") == "AWS::AutoScaling::AutoScalingGroup" for r in resources)
+    return any(
+        r.get("ResourceType") == "AWS::AutoScaling::AutoScalingGroup"
+        and r.get("ResourceStatus") != "DELETE_COMPLETE"  # rolled back: the group is gone
+        for r in resources
+    )

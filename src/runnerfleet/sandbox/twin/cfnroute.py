@@ -6,7 +6,9 @@
   their terminate hooks first (the drain runs with the stack's functions and documents still
   there), the stack reads DELETE_IN_PROGRESS, and moto deletes it once they are empty;
 - DescribeStacks reports the twin's status while a rolling update, a creation wait or such a
-  deletion runs;
+  deletion runs; a creation that failed reads ROLLBACK_COMPLETE, and its resources read
+  DELETE_COMPLETE in DescribeStackResources and ListStackResources (the rollback deleted
+  them, as on AWS); its DeleteStack forgets the override;
 - SignalResource (cfn-signal; moto lacks it) records the signal for a CreationPolicy or a
   rolling update that waits on signals.
 """
@@ -26,6 +28,12 @@ from runnerfleet.sandbox.twin.front import AwsRequest, Passthrough, Reply
 from runnerfleet.sandbox.twin.world import Twin
 
 SYNCING = frozenset({"CreateStack", "UpdateStack", "ExecuteChangeSet", "DeleteStack"})
+ROLLED_BACK = "ROLLBACK_COMPLETE"
+# the listing calls -> the member that holds their resources
+RESOURCE_LISTS = {
+    "DescribeStackResources": "StackResources",
+    "ListStackResources": "StackResourceSummaries",
+}
 
 
 def cloudformation_route(
@@ -45,6 +53,11 @@ def cloudformation_route(
                 groups.sync_stack(_stack_param(request))
             if action == "DescribeStacks" and reply.status == 200:
                 reply = _with_overrides(reply, groups, sync)
+            if action in RESOURCE_LISTS and reply.status == 200:
+                reply = _rolled_back_resources(reply, action, _stack_param(request), sync)
+            name = _stack_name(_stack_param(request))
+            if action == "DeleteStack" and sync.status_of(name) == ROLLED_BACK:
+                sync.overrides.pop(name, None)
         return reply
 
     return route
@@ -52,6 +65,12 @@ def cloudformation_route(
 
 def _stack_param(request: AwsRequest) -> str:
     return (request.form().get("StackName") or [""])[0]
+
+
+def _stack_name(name_or_id: str) -> str:
+    """A stack's name, from its name or its ARN (arn:aws:cloudformation:...:stack/NAME/ID)."""
+    parts = name_or_id.split("/")
+    return parts[1] if name_or_id.startswith("arn:") and len(parts) > 1 else name_or_id
 
 
 def _signal(twin: Twin, sync: StackSync, request: AwsRequest) -> Reply:
@@ -131,6 +150,22 @@ def _with_overrides(reply: Reply, groups: AutoScalingGroups, sync: StackSync) ->
             changed = True
     if not changed:
         return reply
+    rid = (parsed.get("ResponseMetadata") or {}).get("RequestId")
+    parsed.pop("ResponseMetadata", None)
+    return reply.with_body(query.serialize(op, parsed, request_id=rid))
+
+
+def _rolled_back_resources(reply: Reply, action: str, stack: str, sync: StackSync) -> Reply:
+    """The resources of a stack whose creation rolled back read DELETE_COMPLETE."""
+    if sync.status_of(_stack_name(stack)) != ROLLED_BACK:
+        return reply
+    op = query.operation("cloudformation", action)
+    assert op.output_shape is not None
+    parsed: dict[str, Any] = QueryParser().parse(
+        {"body": reply.body, "headers": {}, "status_code": 200}, op.output_shape
+    )
+    for row in parsed.get(RESOURCE_LISTS[action], []):
+        row["ResourceStatus"] = "DELETE_COMPLETE"
     rid = (parsed.get("ResponseMetadata") or {}).get("RequestId")
     parsed.pop("ResponseMetadata", None)
     return reply.with_body(query.serialize(op, parsed, request_id=rid))

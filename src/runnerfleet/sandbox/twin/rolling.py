@@ -167,7 +167,10 @@ class RollingUpdate(Updater):
 
 @dataclass
 class CreationWait(Updater):
-    """A new group's CreationPolicy: the stack is created once ``count`` SUCCESS signals came."""
+    """A new group's CreationPolicy: the stack is created once ``count`` SUCCESS signals came.
+
+    A FAILURE signal or the timeout rolls the creation back: ROLLBACK_IN_PROGRESS while the
+    group's instances leave (through the terminate hook), then ROLLBACK_COMPLETE."""
 
     group_name: str
     stack: str
@@ -177,17 +180,23 @@ class CreationWait(Updater):
     sync: StackSync
 
     def step(self, groups: AutoScalingGroups, now: float) -> bool:
+        group = groups.groups.get(self.group_name)
+        if self.sync.overrides.get(self.stack) == "ROLLBACK_IN_PROGRESS":
+            # the rollback deletes the group: complete once its instances are gone
+            if group is not None and group.fleet.describe():
+                return True
+            self.sync.overrides[self.stack] = "ROLLBACK_COMPLETE"
+            return False
         got = self.sync.signals.get((self.stack, self.logical_id), {})
         if sum(1 for v in got.values() if v == "SUCCESS") >= self.count:
             self.sync.overrides.pop(self.stack, None)
             return False
         if "FAILURE" in got.values() or now > self.deadline:
-            self.sync.overrides[self.stack] = "ROLLBACK_COMPLETE"
-            group = groups.groups.get(self.group_name)
+            self.sync.overrides[self.stack] = "ROLLBACK_IN_PROGRESS"
             if group is not None:
+                group.cause = "a user request deleted the AutoScalingGroup (stack rollback)."
                 group.fleet.update_limits(now, min_size=0, max_size=0)
                 group.deleting = True
-            return False
         return True
 
 
