@@ -12,55 +12,61 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
-    SerializerFunctionWrapHandler,
-    StrictFloat,
     StrictInt,
     ValidationError,
     field_validator,
-    model_serializer,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from runnerfleet.envfile.base import Strict
-from runnerfleet.envfile.capacity import (
-    INSTANCE_TYPE_RE,
-    CapacitySection,
-    SpotSection,
-    checked_types,
-)
+from runnerfleet.envfile.base import SSM_PATH_RE, SecretRef, Strict, refused_if
+from runnerfleet.envfile.capacity import CapacitySection, SpotSection
 from runnerfleet.envfile.image import BakedImageSection, image_problems
+from runnerfleet.envfile.instances import (
+    AL2023_PARAMETER,
+    ImageSection,
+    InstancesSection,
+    VolumeSection,
+)
 from runnerfleet.envfile.organisation import OrganisationSection
 from runnerfleet.envfile.regions import region_problem
-from runnerfleet.envfile.schedule import cron_problem, timezone_problem
+from runnerfleet.envfile.runner import DockerSection, RegistrationSection, RunnerSection
+from runnerfleet.envfile.scaling import (
+    POLICY_DEFAULTS,
+    ScalingSection,
+    SchedulePeriod,
+    WebhookSection,
+)
 from runnerfleet.envfile.warm import warm_problems
 
+# The sections live in their own modules; their names stay importable from here.
+__all__ = [
+    "AL2023_PARAMETER",
+    "POLICY_DEFAULTS",
+    "SSM_PATH_RE",
+    "STACK_NAME_RE",
+    "ArtifactsSection",
+    "AwsSection",
+    "CapacitySection",
+    "DockerSection",
+    "DrainSection",
+    "FleetSpec",
+    "ImageSection",
+    "InstancesSection",
+    "LogsSection",
+    "NetworkSection",
+    "RegistrationSection",
+    "RunnerSection",
+    "ScalingSection",
+    "SchedulePeriod",
+    "SecretRef",
+    "SpotSection",
+    "VolumeSection",
+    "WebhookSection",
+    "cross_section_error",
+]
+
 STACK_NAME_RE = r"^[A-Za-z][A-Za-z0-9-]{0,39}$"
-SSM_PATH_RE = r"^/[A-Za-z0-9_.\-/]{1,1000}$"
-
-
-def _refused_if(value: str, problem: str | None) -> str:
-    """``value``, or the ValueError pydantic reports when a checker found a problem."""
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-class SecretRef(Strict):
-    """Where a secret lives. The value itself is never in the environment file."""
-
-    ssm_parameter: Annotated[str | None, Field(pattern=SSM_PATH_RE)] = Field(
-        None, description="Name of an SSM SecureString parameter holding the secret."
-    )
-    env: Annotated[str | None, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = Field(
-        None, description="Name of an environment variable holding the secret (operator side)."
-    )
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> SecretRef:
-        if (self.ssm_parameter is None) == (self.env is None):
-            raise ValueError("give exactly one of ssm_parameter or env; fix: keep one of the two")
-        return self
 
 
 class AwsSection(Strict):
@@ -76,7 +82,7 @@ class AwsSection(Strict):
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
-        return _refused_if(value, region_problem(value))
+        return refused_if(value, region_problem(value))
 
 
 class NetworkSection(Strict):
@@ -93,213 +99,6 @@ class NetworkSection(Strict):
         if len(set(value)) != len(value):
             raise ValueError("a subnet id is listed twice; fix: remove the repeat")
         return value
-
-
-class ImageSection(Strict):
-    """The AMI: a fixed id, or an SSM public parameter resolved at deploy time."""
-
-    ami_id: Annotated[str | None, Field(pattern=r"^ami-[0-9a-f]{8,17}$")] = None
-    ssm_parameter: Annotated[str | None, Field(pattern=SSM_PATH_RE)] = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> ImageSection:
-        if (self.ami_id is None) == (self.ssm_parameter is None):
-            raise ValueError(
-                "give exactly one of ami_id or ssm_parameter; fix: keep one of the two"
-            )
-        return self
-
-
-AL2023_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
-
-
-class VolumeSection(Strict):
-    size_gb: StrictInt = Field(100, ge=8, le=16384)
-    type: Literal["gp3", "gp2", "io1", "io2"] = "gp3"
-    iops: StrictInt | None = Field(None, ge=3000, le=64000)
-    throughput: StrictInt | None = Field(None, ge=125, le=1000, description="MiB/s, gp3 only.")
-    encrypted: bool = True
-    kms_key_id: str | None = None
-
-
-class InstancesSection(Strict):
-    name: str = Field("gitlab-runner", description="Name tag of the instances.")
-    image: ImageSection = ImageSection(ssm_parameter=AL2023_PARAMETER)
-    types: tuple[Annotated[str, Field(pattern=INSTANCE_TYPE_RE)], ...] = Field(
-        ("t3.medium",), description="First is the launch template default; more means mixed."
-    )
-    volume: VolumeSection = VolumeSection()
-    spot: SpotSection | None = Field(None, description="Set to use spot capacity.")
-    max_lifetime_s: StrictInt | None = Field(
-        604800, description="Recycle instances after this many seconds (0 or null: never)."
-    )
-    jobs_use_instance_role: bool = Field(
-        False,
-        description="Let job containers reach IMDS (hop limit 2). Off: hop limit 1, "
-        "containers cannot take the instance role's credentials.",
-    )
-    detailed_monitoring: bool = True
-
-    @field_validator("types")
-    @classmethod
-    def _types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return checked_types(value, "[t3.medium]")
-
-    @field_validator("max_lifetime_s")
-    @classmethod
-    def _lifetime(cls, value: int | None) -> int | None:
-        if value and not 86400 <= value <= 31536000:
-            raise ValueError(
-                "out of range; fix: use 0 (never), or 86400 (1 day) to 31536000 (365 days)"
-            )
-        return value or None
-
-
-class DockerSection(Strict):
-    image: str = Field(..., min_length=1, description="Default job image.")
-    privileged: bool = False
-    volumes: tuple[str, ...] = ("/cache",)
-    pull_policy: tuple[Literal["always", "if-not-present", "never"], ...] = ("if-not-present",)
-    allowed_images: tuple[str, ...] = ()
-    memory: str | None = Field(None, pattern=r"^\d+[kmg]?$")
-    cpus: str | None = Field(None, pattern=r"^\d+(\.\d+)?$")
-
-    @property
-    def mounts_docker_socket(self) -> bool:
-        return any(v.split(":", 1)[0] == "/var/run/docker.sock" for v in self.volumes)
-
-
-class RunnerSection(Strict):
-    gitlab_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")]
-    version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")] = "17.11.1"
-    sha256: Annotated[str | None, Field(pattern=r"^[0-9a-f]{64}$")] = Field(
-        None, description="SHA-256 of the gitlab-runner linux-amd64 binary of that version."
-    )
-    download_url: Annotated[str | None, Field(pattern=r"^(https?|file)://\S+$")] = Field(
-        None,
-        description="Where instances download gitlab-runner ({version} and {arch} are filled "
-        "in); default: GitLab's release bucket. The SHA-256 check applies to any URL.",
-    )
-    concurrent: StrictInt = Field(4, ge=1, le=1000, description="Job slots per instance.")
-    check_interval: StrictInt = Field(3, ge=1, le=3600, description="Seconds between job polls.")
-    shutdown_timeout: StrictInt = Field(30, ge=0)
-    docker: DockerSection
-    gitlab_token: SecretRef | None = Field(
-        None, description="Access token for the GitLab API (create/list/delete runners)."
-    )
-
-
-class RegistrationSection(Strict):
-    """One GitLab runner: where it is registered and what it accepts."""
-
-    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
-    type: Literal["project", "group", "instance"] = "project"
-    project_id: StrictInt | None = Field(None, ge=1)
-    group_id: StrictInt | None = Field(None, ge=1)
-    tags: tuple[str, ...] = ()
-    run_untagged: bool = False
-    locked: bool = True
-    access_level: Literal["not_protected", "ref_protected"] = "not_protected"
-    maximum_timeout: StrictInt | None = Field(None, ge=600)
-    token: SecretRef | None = Field(
-        None,
-        description="Where the glrt- token is stored; default /runnerfleet/<stack>/runners/<name>.",
-    )
-
-    @model_validator(mode="after")
-    def _target(self) -> RegistrationSection:
-        wants = {"project": "project_id", "group": "group_id"}.get(self.type)
-        given = [k for k in ("project_id", "group_id") if getattr(self, k) is not None]
-        if wants and given != [wants]:
-            raise ValueError(
-                f"a {self.type} runner needs {wants} (and nothing else); fix: set {wants} only"
-            )
-        if not wants and given:
-            raise ValueError("an instance runner takes no project_id or group_id; fix: remove them")
-        if not self.tags and not self.run_untagged:
-            raise ValueError(
-                "this runner would never get a job; fix: give tags, or set run_untagged: true"
-            )
-        return self
-
-
-class SchedulePeriod(Strict):
-    cron: str = Field(..., description="Five-field cron, e.g. '* 8-18 * * mon-fri'.")
-    timezone: str = "UTC"
-    min: StrictInt | None = Field(None, ge=0)
-    idle_count: StrictInt | None = Field(None, ge=0)
-    idle_time_s: StrictInt | None = Field(None, ge=0)
-
-    @field_validator("cron")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        return _refused_if(value, cron_problem(value))
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, value: str) -> str:
-        return _refused_if(value, timezone_problem(value))
-
-
-class WebhookSection(Strict):
-    secret: SecretRef = Field(..., description="X-Gitlab-Token secret, in SSM.")
-
-
-class ScalingSection(Strict):
-    policy: Literal["seed", "idle", "queue"] = "queue"
-    interval: Literal["rate(1 minute)", "rate(2 minutes)", "rate(5 minutes)"] = "rate(1 minute)"
-    cooldown_s: StrictInt = Field(300, ge=0, le=86400, description="Scale-in cooldown.")
-    headroom_jobs: StrictInt = Field(2, ge=0, description="seed policy: spare job slots.")
-    # Unset keys take the policy's default (POLICY_DEFAULTS below).
-    idle_count: StrictInt | None = Field(None, ge=0, description="Idle job slots to keep.")
-    idle_time_s: StrictInt | None = Field(
-        None, ge=0, description="An instance idle this long may go."
-    )
-    scale_factor: StrictFloat | None = Field(
-        None, ge=0.0, le=10.0, description="Extra idle slots as a fraction of busy ones."
-    )
-    scale_factor_limit: StrictInt = Field(0, ge=0)
-    stale_after_s: StrictInt = Field(180, ge=30)
-    schedule: tuple[SchedulePeriod, ...] = ()
-    webhook: WebhookSection | None = None
-
-    @property
-    def idle_slots(self) -> int:
-        """``idle_count``, or the policy's default when it is not set."""
-        return int(self._or_default("idle_count", self.idle_count))
-
-    @property
-    def idle_seconds(self) -> float:
-        """``idle_time_s``, or the policy's default when it is not set."""
-        return float(self._or_default("idle_time_s", self.idle_time_s))
-
-    @property
-    def factor(self) -> float:
-        """``scale_factor``, or the policy's default when it is not set."""
-        return float(self._or_default("scale_factor", self.scale_factor))
-
-    def _or_default(self, key: str, value: float | None) -> float:
-        return POLICY_DEFAULTS.get(self.policy, {}).get(key, 0) if value is None else value
-
-    @model_serializer(mode="wrap")
-    def _resolved(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Dumped with the policy's defaults filled in: the template shows the values the
-        autoscaler will use."""
-        data: dict[str, Any] = handler(self)
-        for key, value in POLICY_DEFAULTS.get(self.policy, {}).items():
-            if key in data and data[key] is None:
-                data[key] = value
-        return data
-
-
-#: what an unset key of the idle and queue policies means; runnerfleet.scaling.settings and
-#: the simulator's catalog hold the same values (a test keeps them in step). The queue
-#: default was chosen with the simulator by its worst case over every workload family
-#: (docs/benchmarks.md, "Policies" and "Policy candidates").
-POLICY_DEFAULTS: dict[str, dict[str, float]] = {
-    "idle": {"idle_count": 2, "idle_time_s": 120, "scale_factor": 0.25},
-    "queue": {"idle_count": 2, "idle_time_s": 180, "scale_factor": 0},
-}
 
 
 class DrainSection(Strict):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from runnerfleet.envfile.capacity import CapacitySection
-    from runnerfleet.envfile.models import InstancesSection
+    from runnerfleet.envfile.instances import InstancesSection
 
 Problem = tuple[tuple[str | int, ...], str]
 

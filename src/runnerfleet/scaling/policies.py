@@ -97,7 +97,7 @@ def _validate_idle(policy: IdlePolicy | QueuePolicy, name: str) -> None:
 BasePolicy = HeadroomPolicy | IdlePolicy | QueuePolicy
 
 #: what an environment file's unset ``idle_count``, ``idle_time_s`` and ``scale_factor`` mean
-#: for the idle and queue policies (envfile.models.POLICY_DEFAULTS holds the same values).
+#: for the idle and queue policies (envfile.scaling.POLICY_DEFAULTS holds the same values).
 #: ``idle`` notices demand only by a busy slot, so it keeps two free; ``queue`` sees GitLab's
 #: queue. The queue values were chosen by their worst case over every workload family.
 POLICY_DEFAULTS: dict[str, dict[str, float]] = {

@@ -19,7 +19,7 @@ from runnerfleet.scaling.policies import POLICY_DEFAULTS
 STATIC = "static"
 SIM_POLICY_NAMES = (*POLICY_NAMES, STATIC)
 
-#: the environment file's ``scaling:`` defaults (envfile.models.ScalingSection, and the
+#: the environment file's ``scaling:`` defaults (envfile.scaling.ScalingSection, and the
 #: Lambda's scaling.settings: a test keeps the three in step). ``queue`` is the default policy.
 DEFAULT_POLICY = "queue"
 ENV_COOLDOWN_S = 300
