@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,7 @@ from runnerfleet.cli.main import main
 from runnerfleet.errors import SpecError
 from runnerfleet.scaling.evaluation import Cycle
 from runnerfleet.scaling.overflow import Sizes, split_desired
+from runnerfleet.sim import plots
 from runnerfleet.sim.catalog import build_policy
 from runnerfleet.sim.engine import simulate
 from runnerfleet.sim.model import BootProfile, SimConfig
@@ -192,3 +194,43 @@ def test_cli_env_refuses_flags_the_file_sets(
     assert "--slots (the file's runner.concurrent)" in said
     assert "--warm-pool (the file's capacity.warm_pool)" in said
     assert "Traceback" not in said
+
+
+def test_the_timeline_counts_each_group_apart() -> None:
+    # the hand-worked run above: 2 spot instances from t=1020 to the end, none before
+    trace = make_trace([0] + [1000] * 6, [1] + [1000] * 6)
+    config = _config(max_size=1, warm_pool=1, record_timeline=True)
+    policy = build_policy("queue", 2, EAGER)
+    two = simulate_two_groups(trace, policy, config, Overflow(max_size=4, boot=SPOT_BAKED))
+    tl, spot = two.run.timeline, two.spot_instances
+    assert tl is not None and spot is not None and len(spot) == len(tl.t) > 10
+    by_time = dict(zip(tl.t, spot, strict=True))
+    assert {by_time[t] for t in tl.t if t < 1000} == {0}
+    assert {by_time[t] for t in tl.t if 1100 <= t < 2000} == {2}
+    assert all(0 <= total - s <= 2 for total, s in zip(tl.instances, spot, strict=True))
+    assert simulate_two_groups(trace, policy, _config(max_size=1, warm_pool=1),
+                               Overflow(max_size=4)).spot_instances is None  # fmt: skip
+
+
+def test_cli_plots_draw_both_groups(
+    day_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    drawn: list[str] = []
+    step = plots._step
+
+    def recorded(*args: Any, **style: Any) -> None:
+        drawn.append(style["label"])
+        step(*args, **style)
+
+    monkeypatch.setattr(plots, "_step", recorded)
+    argv = ["simulate", "--trace", str(day_file), "--env", str(EXAMPLES / "warm-spot.yaml"),
+            "--plots", str(tmp_path / "plots")]  # fmt: skip
+    assert main(argv) == 0
+    assert "draws one group" not in capsys.readouterr().err
+    assert drawn == [
+        "warm-spot (queue): warm group (on-demand)",
+        "warm-spot (queue): spot overflow group",
+    ]
+    for name in ("fleet-vs-demand.png", "wait-vs-cost.png"):
+        assert (tmp_path / "plots" / name).stat().st_size > 1000

@@ -33,6 +33,7 @@ from runnerfleet.sim.engine import simulate as run_simulation
 from runnerfleet.sim.model import BootProfile, SimConfig, SimRun
 from runnerfleet.sim.report import PolicyResult, bounds, peak_running, summarize
 from runnerfleet.sim.trace import Trace, load_trace
+from runnerfleet.sim.twogroups import TwoGroupRun
 from runnerfleet.sim.warmspot import TwoGroupResult
 
 
@@ -177,17 +178,17 @@ def simulate(
         slots=slots, boot=boot, warm_boot=warm_boot, warm_pool=warm_pool,
         check_interval_s=check_interval, tick_s=tick, webhook_delay_s=webhook_delay,
         spot_interruptions_per_hour=0.0 if two else spot_rate, max_size=max_size,
-        price_per_hour=price, seed=seed, record_timeline=plots is not None and not two,
+        price_per_hour=price, seed=seed, record_timeline=plots is not None,
         boot_profile=boot_profile, retry_lost_jobs=retry,
     )  # fmt: skip
     policies = choose_policies(policy, fleet, sets, slots, peak_running(data), two_groups=two)
     limits = bounds(data, slots, config.boot.cold_s)
     if overflow_max is not None:
         spot = overflow_group(config, overflow_max, overflow_boot, spot_rate, spot_price)
-        split = run_two_groups(data, policies, config, spot, limits)
+        pairs, split = run_two_groups(data, policies, config, spot, limits)
         _show(split, as_json, trace, slots, boot_profile, boot, two=True)
         if plots is not None:
-            err.print("--plots draws one group; the two-group run has none yet")
+            _write_plots(plots, data, pairs, [r.result for r in split], slots)
         return
     runs = []
     for sim_policy in policies:
@@ -221,16 +222,20 @@ def _show(
 
 
 def _write_plots(
-    folder: Path, data: Trace, runs: list[SimRun], results: list[PolicyResult], slots: int
+    folder: Path,
+    data: Trace,
+    runs: Sequence[SimRun] | Sequence[TwoGroupRun],
+    results: list[PolicyResult],
+    slots: int,
 ) -> None:
-    from runnerfleet.sim.plots import plot_fleet, plot_tradeoff
+    from runnerfleet.sim.plots import plot_runs, plot_tradeoff
 
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SpecError(f"--plots: cannot create {folder}: {exc.strerror}",
                         hint="give a folder you can write to") from exc  # fmt: skip
-    a = plot_fleet(data, runs, slots, folder / "fleet-vs-demand.png")
+    a = plot_runs(data, runs, slots, folder / "fleet-vs-demand.png")
     b = plot_tradeoff(results, folder / "wait-vs-cost.png")
     err.print(f"plots: {a} {b}")
 

@@ -14,7 +14,12 @@ from runnerfleet.sim.catalog import DEFAULT_POLICY, SimPolicy, build_policy, par
 from runnerfleet.sim.model import SimConfig
 from runnerfleet.sim.report import Bounds
 from runnerfleet.sim.trace import Trace
-from runnerfleet.sim.twogroups import SPOT_PRICE_FACTOR, Overflow, simulate_two_groups
+from runnerfleet.sim.twogroups import (
+    SPOT_PRICE_FACTOR,
+    Overflow,
+    TwoGroupRun,
+    simulate_two_groups,
+)
 from runnerfleet.sim.warmspot import EnvFleet, TwoGroupResult, env_fleet, summarize_two
 
 ENV = typer.Option(
@@ -110,12 +115,13 @@ def run_two_groups(
     config: SimConfig,
     overflow: Overflow,
     limits: Bounds,
-) -> list[TwoGroupResult]:
-    results = []
+) -> tuple[list[TwoGroupRun], list[TwoGroupResult]]:
+    """Each policy's run over the two groups, and its results."""
+    runs = []
     for policy in policies:
         err.print(f"simulating {policy.label}, warm group + spot overflow, {len(data)} jobs ...")
-        results.append(summarize_two(simulate_two_groups(data, policy, config, overflow), limits))
-    return results
+        runs.append(simulate_two_groups(data, policy, config, overflow))
+    return runs, [summarize_two(run, limits) for run in runs]
 
 
 def split_table(results: list[TwoGroupResult]) -> None:

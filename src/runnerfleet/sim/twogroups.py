@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -45,7 +46,7 @@ from runnerfleet.sim.autoscaler import SimGroup
 from runnerfleet.sim.boot_profiles import PRESETS
 from runnerfleet.sim.catalog import SimPolicy
 from runnerfleet.sim.engine import BOOTED, SPOT, Simulation
-from runnerfleet.sim.model import BootProfile, Node, SimConfig, SimRun
+from runnerfleet.sim.model import BootProfile, Node, SimConfig, SimRun, Timeline
 from runnerfleet.sim.trace import Trace
 
 WARM_GROUP, OVERFLOW_GROUP = "simulated-runners", "simulated-overflow"
@@ -105,6 +106,8 @@ class TwoGroupRun:
     run: SimRun
     overflow: Overflow
     tally: OverflowTally
+    #: the spot group's billed instances at each of ``run.timeline``'s samples (with it)
+    spot_instances: array[float] | None = None
 
     @property
     def cost(self) -> float:
@@ -122,7 +125,8 @@ def simulate_two_groups(
     """Replay ``trace`` through the warm group plus spot overflow; deterministic for a seed."""
     sim = TwoGroupSimulation(trace, policy, config, overflow)
     run = sim.run()
-    return TwoGroupRun(run, overflow, sim.tally)
+    spot = sim.spot_samples if run.timeline is not None else None
+    return TwoGroupRun(run, overflow, sim.tally, spot)
 
 
 class FleetPair(Fleet):
@@ -228,6 +232,8 @@ class TwoGroupSimulation(Simulation):
                 hint="give the rate to the overflow group (--spot-rate with --overflow-max)",
             )
         self.spec, self.tally = overflow, OverflowTally()
+        self.spot_samples: array[float] = array("d")  # beside the timeline, when recorded
+        self._spot_billed = 0.0
         self._stopped = (trace.start, 0)  # since when, how many warm instances are stopped
         super().__init__(trace, policy, config)
         assert isinstance(self.fleet, FleetPair)
@@ -281,6 +287,14 @@ class TwoGroupSimulation(Simulation):
                 self.tally.jobs_lost += len(node.jobs)
         super()._instance_gone(node)
         self.spot_group.forget(node.instance_id)
+
+    def _timeline_row(self) -> tuple[float, float, float, float]:
+        self._spot_billed = float(len(self.pair.overflow.members()))  # no warm pool: all billed
+        return super()._timeline_row()
+
+    def _append_sample(self, timeline: Timeline, row: tuple[float, float, float, float]) -> None:
+        super()._append_sample(timeline, row)  # a passed tick repeats the row it was given,
+        self.spot_samples.append(self._spot_billed)  # and the spot count made with it
 
     def _pump(self) -> bool:
         moved = super()._pump()
