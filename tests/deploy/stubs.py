@@ -26,7 +26,7 @@ class StubFactory(ClientFactory):
             aws_access_key_id="stub", aws_secret_access_key="stub", region_name="us-east-1"
         )
         self.stubs: dict[str, Stubber] = {}
-        for service in ("cloudformation", "s3", "sts"):
+        for service in ("cloudformation", "s3", "sts", "organizations"):
             made = session.client(service, region_name="us-east-1")
             self._clients[service] = made
             self.stubs[service] = Stubber(made)

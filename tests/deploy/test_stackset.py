@@ -19,6 +19,7 @@ from runnerfleet.envfile import load_environment
 from runnerfleet.envfile.models import FleetSpec
 from runnerfleet.errors import DeployFailedError, ExitCode, SpecError
 from runnerfleet.ops import stackset
+from tests.deploy.stubs import StubFactory, real_target
 from tests.envfile.test_organisation import SELF_MANAGED, SERVICE_MANAGED, env_file
 
 TEMPLATE: dict[str, Any] = {
@@ -210,3 +211,53 @@ def test_cli_needs_an_organisation_section(
     path = env_file(tmp_path, "")
     assert main(["stackset", "deploy", str(path), "--yes"]) == ExitCode.INVALID_INPUT
     assert "has no organisation: section" in capsys.readouterr().err
+
+
+def units_stubbed(known_root: str) -> tuple[StubFactory, Stubber]:
+    factory = StubFactory(real_target())
+    organizations = factory.stubs["organizations"]
+    organizations.add_response(
+        "list_roots", {"Roots": [{"Id": known_root, "Name": "Root", "PolicyTypes": []}]}
+    )
+    return factory, organizations
+
+
+def test_an_organisational_unit_not_in_the_organisation_is_refused_before_any_change(
+    tmp_path: Path,
+) -> None:
+    spec = load_environment(env_file(tmp_path, SERVICE_MANAGED))  # ou-ab12-abcdefgh, r-ab12
+    factory, organizations = units_stubbed("r-zz99")
+    not_found = {"service_error_code": "OrganizationalUnitNotFoundException"}
+    organizations.add_client_error(
+        "describe_organizational_unit",
+        **not_found,
+        expected_params={"OrganizationalUnitId": "ou-ab12-abcdefgh"},
+    )
+    with pytest.raises(SpecError) as caught:
+        stackset.prepare(spec, factory)  # no S3, no CloudFormation call is stubbed
+    problems = "\n".join(caught.value.problems)
+    assert "organisation.organizational_units[0]" in problems
+    assert "organisation.organizational_units[1]" in problems  # r-ab12: not this root
+    assert "ou-ab12-abcdefgh is not in this organisation" in problems
+    assert "list-organizational-units-for-parent" in problems
+    factory.verify()
+
+
+def test_units_are_not_checked_where_the_account_may_not_read_the_organisation(
+    tmp_path: Path,
+) -> None:
+    from runnerfleet.aws.organization import unknown_units
+
+    factory = StubFactory(real_target())
+    organizations = factory.stubs["organizations"]
+    organizations.add_client_error("list_roots", service_error_code="AccessDeniedException")
+    assert unknown_units(factory.client("organizations"), ["ou-ab12-abcdefgh"]) is None
+    organizations.add_response("list_roots", {"Roots": [{"Id": "r-ab12"}]})
+    organizations.add_response(
+        "describe_organizational_unit",
+        {"OrganizationalUnit": {"Id": "ou-ab12-abcdefgh"}},
+        {"OrganizationalUnitId": "ou-ab12-abcdefgh"},
+    )
+    found = unknown_units(factory.client("organizations"), ["ou-ab12-abcdefgh", "r-ab12"])
+    assert found == []
+    factory.verify()

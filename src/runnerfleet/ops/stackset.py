@@ -26,6 +26,7 @@ from runnerfleet.aws.artifacts import (
 )
 from runnerfleet.aws.clients import ClientFactory
 from runnerfleet.aws.cloudformation import template_body
+from runnerfleet.aws.organization import unknown_units
 from runnerfleet.aws.stacksets import (
     InstanceCall,
     ProgressSink,
@@ -209,16 +210,21 @@ def prepare(
     code: CodeBuilder = cached_zip,
     sets: Callable[[], StackSets] | None = None,
 ) -> StackSetPreview:
-    """Refuse bad input, upload the Lambda code (and a template over the inline limit) to the
+    """Refuse bad input (organisational units are looked up in AWS Organizations first: read
+    only), upload the Lambda code (and a template over the inline limit) to the
     artefact bucket as a single-account deploy does, and preview the StackSet."""
     from runnerfleet.stack import params
     from runnerfleet.stack.template import synthesize
 
-    template = synthesize(spec)
+    template, org = synthesize(spec), organisation_of(spec)
+    missing: list[str] | None = []
+    if org.permission_model == "service_managed":
+        missing = unknown_units(clients.client("organizations"), org.organizational_units)
     refuse(
         [
-            *plan.override_problems(organisation_of(spec), template),
+            *plan.override_problems(org, template),
             *plan.overlap_problems(spec, others),
+            *plan.unit_problems(org, missing or []),
         ]
     )
     s3, bucket = clients.client("s3"), spec.artifacts.bucket

@@ -53,6 +53,22 @@ def overrides_for(org: OrganisationSection, scope: str, region: str) -> dict[str
     return merged
 
 
+def unit_problems(org: OrganisationSection, missing: Sequence[str]) -> list[Finding]:
+    """The organisational units the organisation does not have, each at its key."""
+    return [
+        error(
+            "stackset.unit",
+            f"organisational unit {unit} is not in this organisation",
+            "check the id (aws organizations list-organizational-units-for-parent "
+            "--parent-id ROOT_ID lists them), and deploy from the management account or the "
+            "delegated administrator of that organisation",
+            f"organisation.organizational_units[{index}]",
+        )
+        for index, unit in enumerate(org.organizational_units)
+        if unit in missing
+    ]
+
+
 def override_problems(org: OrganisationSection, template: Mapping[str, Any]) -> list[Finding]:
     """Overrides of parameters the template does not have (or that deploy sets itself)."""
     known = set(template.get("Parameters", {})) - {CODE_KEY}
