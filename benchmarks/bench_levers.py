@@ -37,11 +37,19 @@ class Candidate:
     policy: str
     params: Mapping[str, Any]
     webhook_s: float | None = None
+    break_even_k: float = 0.0  # > 0: idle_time_s auto, k x the boot time of each run
 
     def describe(self) -> str:
         shown = ", ".join(f"{k}={v:g}" for k, v in sorted(self.params.items()))
         hook = f", job webhook {self.webhook_s:g} s" if self.webhook_s is not None else ""
-        return f"`{self.policy}`" + (f" {shown}" if shown else "") + hook
+        even = f", scale-in after {self.break_even_k:g} x boot" if self.break_even_k else ""
+        return f"`{self.policy}`" + (f" {shown}" if shown else "") + even + hook
+
+    def at_boot(self, boot: float) -> tuple[tuple[str, Any], ...]:
+        """The policy parameters of one run: break-even ones know the run's boot time, as
+        ``scaling.boot_estimate_s`` tells the autoscaler."""
+        extra = {"break_even_k": self.break_even_k, "boot_s": boot} if self.break_even_k else {}
+        return tuple(sorted({**self.params, **extra}.items()))
 
 
 def _queue(name: str, webhook_s: float | None = None, **params: float) -> Candidate:
@@ -58,6 +66,12 @@ CANDIDATES = (
     _queue("cooldown 60 s", idle_count=2, idle_time_s=180, scale_factor=0, cooldown_s=60),
     _queue("idle 60 s", idle_count=2, idle_time_s=60, scale_factor=0, cooldown_s=300),
     _queue("default + webhook", WEBHOOK_S),
+    Candidate("break-even", "queue", {}, None, 1.0),
+    Candidate("break-even + webhook", "queue", {}, WEBHOOK_S, 1.0),
+    Candidate("break-even + webhook, cooldown 60 s", "queue", {"cooldown_s": 60}, WEBHOOK_S, 1.0),
+    Candidate(
+        "break-even x0.5 + webhook, cooldown 60 s", "queue", {"cooldown_s": 60}, WEBHOOK_S, 0.5
+    ),
 )
 Key = tuple[str, str, float]  # workload label, candidate name, boot
 Results = dict[Key, PolicyResult]
@@ -72,7 +86,7 @@ def run(found: Sequence[Workload], workers: int, budget_s: float) -> tuple[Resul
     for hook in dict.fromkeys(c.webhook_s for c in everyone):
         group = [c for c in everyone if c.webhook_s == hook]
         cases = [
-            Case(i, c.policy, boot, tuple(sorted(c.params.items())), label=c.name)
+            Case(i, c.policy, boot, c.at_boot(boot), label=c.name)
             for i in range(len(found))
             for boot in BOOTS
             for c in group

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
@@ -15,6 +15,8 @@ from pydantic import (
 
 from runnerfleet.envfile.base import SecretRef, Strict, refused_if
 from runnerfleet.envfile.schedule import cron_problem, timezone_problem
+
+DEFAULT_BOOT_S = 180.0  # idle_time_s: auto without boot_estimate_s (as scaling.settings)
 
 
 class SchedulePeriod(Strict):
@@ -46,8 +48,13 @@ class ScalingSection(Strict):
     headroom_jobs: StrictInt = Field(2, ge=0, description="seed policy: spare job slots.")
     # Unset keys take the policy's default (POLICY_DEFAULTS below).
     idle_count: StrictInt | None = Field(None, ge=0, description="Idle job slots to keep.")
-    idle_time_s: StrictInt | None = Field(
-        None, ge=0, description="An instance idle this long may go."
+    idle_time_s: Annotated[StrictInt, Field(ge=0)] | Literal["auto"] | None = Field(
+        None,
+        description="An instance idle this long may go; 'auto': one boot time"
+        " (boot_estimate_s), the break-even of idle cost against a relaunch.",
+    )
+    boot_estimate_s: StrictInt | None = Field(
+        None, ge=1, le=3600, description="The group's boot time, for idle_time_s: auto."
     )
     scale_factor: StrictFloat | None = Field(
         None, ge=0.0, le=10.0, description="Extra idle slots as a fraction of busy ones."
@@ -57,6 +64,14 @@ class ScalingSection(Strict):
     schedule: tuple[SchedulePeriod, ...] = ()
     webhook: WebhookSection | None = None
 
+    @field_validator("idle_time_s", mode="before")
+    @classmethod
+    def _idle_time(cls, value: object) -> object:
+        seconds = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        if not (value is None or value == "auto" or seconds):
+            raise ValueError(f"{value!r} is neither seconds (a whole number such as 120) nor auto")
+        return value
+
     @property
     def idle_slots(self) -> int:
         """``idle_count``, or the policy's default when it is not set."""
@@ -64,7 +79,10 @@ class ScalingSection(Strict):
 
     @property
     def idle_seconds(self) -> float:
-        """``idle_time_s``, or the policy's default when it is not set."""
+        """``idle_time_s``, or the policy's default when it is not set; ``auto`` gives the
+        boot estimate (the break-even)."""
+        if isinstance(self.idle_time_s, str):  # auto
+            return float(self.boot_estimate_s or DEFAULT_BOOT_S)
         return float(self._or_default("idle_time_s", self.idle_time_s))
 
     @property
@@ -83,6 +101,8 @@ class ScalingSection(Strict):
         for key, value in POLICY_DEFAULTS.get(self.policy, {}).items():
             if key in data and data[key] is None:
                 data[key] = value
+        if data.get("boot_estimate_s") is None:
+            data.pop("boot_estimate_s", None)  # only for idle_time_s: auto
         return data
 
 

@@ -23,6 +23,7 @@ from runnerfleet.scaling.policies import (
     QueuePolicy,
     Schedule,
     policy_name,
+    scale_in_idle_s,
 )
 from runnerfleet.scaling.schedule import active_policy
 from runnerfleet.scaling.types import FleetSnapshot, InstanceView, ReasonCode, ScalingDecision
@@ -127,7 +128,7 @@ def _idle_target(
         add=math.ceil((required - capacity) / per) if required > capacity else 0,
         remove_max=fleet.in_group + fleet.phantom,
         keep_slots=required,
-        idle_time_s=policy.idle_time_s,
+        idle_time_s=scale_in_idle_s(policy),
         cooldown_s=policy.cooldown_s,
         code=ReasonCode.SCALE_OUT_QUEUE if queue_made_it else ReasonCode.SCALE_OUT_DEMAND,
         reason=reason,

@@ -55,6 +55,8 @@ class IdlePolicy:
     stale_after_s: float = 180.0
     concurrent: int | None = None
     min_instances: int = 0
+    break_even_k: float = 0.0  # > 0: idle_time_s is ignored, instances go after k x boot_s
+    boot_s: float = 180.0  # the group's boot time (configured estimate or observed median)
 
     def __post_init__(self) -> None:
         _validate_idle(self, "idle")
@@ -77,6 +79,8 @@ class QueuePolicy:
     concurrent: int | None = None
     pending_weight: float = 1.0
     min_instances: int = 0
+    break_even_k: float = 0.0
+    boot_s: float = 180.0
 
     def __post_init__(self) -> None:
         _validate_idle(self, "queue")
@@ -92,6 +96,23 @@ def _validate_idle(policy: IdlePolicy | QueuePolicy, name: str) -> None:
     _check(policy.stale_after_s > 0, f"{name}.stale_after_s must be more than 0")
     _check(policy.concurrent is None or policy.concurrent >= 1, f"{name}.concurrent must be >= 1")
     _check(policy.min_instances >= 0, f"{name}.min_instances must be 0 or more")
+    _check(0 <= policy.break_even_k <= 10, f"{name}.break_even_k must be within 0..10")
+    _check(policy.boot_s > 0, f"{name}.boot_s must be more than 0")
+
+
+#: ``idle_time_s: auto`` keeps an idle instance for this many boot times. Keeping it idle for
+#: t costs t; terminating it and launching again when a job comes costs about one boot of
+#: waiting (and one boot of billed start-up). Waiting one boot before letting go never costs
+#: more than twice the better of the two choices made with hindsight (the ski-rental bound).
+BREAK_EVEN_K = 1.0
+
+
+def scale_in_idle_s(policy: IdlePolicy | QueuePolicy) -> float:
+    """How long an instance must be idle before it may go: ``idle_time_s``, or with
+    ``break_even_k`` > 0 the break-even ``break_even_k * boot_s``."""
+    if policy.break_even_k > 0:
+        return policy.break_even_k * policy.boot_s
+    return policy.idle_time_s
 
 
 BasePolicy = HeadroomPolicy | IdlePolicy | QueuePolicy
@@ -182,7 +203,7 @@ def policy_from_mapping(name: str, params: Mapping[str, Any]) -> Policy:
 def _coerce(key: str, value: Any) -> Any:
     if key.endswith("_s"):
         return parse_duration(value)
-    if key in ("scale_factor", "pending_weight"):
+    if key in ("scale_factor", "pending_weight", "break_even_k"):
         return float(value)
     if value is None:
         return None

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from runnerfleet.scaling.policies import (
+    BREAK_EVEN_K,
     POLICY_DEFAULTS,
     BasePolicy,
     HeadroomPolicy,
@@ -23,6 +24,10 @@ from runnerfleet.scaling.policies import (
     parse_duration,
 )
 
+#: ``idle_time_s: auto``: scale in at the break-even of idle cost against boot time
+AUTO = "auto"
+#: the boot time ``auto`` assumes when ``scaling.boot_estimate_s`` is not set
+DEFAULT_BOOT_S = 180.0
 # environment-file key in a schedule period -> policy field it overrides
 PERIOD_KEYS = {"min": "min_instances", "idle_count": "idle_count", "idle_time_s": "idle_time_s"}
 
@@ -58,9 +63,13 @@ def _base_policy(scaling: Mapping[str, Any], concurrent: Any) -> BasePolicy:
         value = scaling.get(key)
         return defaults[key] if value is None else value
 
+    idle_time = given("idle_time_s")
+    auto = idle_time == AUTO
     return kinds[name](
         idle_count=int(given("idle_count")),
-        idle_time_s=parse_duration(given("idle_time_s")),
+        idle_time_s=0.0 if auto else parse_duration(idle_time),
+        break_even_k=BREAK_EVEN_K if auto else 0.0,
+        boot_s=parse_duration(scaling.get("boot_estimate_s") or DEFAULT_BOOT_S),
         scale_factor=float(given("scale_factor")),
         scale_factor_limit=int(scaling.get("scale_factor_limit", 0)),
         concurrent=int(concurrent) if concurrent else None,
@@ -78,6 +87,8 @@ def _period(raw: Mapping[str, Any], base: BasePolicy) -> Period:
         if isinstance(base, HeadroomPolicy) and field != "min_instances":
             raise ValueError(f"scaling.schedule: the seed policy has no {key}; use min")
         overrides[field] = parse_duration(value) if field.endswith("_s") else int(value)
+        if field == "idle_time_s" and not isinstance(base, HeadroomPolicy):
+            overrides["break_even_k"] = 0.0  # a period's fixed idle time wins over auto
     return Period(
         cron=str(raw["cron"]),
         timezone=str(raw.get("timezone", "UTC")),

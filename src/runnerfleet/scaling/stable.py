@@ -20,7 +20,13 @@ import math
 
 from runnerfleet.scaling.decide import in_cooldown, required_slots
 from runnerfleet.scaling.fleet import FleetView, view_of
-from runnerfleet.scaling.policies import BasePolicy, HeadroomPolicy, Policy, Schedule
+from runnerfleet.scaling.policies import (
+    BasePolicy,
+    HeadroomPolicy,
+    Policy,
+    Schedule,
+    scale_in_idle_s,
+)
 from runnerfleet.scaling.schedule import active_policy
 from runnerfleet.scaling.types import FleetSnapshot, LifecycleState
 
@@ -34,7 +40,7 @@ def stable_until(snapshot: FleetSnapshot, policy: Policy) -> float:
         minute = (math.floor(now / 60.0) + 1) * 60.0  # a period may start with any minute
         return min(minute, stable_until(snapshot, active))
     ahead = [t + policy.cooldown_s for t in _scale_times(snapshot)]
-    idle_time = 0.0 if isinstance(policy, HeadroomPolicy) else policy.idle_time_s
+    idle_time = 0.0 if isinstance(policy, HeadroomPolicy) else scale_in_idle_s(policy)
     for instance in snapshot.instances:
         if instance.state != LifecycleState.IN_SERVICE:
             continue
@@ -85,7 +91,7 @@ def hold_band(snapshot: FleetSnapshot, policy: Policy) -> tuple[int, int, float]
     until = stable_until(snapshot, policy)
     if in_cooldown(snapshot, policy.cooldown_s):
         return 0, high, until
-    idle_time = 0.0 if isinstance(policy, HeadroomPolicy) else policy.idle_time_s
+    idle_time = 0.0 if isinstance(policy, HeadroomPolicy) else scale_in_idle_s(policy)
     victims = fleet.idle_victims(snapshot.now, idle_time)
     now = [fleet.slots_per_instance] * fleet.phantom + [fleet.slots_of(v) for v in victims]
     return _low(snapshot, fleet, policy, now), high, until
